@@ -1,0 +1,79 @@
+// boltzmap sample FILE [--system A|B] [--set key=value ...]: the reference MCMC data sets.
+#include <omp.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/summary.hpp"
+#include "io/files.hpp"
+#include "sampling/sample.hpp"
+#include "version.hpp"
+
+namespace boltzmap {
+
+namespace {
+// What runs where: one line per rank, gathered on rank 0 (STYLE 10).
+void log_ranks(const Comm& comm, const std::string& role) {
+  const auto lines = comm.gather(fmt::format("{:>5}  {:<20} {:<10} cpu ({} threads)", comm.rank(), host_name(), role,
+                                             omp_get_max_threads()));
+  if (!comm.root()) return;
+  spdlog::info(" rank  host                 role       device");
+  for (const auto& l : lines) spdlog::info("{}", l);
+}
+}  // namespace
+
+int cmd_sample(const SampleArgs& args, const Comm& comm) {
+  const Experiment e = load_experiment(args.input, args.sets);
+  if (e.backend == "cuda")
+    throw Error(ExitCode::backend, args.input + ": backend = \"cuda\": the MCMC sampler has no CUDA implementation in "
+                                   "this version; use backend = \"cpu\" or \"auto\"");
+  const std::string run = e.output_dir, data = run + "/data";
+  if (comm.root()) {
+    ensure_directory(data);
+    write_text_atomic(run + "/input.toml", e.resolved_toml);
+  }
+  comm.barrier();
+  log_to_file(run + "/log.txt");
+  spdlog::info("boltzmap {} (git {}, CUDA {}) sample {} → {}", build::version, build::git_hash,
+               build::cuda ? "compiled in" : "not compiled", args.input, run);
+  spdlog::info("backend {}: sampling runs on the CPU (the MCMC sampler has no CUDA kernel yet)", e.backend);
+  log_ranks(comm, "sampler");
+
+  std::vector<char> systems;
+  if (args.system.empty() || args.system == "A") systems.push_back('A');
+  if (args.system.empty() || args.system == "B") systems.push_back('B');
+  for (char label : systems) {
+    if (e.system(label).datasets.total() == 0) {
+      spdlog::warn("system {}: all data-set sizes are 0; nothing to sample", label);
+      continue;
+    }
+    SampleOptions opt;
+    opt.data_dir = data;
+    opt.progress = args.progress;
+    const SampleStats st = sample_system(e, label, comm, opt);
+    if (comm.root()) {
+      nlohmann::json s = {{"acceptance", st.acceptance},
+                          {"equilibration_acceptance", st.equilibration_acceptance},
+                          {"mean_energy_per_particle", st.mean_energy_per_particle},
+                          {"mean_energy_per_particle_err", st.mean_energy_per_particle_err},
+                          {"tau_int", st.tau_int},
+                          {"ess_per_sample", st.ess_per_sample},
+                          {"step_size", st.step_size},
+                          {"trial_moves_per_second", st.trial_moves_per_second},
+                          {"seconds", st.seconds},
+                          {"saves", st.saves},
+                          {"max_energy_drift", st.max_energy_drift},
+                          {"energy_autocorrelation", st.rho}};
+      merge_summary(run + "/summary.json", {{"sample", {{std::string(1, label), s}}}});
+      for (const auto& f : st.files) spdlog::info("wrote {}", f);
+    }
+  }
+  if (comm.root()) spdlog::info("summary: {}/summary.json", run);
+  return 0;
+}
+
+}  // namespace boltzmap

@@ -1,0 +1,371 @@
+// See config.hpp. Structure: a Section walks one TOML table, hands out typed, range-checked
+// values and remembers which keys it consumed; finish() rejects the rest as unknown.
+#include "core/config.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "core/error.hpp"
+#include "physics/lattice.hpp"
+
+namespace boltzmap {
+
+System SystemConfig::physics(int dimension, int n_particles) const {
+  System s;
+  s.potential = make_pair_potential(potential, epsilon, sigma, cutoff, inner_cutoff);
+  s.box.dimension = dimension;
+  s.box.length = box_length(n_particles, density, dimension);
+  s.n_particles = n_particles;
+  s.beta = 1.0 / temperature;
+  return s;
+}
+
+namespace {
+
+struct Context {
+  std::string origin;
+  std::set<std::string> overridden;  // dotted keys set on the command line
+};
+
+std::string join(const std::set<std::string>& s) {
+  std::string out;
+  for (const auto& k : s) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+class Section {
+ public:
+  Section(const toml::table* table, std::string path, const Context& ctx) : t_(table), path_(std::move(path)), ctx_(ctx) {}
+
+  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  std::string where(const std::string& key) const {
+    const std::string kp = key_path(key);
+    if (ctx_.overridden.count(kp)) return "--set " + kp;
+    const toml::node* n = t_ ? t_->get(key) : nullptr;
+    if (n && n->source().begin.line > 0) return ctx_.origin + ":" + std::to_string(n->source().begin.line);
+    if (t_ && t_->source().begin.line > 0) return ctx_.origin + ":" + std::to_string(t_->source().begin.line);
+    return ctx_.origin;
+  }
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw input_error(where(key) + ": " + key_path(key) + ": " + what);
+  }
+
+  const toml::node* node(const std::string& key) {
+    allowed_.insert(key);
+    return t_ ? t_->get(key) : nullptr;
+  }
+
+  bool has(const std::string& key) { return node(key) != nullptr; }
+
+  double number(const std::string& key, std::optional<double> def, const std::string& allowed) {
+    const toml::node* n = node(key);
+    if (!n) {
+      if (!def) fail(key, "missing (required; " + allowed + ")");
+      return *def;
+    }
+    double v;
+    if (auto i = n->value_exact<std::int64_t>())
+      v = static_cast<double>(*i);
+    else if (auto f = n->value_exact<double>())
+      v = *f;
+    else
+      fail(key, "expected a number, got " + type_name(*n) + " (" + allowed + ")");
+    if (!std::isfinite(v)) fail(key, "must be finite (" + allowed + ")");
+    return v;
+  }
+
+  // Integers; a float that is an exact integer (2.5e4) is accepted.
+  std::int64_t integer(const std::string& key, std::optional<std::int64_t> def, std::int64_t lo, std::int64_t hi,
+                       const std::string& meaning) {
+    const std::string allowed = meaning + ", an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    const toml::node* n = node(key);
+    if (!n) {
+      if (!def) fail(key, "missing (required; " + allowed + ")");
+      return *def;
+    }
+    std::int64_t v = 0;
+    if (auto i = n->value_exact<std::int64_t>()) {
+      v = *i;
+    } else if (auto f = n->value_exact<double>()) {
+      if (!(std::isfinite(*f) && *f == std::floor(*f) && std::abs(*f) < 9.0e18))
+        fail(key, "= " + fmt_double(*f) + ": expected an integer (" + allowed + ")");
+      v = static_cast<std::int64_t>(*f);
+    } else {
+      fail(key, "expected an integer, got " + type_name(*n) + " (" + allowed + ")");
+    }
+    if (v < lo || v > hi) fail(key, "= " + std::to_string(v) + ": out of range (" + allowed + ")");
+    return v;
+  }
+
+  std::string string(const std::string& key, std::optional<std::string> def, const std::string& allowed) {
+    const toml::node* n = node(key);
+    if (!n) {
+      if (!def) fail(key, "missing (required; " + allowed + ")");
+      return *def;
+    }
+    auto s = n->value_exact<std::string>();
+    if (!s) fail(key, "expected a string, got " + type_name(*n) + " (" + allowed + ")");
+    return *s;
+  }
+
+  std::string choice(const std::string& key, std::optional<std::string> def, const std::vector<std::string>& options) {
+    std::string allowed = "one of";
+    for (const auto& o : options) allowed += " \"" + o + "\"";
+    const std::string v = string(key, def, allowed);
+    for (const auto& o : options)
+      if (v == o) return v;
+    fail(key, "= \"" + v + "\": not allowed (" + allowed + ")");
+  }
+
+  Section table(const std::string& key, bool required) {
+    const toml::node* n = node(key);
+    if (!n) {
+      if (required) fail(key, "missing section [" + key_path(key) + "]");
+      return Section(nullptr, key_path(key), ctx_);
+    }
+    if (!n->is_table()) fail(key, "expected a table [" + key_path(key) + "], got " + type_name(*n));
+    return Section(n->as_table(), key_path(key), ctx_);
+  }
+
+  // Rejects keys nobody asked for.
+  void finish(const std::map<std::string, std::string>& later = {}) const {
+    if (!t_) return;
+    for (const auto& [k, v] : *t_) {
+      const std::string key(k.str());
+      if (allowed_.count(key)) continue;
+      const auto it = later.find(key);
+      if (it != later.end())
+        throw input_error(where(key) + ": [" + key_path(key) + "]: section not supported by this version of boltzmap (" +
+                          it->second + ")");
+      throw input_error(where(key) + ": " + key_path(key) + ": unknown key; allowed here: " + join(allowed_));
+    }
+  }
+
+  static std::string type_name(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a number";
+      case toml::node_type::boolean: return "a boolean";
+      case toml::node_type::table: return "a table";
+      case toml::node_type::array: return "an array";
+      default: return "a date/time";
+    }
+  }
+  static std::string fmt_double(double v) {
+    std::ostringstream o;
+    o.precision(10);
+    o << v;
+    return o.str();
+  }
+
+ private:
+  const toml::table* t_;
+  std::string path_;
+  const Context& ctx_;
+  std::set<std::string> allowed_;
+};
+
+std::string fmt(double v) { return Section::fmt_double(v); }
+
+// Applies "a.b.c=value": value is read as a TOML value when it parses as one, else as a string
+// (so --set backend=cpu needs no quotes).
+void apply_override(toml::table& root, const std::string& assignment, Context& ctx) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw input_error("--set " + assignment + ": expected key=value with a dotted key, e.g. systems.A.sampler.walkers=512");
+  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  static const std::regex key_re("[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*");
+  if (!std::regex_match(key, key_re)) throw input_error("--set " + assignment + ": '" + key + "' is not a dotted key");
+  toml::table holder;  // holds the value under "v"
+  try {
+    holder = toml::parse("v = " + text);
+  } catch (const toml::parse_error&) {
+    holder = toml::table{{"v", text}};
+  }
+  toml::table* t = &root;
+  std::string::size_type start = 0;
+  for (;;) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) {
+      holder.get("v")->visit([&](auto& value) { t->insert_or_assign(part, value); });
+      break;
+    }
+    toml::node* next = t->get(part);
+    if (!next) next = &t->insert_or_assign(part, toml::table{}).first->second;
+    if (!next->is_table()) throw input_error("--set " + assignment + ": '" + key.substr(0, dot) + "' is not a table");
+    t = next->as_table();
+    start = dot + 1;
+  }
+  ctx.overridden.insert(key);
+}
+
+const std::vector<std::string> later_sections = {"preprocess", "flow", "training", "analysis", "parallel"};
+
+SystemConfig read_system(Section& systems, const std::string& label, const BoxConfig& box) {
+  SystemConfig c;
+  c.label = label;
+  Section s = systems.table(label, true);
+  c.potential = s.choice("potential", std::nullopt, {"lj", "wca"}) == "wca" ? PotentialKind::wca : PotentialKind::lj;
+  auto positive = [&](const std::string& key, std::optional<double> def, const std::string& meaning) {
+    const double v = s.number(key, def, meaning + ", a number > 0");
+    if (!(v > 0)) s.fail(key, "= " + fmt(v) + ": must be > 0 (" + meaning + ")");
+    return v;
+  };
+  c.epsilon = positive("epsilon", std::nullopt, "well depth ε in reduced units");
+  c.sigma = positive("sigma", 1.0, "particle diameter σ");
+  const bool has_cutoff = s.has("cutoff");
+  c.cutoff = positive("cutoff", 3.0, "LJ cutoff radius r_c");
+  c.inner_cutoff = s.number("inner_cutoff", 0.0, "C¹ linearisation radius, 0 = off");
+  c.temperature = positive("temperature", std::nullopt, "temperature k_B T");
+  c.density = positive("density", std::nullopt, "number density N/L^d");
+
+  const double L = box_length(box.n_particles, c.density, box.dimension);
+  const double rc = c.potential == PotentialKind::wca ? std::pow(2.0, 1.0 / 6.0) * c.sigma : c.cutoff;
+  if (c.potential == PotentialKind::wca && has_cutoff)
+    s.fail("cutoff", "is fixed at 2^(1/6)σ for potential = \"wca\"; remove the key");
+  if (rc > 0.5 * L)
+    s.fail(c.potential == PotentialKind::wca ? "sigma" : "cutoff",
+           "cutoff radius " + fmt(rc) + " exceeds half the box side L/2 = " + fmt(0.5 * L) + " (L = (N/ρ)^(1/d) = " +
+               fmt(L) + "); the minimum image needs r_c ≤ L/2");
+  const double r_min = std::pow(2.0, 1.0 / 6.0) * c.sigma;
+  if (c.inner_cutoff < 0 || c.inner_cutoff >= r_min)
+    s.fail("inner_cutoff", "= " + fmt(c.inner_cutoff) + ": must be 0 (off) or in (0, 2^(1/6)σ = " + fmt(r_min) +
+                               "), where the linear extension is repulsive");
+
+  Section sm = s.table("sampler", true);
+  c.sampler.walkers = static_cast<int>(sm.integer("walkers", std::nullopt, 1, 2147483647, "number of independent walkers"));
+  const toml::node* step = sm.node("step_size");
+  if (step && step->is_string()) {
+    const std::string v = *step->value<std::string>();
+    if (v != "auto") sm.fail("step_size", "= \"" + v + "\": allowed: a number in (0, L/2] or \"auto\"");
+    c.sampler.step_size.reset();
+  } else {
+    const double d = sm.number("step_size", std::nullopt, "displacement half-width Δ, a number in (0, L/2], or \"auto\"");
+    if (!(d > 0 && d <= 0.5 * L)) sm.fail("step_size", "= " + fmt(d) + ": must be in (0, L/2 = " + fmt(0.5 * L) + "]");
+    c.sampler.step_size = d;
+  }
+  c.sampler.target_acceptance = sm.number("target_acceptance", 0.5, "acceptance the \"auto\" step size aims for, in (0, 1)");
+  if (!(c.sampler.target_acceptance > 0 && c.sampler.target_acceptance < 1))
+    sm.fail("target_acceptance", "= " + fmt(c.sampler.target_acceptance) + ": must be in (0, 1)");
+  const std::int64_t max_moves = std::int64_t{1} << 50;
+  c.sampler.equilibration_moves = sm.integer("equilibration_moves", 10000, 0, max_moves, "trial moves per walker before the first save");
+  c.sampler.moves_between_saves = sm.integer("moves_between_saves", 10000, 1, max_moves, "trial moves per walker between saves");
+  sm.finish();
+
+  Section sd = s.table("datasets", true);
+  const std::int64_t max_set = std::int64_t{1} << 40;
+  c.datasets.train = sd.integer("train", std::nullopt, 0, max_set, "training configurations (0 skips the set)");
+  c.datasets.validation = sd.integer("validation", std::nullopt, 0, max_set, "validation configurations (0 skips the set)");
+  c.datasets.evaluation = sd.integer("evaluation", std::nullopt, 0, max_set, "evaluation configurations (0 skips the set)");
+  sd.finish();
+  s.finish();
+  return c;
+}
+
+toml::table resolved_table(const Experiment& e) {
+  toml::table root;
+  root.insert("name", e.name);
+  root.insert("output_dir", e.output_dir);
+  root.insert("seed", static_cast<std::int64_t>(e.seed));
+  root.insert("backend", e.backend);
+  root.insert("box", toml::table{{"dimension", e.box.dimension}, {"n_particles", e.box.n_particles}, {"lattice", e.box.lattice}});
+  toml::table systems;
+  for (const auto& c : e.systems) {
+    toml::table s{{"potential", to_string(c.potential)}, {"epsilon", c.epsilon}, {"sigma", c.sigma}};
+    if (c.potential == PotentialKind::lj) s.insert("cutoff", c.cutoff);
+    s.insert("inner_cutoff", c.inner_cutoff);
+    s.insert("temperature", c.temperature);
+    s.insert("density", c.density);
+    toml::table sm{{"walkers", c.sampler.walkers}};
+    if (c.sampler.step_size)
+      sm.insert("step_size", *c.sampler.step_size);
+    else
+      sm.insert("step_size", "auto");
+    sm.insert("target_acceptance", c.sampler.target_acceptance);
+    sm.insert("equilibration_moves", c.sampler.equilibration_moves);
+    sm.insert("moves_between_saves", c.sampler.moves_between_saves);
+    s.insert("sampler", std::move(sm));
+    s.insert("datasets", toml::table{{"train", c.datasets.train}, {"validation", c.datasets.validation}, {"evaluation", c.datasets.evaluation}});
+    systems.insert(c.label, std::move(s));
+  }
+  root.insert("systems", std::move(systems));
+  return root;
+}
+
+Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) apply_override(root, o, ctx);
+  Experiment e;
+  e.source_file = ctx.origin;
+  Section top(&root, "", ctx);
+  e.name = top.string("name", std::nullopt, "the run's name: letters, digits, '_', '-', '.'");
+  static const std::regex name_re("[A-Za-z0-9_.-]+");
+  if (!std::regex_match(e.name, name_re) || e.name == "." || e.name == "..")
+    top.fail("name", "= \"" + e.name + "\": use letters, digits, '_', '-', '.' (it names the folder out/<name>)");
+  e.output_dir = top.string("output_dir", "out/" + e.name, "folder for this run's outputs");
+  if (e.output_dir.empty()) top.fail("output_dir", "must not be empty");
+  e.seed = static_cast<std::uint64_t>(top.integer("seed", std::nullopt, 0, std::numeric_limits<std::int64_t>::max(), "random seed"));
+  e.backend = top.choice("backend", "auto", {"auto", "cpu", "cuda"});
+
+  Section box = top.table("box", true);
+  e.box.dimension = static_cast<int>(box.integer("dimension", 2, 2, 3, "spatial dimension"));
+  e.box.n_particles = static_cast<int>(box.integer("n_particles", std::nullopt, 2, 1000000, "particles per configuration"));
+  e.box.lattice = box.choice("lattice", e.box.dimension == 2 ? "centered-square" : "bcc", {"centered-square", "bcc"});
+  if (!lattice_cells(e.box.lattice, e.box.dimension, e.box.n_particles))
+    box.fail(box.has("n_particles") ? "n_particles" : "lattice",
+             "N = " + std::to_string(e.box.n_particles) + " does not fit lattice \"" + e.box.lattice + "\" in " +
+                 std::to_string(e.box.dimension) + "D; allowed: " + lattices_for_dimension(e.box.dimension));
+  box.finish();
+
+  Section systems = top.table("systems", true);
+  e.systems[0] = read_system(systems, "A", e.box);
+  e.systems[1] = read_system(systems, "B", e.box);
+  systems.finish();
+
+  std::map<std::string, std::string> later;
+  for (const auto& s : later_sections) later[s] = "it is added by a later issue";
+  top.finish(later);
+
+  std::ostringstream out;
+  out << "# Resolved boltzmap input (defaults filled in) from " << ctx.origin << "\n" << resolved_table(e) << "\n";
+  e.resolved_toml = out.str();
+  return e;
+}
+
+Experiment parse_with_context(const std::string& text, Context& ctx, const std::vector<std::string>& overrides) {
+  toml::table root;
+  try {
+    root = toml::parse(text, ctx.origin);
+  } catch (const toml::parse_error& err) {
+    throw input_error(ctx.origin + ":" + std::to_string(err.source().begin.line) + ": TOML syntax error: " +
+                      std::string(err.description()));
+  }
+  return build(root, ctx, overrides);
+}
+
+}  // namespace
+
+Experiment parse_experiment(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides) {
+  Context ctx{origin, {}};
+  return parse_with_context(text, ctx, overrides);
+}
+
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw io_error(path + ": cannot open input file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  Context ctx{path, {}};
+  return parse_with_context(buf.str(), ctx, overrides);
+}
+
+}  // namespace boltzmap

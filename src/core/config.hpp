@@ -1,0 +1,67 @@
+// The experiment input: TOML (toml++) → validated structs. Every key is checked (type, range,
+// physics), unknown keys are errors, and every message names the file, the line (or the --set
+// override), the key and what is allowed. The names are DESIGN.md's "Interfaces" contract.
+// Tests: tests/core/test_config.cpp; tests/app/bad_inputs.sh (exit codes and messages).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "physics/energy.hpp"
+
+namespace boltzmap {
+
+struct SamplerConfig {
+  int walkers = 25000;
+  std::optional<double> step_size;  // nullopt = "auto" (tuned during equilibration)
+  double target_acceptance = 0.5;
+  std::int64_t equilibration_moves = 10000;
+  std::int64_t moves_between_saves = 10000;
+};
+
+struct DatasetSizes {
+  std::int64_t train = 0, validation = 0, evaluation = 0;
+  std::int64_t total() const { return train + validation + evaluation; }
+};
+
+struct SystemConfig {
+  std::string label;  // "A" or "B"
+  PotentialKind potential = PotentialKind::lj;
+  double epsilon = 1.0, sigma = 1.0, cutoff = 3.0, inner_cutoff = 0.0;
+  double temperature = 1.0, density = 0.735;
+  SamplerConfig sampler;
+  DatasetSizes datasets;
+
+  System physics(int dimension, int n_particles) const;  // potential, box, N, β
+};
+
+struct BoxConfig {
+  int dimension = 2;
+  int n_particles = 32;
+  std::string lattice = "centered-square";
+};
+
+struct Experiment {
+  std::string name;
+  std::string output_dir;  // default out/<name>
+  std::uint64_t seed = 0;
+  std::string backend = "auto";
+  BoxConfig box;
+  SystemConfig systems[2];  // [0] = A (source), [1] = B (target)
+
+  std::string source_file;    // the input file as given
+  std::string resolved_toml;  // every key with its effective value (defaults filled in)
+
+  const SystemConfig& system(char label) const { return systems[label == 'B' ? 1 : 0]; }
+};
+
+// Loads and validates `path` with `overrides` ("key=value", dotted keys) applied on top.
+// Throws Error(ExitCode::input) with a located message; Error(ExitCode::io) if unreadable.
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Same, from a string (tests); `origin` names it in messages.
+Experiment parse_experiment(const std::string& text, const std::string& origin,
+                            const std::vector<std::string>& overrides = {});
+
+}  // namespace boltzmap

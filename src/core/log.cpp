@@ -1,0 +1,32 @@
+// See log.hpp.
+#include "core/log.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+namespace boltzmap {
+
+namespace {
+int g_rank = 0;
+}
+
+void log_init(int rank, int size, bool verbose) {
+  g_rank = rank;
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("boltzmap", console);
+  const std::string who = size > 1 ? "[rank " + std::to_string(rank) + "] " : "";
+  logger->set_pattern("[%H:%M:%S] %^%l%$: " + who + "%v");
+  logger->set_level(rank == 0 ? (verbose ? spdlog::level::debug : spdlog::level::info) : spdlog::level::warn);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+void log_to_file(const std::string& path) {
+  if (g_rank != 0) return;
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
+  file->set_pattern("[%Y-%m-%d %H:%M:%S] %l: %v");
+  file->set_level(spdlog::level::info);
+  spdlog::default_logger()->sinks().push_back(file);
+}
+
+}  // namespace boltzmap

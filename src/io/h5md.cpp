@@ -1,0 +1,419 @@
+// See h5md.hpp.
+#include "io/h5md.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "io/files.hpp"
+
+namespace boltzmap {
+
+namespace {
+
+hid_t make_group(hid_t parent, const char* name) {
+  hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(g);
+  return g;
+}
+
+void string_attribute(hid_t obj, const char* name, const std::string& value) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5_CHECK(H5Tset_size(type, std::max<size_t>(1, value.size())));
+  H5_CHECK(H5Tset_strpad(type, H5T_STR_NULLPAD));
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(a);
+  H5_CHECK(H5Awrite(a, type, value.empty() ? "" : value.data()));
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+void string_array_attribute(hid_t obj, const char* name, const std::vector<std::string>& values) {
+  size_t width = 1;
+  for (const auto& v : values) width = std::max(width, v.size());
+  std::string buf(width * values.size(), '\0');
+  for (size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buf.begin() + i * width);
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5_CHECK(H5Tset_size(type, width));
+  H5_CHECK(H5Tset_strpad(type, H5T_STR_NULLPAD));
+  const hsize_t n = values.size();
+  hid_t space = H5Screate_simple(1, &n, nullptr);
+  hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(a);
+  H5_CHECK(H5Awrite(a, type, buf.data()));
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+template <class T>
+void numeric_attribute(hid_t obj, const char* name, hid_t type, std::span<const T> values) {
+  const hsize_t n = values.size();
+  hid_t space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr);
+  hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(a);
+  H5_CHECK(H5Awrite(a, type, values.data()));
+  H5Aclose(a);
+  H5Sclose(space);
+}
+
+hid_t make_dataset(hid_t parent, const char* name, hid_t type, std::vector<hsize_t> dims) {
+  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  hid_t d = H5Dcreate2(parent, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(d);
+  H5Sclose(space);
+  return d;
+}
+
+// Writes rows [first, first + count) of a dataset whose first axis is frames (collective).
+void write_rows(hid_t dset, hid_t memtype, std::int64_t first, std::int64_t count, const void* data) {
+  hid_t fspace = H5Dget_space(dset);
+  const int rank = H5Sget_simple_extent_ndims(fspace);
+  std::vector<hsize_t> dims(rank);
+  H5Sget_simple_extent_dims(fspace, dims.data(), nullptr);
+  std::vector<hsize_t> start(rank, 0), cnt = dims;
+  start[0] = static_cast<hsize_t>(first);
+  cnt[0] = static_cast<hsize_t>(count);
+  hid_t mspace = H5Screate_simple(rank, cnt.data(), nullptr);
+  if (count > 0) {
+    H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
+  } else {
+    H5_CHECK(H5Sselect_none(fspace));
+    H5_CHECK(H5Sselect_none(mspace));
+  }
+  hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+  H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+  H5_CHECK(H5Dwrite(dset, memtype, mspace, fspace, dxpl, data));
+  H5Pclose(dxpl);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+}
+
+}  // namespace
+
+H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Comm& comm)
+    : path_(path), meta_(meta), comm_(comm) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5_CHECK(H5Pset_fapl_mpio(fapl, comm.raw(), MPI_INFO_NULL));
+  file_ = H5Fcreate(partial_name(path).c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  if (file_ < 0) throw io_error(partial_name(path) + ": cannot create HDF5 file (" + h5_describe(file_) + ")");
+
+  const int D = meta.dimension, N = meta.particles;
+  const hsize_t F = static_cast<hsize_t>(meta.frames);
+  hid_t h5md = make_group(file_, "h5md");
+  const int version[2] = {1, 1};
+  numeric_attribute<int>(h5md, "version", H5T_NATIVE_INT, version);
+  hid_t author = make_group(h5md, "author");
+  string_attribute(author, "name", "boltzmap user");
+  hid_t creator = make_group(h5md, "creator");
+  string_attribute(creator, "name", "boltzmap");
+  string_attribute(creator, "version", meta.attributes.count("boltzmap_version") ? meta.attributes.at("boltzmap_version") : "");
+  H5Gclose(creator);
+  H5Gclose(author);
+  H5Gclose(h5md);
+
+  hid_t particles = make_group(file_, "particles");
+  hid_t all = make_group(particles, "all");
+  hid_t box = make_group(all, "box");
+  numeric_attribute<int>(box, "dimension", H5T_NATIVE_INT, std::span<const int>(&D, 1));
+  string_array_attribute(box, "boundary", std::vector<std::string>(D, "periodic"));
+  hid_t edges = make_dataset(box, "edges", H5T_IEEE_F64LE, {static_cast<hsize_t>(D)});
+  std::vector<double> edge(D, meta.box_length);
+  // Every rank writes the same small dataset collectively.
+  {
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+    H5_CHECK(H5Dwrite(edges, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, edge.data()));
+    H5Pclose(dxpl);
+  }
+  H5Dclose(edges);
+  H5Gclose(box);
+
+  auto time_series = [&](hid_t parent, const char* name, hid_t type, std::vector<hsize_t> dims, hid_t& value,
+                         hid_t& step, hid_t& time) {
+    hid_t g = make_group(parent, name);
+    value = make_dataset(g, "value", type, dims);
+    step = make_dataset(g, "step", H5T_STD_I64LE, {F});
+    time = make_dataset(g, "time", H5T_IEEE_F64LE, {F});
+    H5Gclose(g);
+  };
+  hid_t pos_step, pos_time;
+  time_series(all, "position", H5T_IEEE_F32LE, {F, static_cast<hsize_t>(N), static_cast<hsize_t>(D)}, pos_, pos_step,
+              pos_time);
+  step_ = pos_step;
+  time_ = pos_time;
+  H5Gclose(all);
+  H5Gclose(particles);
+
+  hid_t obs = make_group(file_, "observables");
+  time_series(obs, "potential_energy", H5T_IEEE_F64LE, {F}, energy_, energy_step_, energy_time_);
+  time_series(obs, "walker", H5T_STD_I32LE, {F}, walker_, walker_step_, walker_time_);
+  H5Gclose(obs);
+
+  for (const auto& [k, v] : meta.attributes) string_attribute(file_, k.c_str(), v);
+}
+
+void H5mdWriter::write(std::int64_t first, std::int64_t count, std::span<const float> positions,
+                       std::span<const double> energies, std::span<const std::int64_t> steps,
+                       std::span<const std::int32_t> walkers) {
+  std::vector<double> times(steps.begin(), steps.end());
+  write_rows(pos_, H5T_NATIVE_FLOAT, first, count, positions.data());
+  write_rows(energy_, H5T_NATIVE_DOUBLE, first, count, energies.data());
+  write_rows(walker_, H5T_NATIVE_INT32, first, count, walkers.data());
+  for (hid_t s : {step_, energy_step_, walker_step_}) write_rows(s, H5T_NATIVE_INT64, first, count, steps.data());
+  for (hid_t t : {time_, energy_time_, walker_time_}) write_rows(t, H5T_NATIVE_DOUBLE, first, count, times.data());
+}
+
+void H5mdWriter::release() {
+  for (hid_t* d : {&pos_, &energy_, &step_, &time_, &walker_, &energy_step_, &energy_time_, &walker_step_, &walker_time_})
+    if (*d >= 0) {
+      H5Dclose(*d);
+      *d = -1;
+    }
+  if (file_ >= 0) {
+    H5Fclose(file_);
+    file_ = -1;
+  }
+}
+
+void H5mdWriter::close() {
+  release();
+  comm_.barrier();
+  if (comm_.root()) commit_partial(path_);
+  comm_.barrier();
+}
+
+H5mdWriter::~H5mdWriter() { release(); }
+
+// ---------------------------------------------------------------- reading
+
+namespace {
+
+struct H5File {
+  hid_t id;
+  explicit H5File(const std::string& path) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    if (!std::filesystem::exists(path)) throw io_error(path + ": no such file");
+    id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (id < 0) throw io_error(path + ": not a readable HDF5 file");
+  }
+  ~H5File() { H5Fclose(id); }
+};
+
+bool exists(hid_t loc, const std::string& path) {
+  // Check each component so intermediate groups that are missing do not raise errors.
+  std::string sofar;
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    sofar += "/" + part;
+    if (H5Lexists(loc, sofar.c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
+std::vector<hsize_t> dims_of(hid_t dset) {
+  hid_t s = H5Dget_space(dset);
+  std::vector<hsize_t> d(H5Sget_simple_extent_ndims(s));
+  H5Sget_simple_extent_dims(s, d.data(), nullptr);
+  H5Sclose(s);
+  return d;
+}
+
+template <class T>
+std::vector<T> read_all(hid_t file, const std::string& path, hid_t memtype, const std::string& fname) {
+  hid_t d = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
+  if (d < 0) throw io_error(fname + ": cannot open dataset " + path);
+  size_t n = 1;
+  for (auto x : dims_of(d)) n *= x;
+  std::vector<T> v(n);
+  if (n > 0 && H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) {
+    H5Dclose(d);
+    throw io_error(fname + ": cannot read dataset " + path);
+  }
+  H5Dclose(d);
+  return v;
+}
+
+std::string read_string_attribute(hid_t obj, const char* name) {
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  if (a < 0) return {};
+  hid_t ftype = H5Aget_type(a);
+  std::string out;
+  if (H5Tget_class(ftype) == H5T_STRING) {
+    if (H5Tis_variable_str(ftype) > 0) {
+      char* s = nullptr;
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, H5T_VARIABLE);
+      if (H5Aread(a, mt, &s) >= 0 && s) out = s;
+      H5free_memory(s);
+      H5Tclose(mt);
+    } else {
+      const size_t n = H5Tget_size(ftype);
+      hid_t space = H5Aget_space(a);
+      const hssize_t count = H5Sget_simple_extent_npoints(space);
+      H5Sclose(space);
+      std::string buf(n * std::max<hssize_t>(1, count), '\0');
+      H5Aread(a, ftype, buf.data());
+      out = buf.substr(0, n);
+      out.erase(std::find(out.begin(), out.end(), '\0'), out.end());
+    }
+  }
+  H5Tclose(ftype);
+  H5Aclose(a);
+  return out;
+}
+
+}  // namespace
+
+Frames read_h5md(const std::string& path) {
+  H5File f(path);
+  const std::string pos = "/particles/all/position/value";
+  if (!exists(f.id, pos)) throw io_error(path + ": not an H5MD configuration file (no " + pos + ")");
+  Frames fr;
+  hid_t d = H5Dopen2(f.id, pos.c_str(), H5P_DEFAULT);
+  const auto dims = dims_of(d);
+  H5Dclose(d);
+  if (dims.size() != 3) throw io_error(path + ": " + pos + " must have shape [frame][particle][dim]");
+  fr.meta.frames = static_cast<std::int64_t>(dims[0]);
+  fr.meta.particles = static_cast<int>(dims[1]);
+  fr.meta.dimension = static_cast<int>(dims[2]);
+  fr.positions = read_all<float>(f.id, pos, H5T_NATIVE_FLOAT, path);
+  if (exists(f.id, "/particles/all/box/edges")) {
+    const auto e = read_all<double>(f.id, "/particles/all/box/edges", H5T_NATIVE_DOUBLE, path);
+    if (!e.empty()) fr.meta.box_length = e[0];
+  }
+  if (exists(f.id, "/particles/all/position/step"))
+    fr.steps = read_all<std::int64_t>(f.id, "/particles/all/position/step", H5T_NATIVE_INT64, path);
+  if (exists(f.id, "/observables/potential_energy/value"))
+    fr.energies = read_all<double>(f.id, "/observables/potential_energy/value", H5T_NATIVE_DOUBLE, path);
+  if (exists(f.id, "/observables/walker/value"))
+    fr.walkers = read_all<std::int32_t>(f.id, "/observables/walker/value", H5T_NATIVE_INT32, path);
+  for (const char* a : {"boltzmap_input", "boltzmap_system", "boltzmap_set", "boltzmap_version"}) {
+    const std::string v = read_string_attribute(f.id, a);
+    if (!v.empty()) fr.meta.attributes[a] = v;
+  }
+  return fr;
+}
+
+namespace {
+
+std::string type_string(hid_t type) {
+  const size_t size = H5Tget_size(type);
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER: return fmt::format("int{}", 8 * size);
+    case H5T_FLOAT: return fmt::format("float{}", 8 * size);
+    case H5T_STRING: return "string";
+    default: return "other";
+  }
+}
+
+std::string attribute_summary(hid_t obj) {
+  std::string out;
+  H5Aiterate2(
+      obj, H5_INDEX_NAME, H5_ITER_NATIVE, nullptr,
+      [](hid_t loc, const char* name, const H5A_info_t*, void* data) -> herr_t {
+        auto* s = static_cast<std::string*>(data);
+        hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+        hid_t t = H5Aget_type(a);
+        hid_t sp = H5Aget_space(a);
+        const hssize_t n = H5Sget_simple_extent_npoints(sp);
+        std::string value;
+        if (H5Tget_class(t) == H5T_STRING) {
+          value = read_string_attribute(loc, name);
+          const auto nl = value.find('\n');
+          const bool multi = nl != std::string::npos;
+          if (multi) value = value.substr(0, nl) + " … (" + std::to_string(std::count(value.begin(), value.end(), '\n')) + " lines)";
+          if (value.size() > 70) value = value.substr(0, 67) + "...";
+          value = "\"" + value + "\"";
+          if (n > 1) value += fmt::format(" ×{}", n);
+        } else if ((H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT) && n <= 8) {
+          std::vector<double> v(n);
+          H5Aread(a, H5T_NATIVE_DOUBLE, v.data());
+          value = fmt::format("{}", fmt::join(v, ", "));
+          if (n > 1) value = "[" + value + "]";
+        } else {
+          value = fmt::format("<{} {}>", type_string(t), n);
+        }
+        *s += fmt::format("    @{} = {}\n", name, value);
+        H5Sclose(sp);
+        H5Tclose(t);
+        H5Aclose(a);
+        return 0;
+      },
+      &out);
+  return out;
+}
+
+}  // namespace
+
+std::string describe_h5(const std::string& path) {
+  std::string out;
+  {
+    H5File f(path);
+    out += fmt::format("{}\n", path);
+    out += attribute_summary(f.id);
+    H5Ovisit2(
+        f.id, H5_INDEX_NAME, H5_ITER_INC,
+        [](hid_t obj, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+          auto* s = static_cast<std::string*>(data);
+          if (std::string(name) == ".") return 0;
+          if (info->type == H5O_TYPE_GROUP) {
+            *s += fmt::format("  /{}/\n", name);
+            hid_t g = H5Gopen2(obj, name, H5P_DEFAULT);
+            *s += attribute_summary(g);
+            H5Gclose(g);
+          } else if (info->type == H5O_TYPE_DATASET) {
+            hid_t d = H5Dopen2(obj, name, H5P_DEFAULT);
+            hid_t t = H5Dget_type(d);
+            *s += fmt::format("  /{}  {} [{}]\n", name, type_string(t), fmt::join(dims_of(d), ", "));
+            *s += attribute_summary(d);
+            H5Tclose(t);
+            H5Dclose(d);
+          }
+          return 0;
+        },
+        &out, H5O_INFO_BASIC);
+  }
+  // H5MD configuration summary.
+  try {
+    const Frames fr = read_h5md(path);
+    out += fmt::format("H5MD configurations: {} frames × {} particles × {}D, box edge L = {:.6g}\n", fr.meta.frames,
+                       fr.meta.particles, fr.meta.dimension, fr.meta.box_length);
+    for (const char* a : {"boltzmap_system", "boltzmap_set", "boltzmap_version"})
+      if (fr.meta.attributes.count(a)) out += fmt::format("  {}: {}\n", a, fr.meta.attributes.at(a));
+    if (!fr.energies.empty()) {
+      double lo = INFINITY, hi = -INFINITY, sum = 0.0, sum2 = 0.0;
+      for (double e : fr.energies) {
+        lo = std::min(lo, e);
+        hi = std::max(hi, e);
+        sum += e;
+      }
+      const double n = static_cast<double>(fr.energies.size()), mean = sum / n;
+      for (double e : fr.energies) sum2 += (e - mean) * (e - mean);
+      const double sd = fr.energies.size() > 1 ? std::sqrt(sum2 / (n - 1)) : 0.0;
+      out += fmt::format("  potential energy U: mean {:.6g} (per particle {:.6g}), sd {:.4g}, min {:.6g}, max {:.6g}\n", mean,
+                         mean / fr.meta.particles, sd, lo, hi);
+    }
+    if (!fr.steps.empty()) {
+      const auto [lo, hi] = std::minmax_element(fr.steps.begin(), fr.steps.end());
+      out += fmt::format("  steps (trial moves per walker): {} … {}\n", *lo, *hi);
+    }
+    if (fr.meta.attributes.count("boltzmap_input"))
+      out += "  resolved input: in attribute @boltzmap_input (print it with: h5dump -a boltzmap_input FILE)\n";
+  } catch (const Error&) {
+    // Not a configuration file: the tree above is the description.
+  }
+  return out;
+}
+
+}  // namespace boltzmap

@@ -1,0 +1,74 @@
+// Configurations in HDF5 with the H5MD 1.1 layout, readable by h5py, MDAnalysis and OVITO:
+//   /h5md                                  version = [1, 1]; author/, creator/ (name, version)
+//   /particles/all/box                     dimension, boundary = "periodic"…; edges [dim] float64
+//   /particles/all/position/value          [frame][particle][dim] float32, coordinates in [0, L)
+//   /particles/all/position/{step,time}    [frame] int64 (trial moves per walker) / float64 (= step)
+//   /observables/potential_energy/value    [frame] float64, total U of the configuration
+//   /observables/walker/value              [frame] int32, the walker that produced the frame
+//   root attributes: boltzmap_input (the resolved TOML), boltzmap_system ("A"/"B"),
+//                    boltzmap_set ("train"…), boltzmap_version
+// Written collectively with MPI-IO (each rank its hyperslab of frames) to <path>.partial and
+// renamed when closed. Tests: tests/io/test_h5md.cpp, tests/mpi/ (np 1 vs np 2 files equal).
+#pragma once
+#include <hdf5.h>
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "parallel/comm.hpp"
+
+namespace boltzmap {
+
+struct FrameMeta {
+  std::int64_t frames = 0;
+  int particles = 0;
+  int dimension = 0;
+  double box_length = 0.0;
+  std::map<std::string, std::string> attributes;  // root string attributes
+};
+
+class H5mdWriter {
+ public:
+  // Collective over comm: creates <path>.partial with datasets sized for meta.frames.
+  H5mdWriter(const std::string& path, const FrameMeta& meta, const Comm& comm);
+  ~H5mdWriter();  // closes without renaming if close() was not called (the .partial stays)
+  H5mdWriter(const H5mdWriter&) = delete;
+  H5mdWriter& operator=(const H5mdWriter&) = delete;
+
+  // Collective: every rank calls it, with count = 0 if it has nothing. Frames
+  // [first, first + count) get positions [count][N][D], energies, steps and walker ids.
+  void write(std::int64_t first, std::int64_t count, std::span<const float> positions, std::span<const double> energies,
+             std::span<const std::int64_t> steps, std::span<const std::int32_t> walkers);
+
+  // Collective: closes the file and renames it into place.
+  void close();
+
+ private:
+  void release();
+  std::string path_;
+  FrameMeta meta_;
+  const Comm& comm_;
+  hid_t file_ = -1, pos_ = -1, energy_ = -1, step_ = -1, time_ = -1, walker_ = -1, energy_step_ = -1, energy_time_ = -1,
+        walker_step_ = -1, walker_time_ = -1;
+};
+
+struct Frames {
+  FrameMeta meta;
+  std::vector<float> positions;     // [frame][particle][dim]
+  std::vector<double> energies;     // [frame]
+  std::vector<std::int64_t> steps;  // [frame]
+  std::vector<std::int32_t> walkers;  // [frame] (empty if the file has none)
+};
+
+// Serial read of a whole H5MD configuration file (as written above, or any H5MD file with
+// particles/all/position and, optionally, observables/potential_energy).
+Frames read_h5md(const std::string& path);
+
+// A human-readable description of any HDF5 file: groups, datasets (type, shape), attributes,
+// and for H5MD configuration files a summary of frames, box and energies (boltzmap info).
+std::string describe_h5(const std::string& path);
+
+}  // namespace boltzmap

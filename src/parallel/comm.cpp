@@ -1,0 +1,58 @@
+// See comm.hpp.
+#include "parallel/comm.hpp"
+
+#include <unistd.h>
+
+namespace boltzmap {
+
+Comm::Comm(MPI_Comm c) : comm_(c) {
+  MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  MPI_CHECK(MPI_Comm_size(comm_, &size_));
+}
+
+std::vector<std::string> Comm::gather(const std::string& s) const {
+  int len = static_cast<int>(s.size());
+  std::vector<int> lens(size_);
+  MPI_CHECK(MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, comm_));
+  std::vector<int> displs(size_, 0);
+  int total = 0;
+  for (int r = 0; r < size_; ++r) {
+    displs[r] = total;
+    total += lens[r];
+  }
+  std::string all(root() ? total : 0, '\0');
+  MPI_CHECK(MPI_Gatherv(s.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, 0, comm_));
+  std::vector<std::string> out;
+  if (root())
+    for (int r = 0; r < size_; ++r) out.push_back(all.substr(displs[r], lens[r]));
+  return out;
+}
+
+void Comm::broadcast(std::string& s) const {
+  int len = static_cast<int>(s.size());
+  MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT, 0, comm_));
+  s.resize(len);
+  MPI_CHECK(MPI_Bcast(s.data(), len, MPI_CHAR, 0, comm_));
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  set_process_identity(rank, host_name());
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+}  // namespace boltzmap

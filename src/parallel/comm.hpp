@@ -1,0 +1,73 @@
+// MPI: the session (init/finalize), and a typed communicator wrapper so nobody passes byte
+// counts or datatypes by hand. Works without mpirun (a singleton: one rank plays every role).
+// Tests: tests/mpi/ (exact integer collectives under mpiexec -n 2).
+#pragma once
+#include <mpi.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/check.hpp"
+
+namespace boltzmap {
+
+template <class T> MPI_Datatype mpi_type();
+template <> inline MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+template <> inline MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
+template <> inline MPI_Datatype mpi_type<int>() { return MPI_INT; }
+template <> inline MPI_Datatype mpi_type<std::int64_t>() { return MPI_INT64_T; }
+template <> inline MPI_Datatype mpi_type<std::uint64_t>() { return MPI_UINT64_T; }
+
+class Comm {
+ public:
+  explicit Comm(MPI_Comm c = MPI_COMM_WORLD);
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool root() const { return rank_ == 0; }
+  MPI_Comm raw() const { return comm_; }
+
+  template <class T> void allreduce_sum(std::span<T> v) const {
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), mpi_type<T>(), MPI_SUM, comm_));
+  }
+  template <class T> T sum(T v) const {
+    allreduce_sum(std::span<T>(&v, 1));
+    return v;
+  }
+  template <class T> T max(T v) const {
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &v, 1, mpi_type<T>(), MPI_MAX, comm_));
+    return v;
+  }
+  void barrier() const { MPI_CHECK(MPI_Barrier(comm_)); }
+  // Every rank's string, on rank 0 (empty elsewhere).
+  std::vector<std::string> gather(const std::string& s) const;
+  // Rank 0's value of s, on every rank.
+  void broadcast(std::string& s) const;
+
+ private:
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+};
+
+// Initialises MPI (thread level FUNNELED: OpenMP threads never call MPI) and finalizes it.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+std::string host_name();
+
+// Contiguous block [begin, end) of `total` items owned by `rank` of `size` (balanced).
+struct Range {
+  std::int64_t begin, end;
+  std::int64_t count() const { return end - begin; }
+};
+inline Range block_of(std::int64_t total, int rank, int size) {
+  return {total * rank / size, total * (rank + 1) / size};
+}
+
+}  // namespace boltzmap

@@ -1,0 +1,73 @@
+// Reference (clear, double-accumulating) energies and forces of one configuration, O(N²) over
+// unordered pairs with the minimum image. Layout of x: [particle][dim] (the file layout), of type
+// float or double. These are the oracle for the fast MC kernel (src/sampling/mc_kernel.hpp) and,
+// later, for the batched energies of the flow's losses. Tests: tests/physics/test_energy.cpp.
+#pragma once
+#include <span>
+
+#include "physics/box.hpp"
+#include "physics/potential.hpp"
+
+namespace boltzmap {
+
+struct System {
+  PairPotential potential;
+  Box box;
+  int n_particles = 0;
+  double beta = 1.0;  // 1/T (k_B = 1)
+};
+
+template <class T>
+double squared_distance(const System& s, const T* xi, const T* xj) {
+  const double L = s.box.length, inv_L = 1.0 / L;
+  double r2 = 0.0;
+  for (int d = 0; d < s.box.dimension; ++d) {
+    const double u = minimum_image(static_cast<double>(xi[d]) - static_cast<double>(xj[d]), L, inv_L);
+    r2 += u * u;
+  }
+  return r2;
+}
+
+// U(x) = Σ_{i<j} u(r_ij).
+template <class T>
+double total_energy(const System& s, std::span<const T> x) {
+  const int n = s.n_particles, D = s.box.dimension;
+  double u = 0.0;
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j) u += pair_energy(s.potential, squared_distance(s, &x[i * D], &x[j * D]));
+  return u;
+}
+
+// Energy of particle i placed at position p (length D) with all others at x: Σ_{j≠i} u(|p − x_j|).
+template <class T>
+double particle_energy(const System& s, std::span<const T> x, int i, const T* p) {
+  const int D = s.box.dimension;
+  double u = 0.0;
+  for (int j = 0; j < s.n_particles; ++j)
+    if (j != i) u += pair_energy(s.potential, squared_distance(s, p, &x[j * D]));
+  return u;
+}
+
+// Forces f = −∇U, layout [particle][dim]; f must have n·D entries.
+template <class T>
+void forces(const System& s, std::span<const T> x, std::span<double> f) {
+  const int n = s.n_particles, D = s.box.dimension;
+  const double L = s.box.length, inv_L = 1.0 / L;
+  for (auto& v : f) v = 0.0;
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      double u[3], r2 = 0.0;
+      for (int d = 0; d < D; ++d) {
+        u[d] = minimum_image(static_cast<double>(x[i * D + d]) - static_cast<double>(x[j * D + d]), L, inv_L);
+        r2 += u[d] * u[d];
+      }
+      const double g = pair_dudr_over_r(s.potential, r2);
+      for (int d = 0; d < D; ++d) {
+        f[i * D + d] -= g * u[d];
+        f[j * D + d] += g * u[d];
+      }
+    }
+  }
+}
+
+}  // namespace boltzmap

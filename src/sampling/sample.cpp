@@ -1,0 +1,211 @@
+// See sample.hpp.
+#include "sampling/sample.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "io/files.hpp"
+#include "io/h5md.hpp"
+#include "physics/lattice.hpp"
+#include "sampling/autocorr.hpp"
+#include "sampling/walkers.hpp"
+#include "version.hpp"
+
+namespace boltzmap {
+
+std::uint64_t sampling_seed(std::uint64_t seed, char label) { return derive_seed(seed, label == 'B' ? 2 : 1); }
+
+namespace {
+
+constexpr std::uint64_t chunk_moves = 1000;   // moves between energy recomputations / progress
+constexpr std::uint64_t tuning_moves = 250;   // moves between step-size updates ("auto")
+
+struct SetSpec {
+  const char* name;
+  std::int64_t begin, end;  // range in the global (save, walker) stream
+};
+
+}  // namespace
+
+SampleStats sample_system(const Experiment& e, char label, const Comm& comm, const SampleOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const SystemConfig& cfg = e.system(label);
+  const System sys = cfg.physics(e.box.dimension, e.box.n_particles);
+  const int N = sys.n_particles, D = sys.box.dimension, stride = N * D;
+  const std::int64_t W = cfg.sampler.walkers;
+  const Range mine = block_of(W, comm.rank(), comm.size());
+  const int local = static_cast<int>(mine.count());
+  const std::int64_t total = cfg.datasets.total();
+  const int saves = static_cast<int>((total + W - 1) / W);
+  const std::uint64_t eq = static_cast<std::uint64_t>(cfg.sampler.equilibration_moves);
+  const std::uint64_t between = static_cast<std::uint64_t>(cfg.sampler.moves_between_saves);
+  const std::string sys_name(1, label);
+
+  const SetSpec sets[3] = {{"train", 0, cfg.datasets.train},
+                           {"validation", cfg.datasets.train, cfg.datasets.train + cfg.datasets.validation},
+                           {"evaluation", cfg.datasets.train + cfg.datasets.validation, total}};
+
+  spdlog::info("system {}: {} ε={} σ={} r_c={:.4g} r_in={}, T={}, ρ={}, N={}, {}D, L={:.6g}", sys_name,
+               to_string(cfg.potential), cfg.epsilon, cfg.sigma, sys.potential.cutoff, cfg.inner_cutoff, cfg.temperature,
+               cfg.density, N, D, sys.box.length);
+  spdlog::info("system {}: {} walkers ({} per rank), Δ = {}, {} equilibration moves, {} saves every {} moves → "
+               "train {}, validation {}, evaluation {}",
+               sys_name, W, W / comm.size(), cfg.sampler.step_size ? fmt::format("{}", *cfg.sampler.step_size) : "auto",
+               eq, saves, between, cfg.datasets.train, cfg.datasets.validation, cfg.datasets.evaluation);
+  if (saves > 0 && saves < 4)
+    spdlog::warn("system {}: only {} save(s) per walker; the autocorrelation time needs ≥ 4 (more configurations "
+                 "or fewer walkers)", sys_name, saves);
+
+  const std::vector<float> lattice = make_lattice(e.box.lattice, D, N, sys.box.length);
+  WalkerSet walkers(sys, sampling_seed(e.seed, label), static_cast<std::uint32_t>(mine.begin), local, lattice);
+
+  const double global_moves = static_cast<double>(W) * static_cast<double>(eq + saves * between);
+  Progress progress("sample " + sys_name, global_moves, "moves", opt.progress && comm.root());
+  double done_moves = 0.0;
+  double drift = 0.0;
+  auto advance = [&](std::uint64_t moves, float step) {
+    const std::uint64_t acc = walkers.run(moves, step, opt.kernel);
+    done_moves += static_cast<double>(W) * static_cast<double>(moves);
+    progress.update(done_moves);
+    return acc;
+  };
+
+  // ---- equilibration (with step-size tuning in its first half when step_size = "auto")
+  float step = static_cast<float>(cfg.sampler.step_size.value_or(0.2 * cfg.sigma));
+  std::uint64_t eq_acc = 0;
+  {
+    std::uint64_t left = eq;
+    const std::uint64_t tune_until = cfg.sampler.step_size ? 0 : eq / 2;
+    while (left > 0) {
+      const std::uint64_t done = eq - left;
+      const bool tuning = done < tune_until;
+      const std::uint64_t m = std::min(left, tuning ? std::min(tuning_moves, tune_until - done) : chunk_moves);
+      const std::uint64_t acc = comm.sum(advance(m, step));
+      eq_acc += acc;
+      if (tuning) {
+        const double rate = static_cast<double>(acc) / (static_cast<double>(W) * m);
+        const double factor = std::clamp(rate / cfg.sampler.target_acceptance, 0.5, 2.0);
+        step = static_cast<float>(std::min(step * factor, 0.5 * sys.box.length));
+      }
+      left -= m;
+      drift = std::max(drift, walkers.recompute_energies());
+    }
+  }
+  if (!cfg.sampler.step_size) spdlog::info("system {}: tuned step size Δ = {:.5g}", sys_name, step);
+
+  // ---- production
+  std::vector<std::unique_ptr<H5mdWriter>> writers(3);
+  FrameMeta meta;
+  meta.particles = N;
+  meta.dimension = D;
+  meta.box_length = sys.box.length;
+  meta.attributes = {{"boltzmap_input", e.resolved_toml}, {"boltzmap_system", sys_name},
+                     {"boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")"}};
+  SampleStats st;
+  for (int k = 0; k < 3; ++k) {
+    if (sets[k].end <= sets[k].begin) continue;
+    meta.frames = sets[k].end - sets[k].begin;
+    meta.attributes["boltzmap_set"] = sets[k].name;
+    const std::string path = opt.data_dir + "/" + sys_name + "_" + sets[k].name + ".h5";
+    writers[k] = std::make_unique<H5mdWriter>(path, meta, comm);
+    st.files.push_back(path);
+  }
+
+  std::vector<double> series(static_cast<size_t>(local) * saves);  // [walker][save]
+  std::vector<float> frame_buf(static_cast<size_t>(local) * stride);
+  std::vector<double> energy_buf(local);
+  std::vector<std::int64_t> step_buf(local);
+  std::vector<std::int32_t> walker_buf(local);
+  std::uint64_t prod_acc = 0;
+  for (int s = 0; s < saves; ++s) {
+    std::uint64_t left = between;
+    while (left > 0) {
+      const std::uint64_t m = std::min(left, chunk_moves);
+      prod_acc += advance(m, step);
+      left -= m;
+      drift = std::max(drift, walkers.recompute_energies());  // saved energies are exact
+    }
+    const auto energies = walkers.energies();
+    for (int w = 0; w < local; ++w) {
+      if (!std::isfinite(energies[w]))
+        throw numerical_error(fmt::format("system {}: walker {} has energy {} at save {}", sys_name, mine.begin + w,
+                                          energies[w], s));
+      series[static_cast<size_t>(w) * saves + s] = energies[w];
+    }
+    // This rank's frames of this save that fall into each set (contiguous: the stream is (save, walker)).
+    const std::int64_t base = static_cast<std::int64_t>(s) * W + mine.begin;
+    for (int k = 0; k < 3; ++k) {
+      if (!writers[k]) continue;
+      const std::int64_t lo = std::max(sets[k].begin, base), hi = std::min(sets[k].end, base + local);
+      const std::int64_t count = std::max<std::int64_t>(0, hi - lo);
+      for (std::int64_t i = 0; i < count; ++i) {
+        const int w = static_cast<int>(lo - base + i);
+        walkers.configuration(w, std::span<float>(frame_buf.data() + i * stride, stride));
+        energy_buf[i] = energies[w];
+        step_buf[i] = static_cast<std::int64_t>(walkers.moves_done());
+        walker_buf[i] = static_cast<std::int32_t>(mine.begin + w);
+      }
+      writers[k]->write(count > 0 ? lo - sets[k].begin : 0, count, frame_buf, energy_buf, step_buf, walker_buf);
+    }
+  }
+  for (auto& w : writers)
+    if (w) w->close();
+  progress.finish();
+
+  // ---- diagnostics (sums reduced over ranks)
+  const double moves_prod = static_cast<double>(W) * saves * between;
+  st.saves = saves;
+  st.step_size = step;
+  st.acceptance = moves_prod > 0 ? static_cast<double>(comm.sum(prod_acc)) / moves_prod : NAN;
+  st.equilibration_acceptance = eq > 0 ? static_cast<double>(eq_acc) / (static_cast<double>(W) * eq) : NAN;
+  st.max_energy_drift = comm.max(drift);
+  if (saves > 0) {
+    // Per-walker means are independent: their spread gives the standard error of ⟨U⟩.
+    double sums[2] = {0.0, 0.0};
+    for (int w = 0; w < local; ++w) {
+      double m = 0.0;
+      for (int s = 0; s < saves; ++s) m += series[static_cast<size_t>(w) * saves + s];
+      sums[0] += m / saves;
+    }
+    comm.allreduce_sum(std::span<double>(sums, 1));
+    const double mean = sums[0] / W;
+    for (int w = 0; w < local; ++w) {
+      double m = 0.0;
+      for (int s = 0; s < saves; ++s) m += series[static_cast<size_t>(w) * saves + s];
+      sums[1] += (m / saves - mean) * (m / saves - mean);
+    }
+    comm.allreduce_sum(std::span<double>(sums + 1, 1));
+    st.mean_energy_per_particle = mean / N;
+    st.mean_energy_per_particle_err = W > 1 ? std::sqrt(sums[1] / (W - 1) / W) / N : NAN;
+
+    std::vector<double> ac_sums, ac_counts;
+    const int max_lag = saves - 1;
+    autocorrelation_sums(series, local, saves, mean, max_lag, ac_sums, ac_counts);
+    comm.allreduce_sum(std::span<double>(ac_sums));
+    comm.allreduce_sum(std::span<double>(ac_counts));
+    st.rho = autocorrelation_from_sums(ac_sums, ac_counts);
+    if (saves >= 4) {
+      st.tau_int = integrated_time(st.rho);
+      st.ess_per_sample = 1.0 / st.tau_int;
+    } else {
+      st.tau_int = st.ess_per_sample = NAN;
+    }
+  }
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  st.seconds = comm.max(st.seconds);
+  st.trial_moves_per_second = global_moves / st.seconds;
+  spdlog::info("system {}: acceptance {:.4f} (equilibration {:.4f}), ⟨U⟩/N = {:.5f} ± {:.5f}, τ_int = {:.3f} saves, "
+               "ESS per sample = {:.3f}, max energy drift {:.2e}, {:.3g} trial moves/s, {:.1f} s",
+               sys_name, st.acceptance, st.equilibration_acceptance, st.mean_energy_per_particle,
+               st.mean_energy_per_particle_err, st.tau_int, st.ess_per_sample, st.max_energy_drift,
+               st.trial_moves_per_second, st.seconds);
+  return st;
+}
+
+}  // namespace boltzmap
