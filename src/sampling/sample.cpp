@@ -58,7 +58,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                "train {}, validation {}, evaluation {}",
                sys_name, W, W / comm.size(), cfg.sampler.step_size ? fmt::format("{}", *cfg.sampler.step_size) : "auto",
                eq, saves, between, cfg.datasets.train, cfg.datasets.validation, cfg.datasets.evaluation);
-  if (saves > 0 && saves < 4)
+  if (saves > 0 && saves < 4 && comm.root())
     spdlog::warn("system {}: only {} save(s) per walker; the autocorrelation time needs ≥ 4 (more configurations "
                  "or fewer walkers)", sys_name, saves);
 
