@@ -2,9 +2,14 @@
 // values and remembers which keys it consumed; finish() rejects the rest as unknown.
 #include "core/config.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -30,7 +35,8 @@ namespace {
 
 struct Context {
   std::string origin;
-  std::set<std::string> overridden;  // dotted keys set on the command line
+  std::set<std::string> overridden;                // dotted keys set on the command line
+  std::map<std::string, std::string> raw_override;  // dotted key -> the text after '=' as typed
 };
 
 std::string join(const std::set<std::string>& s) {
@@ -49,6 +55,11 @@ class Section {
     const std::string kp = key_path(key);
     if (ctx_.overridden.count(kp)) return "--set " + kp;
     const toml::node* n = t_ ? t_->get(key) : nullptr;
+    // A table that no file line defines was created by an override of a key below it.
+    if (n && n->source().begin.line == 0) {
+      const auto below = ctx_.overridden.lower_bound(kp + ".");
+      if (below != ctx_.overridden.end() && below->rfind(kp + ".", 0) == 0) return "--set " + *below;
+    }
     if (n && n->source().begin.line > 0) return ctx_.origin + ":" + std::to_string(n->source().begin.line);
     if (t_ && t_->source().begin.line > 0) return ctx_.origin + ":" + std::to_string(t_->source().begin.line);
     return ctx_.origin;
@@ -112,7 +123,13 @@ class Section {
       return *def;
     }
     auto s = n->value_exact<std::string>();
-    if (!s) fail(key, "expected a string, got " + type_name(*n) + " (" + allowed + ")");
+    if (!s) {
+      // --set name=2022 reads as an integer; for a string key the text as typed is meant.
+      const auto raw = ctx_.raw_override.find(key_path(key));
+      if (raw != ctx_.raw_override.end() && ctx_.overridden.count(key_path(key)) && !n->is_table() && !n->is_array())
+        return raw->second;
+      fail(key, "expected a string, got " + type_name(*n) + " (" + allowed + ")");
+    }
     return *s;
   }
 
@@ -207,6 +224,7 @@ void apply_override(toml::table& root, const std::string& assignment, Context& c
     start = dot + 1;
   }
   ctx.overridden.insert(key);
+  ctx.raw_override[key] = text;
 }
 
 const std::vector<std::string> later_sections = {"preprocess", "flow", "training", "analysis", "parallel"};
@@ -272,34 +290,72 @@ SystemConfig read_system(Section& systems, const std::string& label, const BoxCo
   return c;
 }
 
-toml::table resolved_table(const Experiment& e) {
-  toml::table root;
-  root.insert("name", e.name);
-  root.insert("output_dir", e.output_dir);
-  root.insert("seed", static_cast<std::int64_t>(e.seed));
-  root.insert("backend", e.backend);
-  root.insert("box", toml::table{{"dimension", e.box.dimension}, {"n_particles", e.box.n_particles}, {"lattice", e.box.lattice}});
-  toml::table systems;
-  for (const auto& c : e.systems) {
-    toml::table s{{"potential", to_string(c.potential)}, {"epsilon", c.epsilon}, {"sigma", c.sigma}};
-    if (c.potential == PotentialKind::lj) s.insert("cutoff", c.cutoff);
-    s.insert("inner_cutoff", c.inner_cutoff);
-    s.insert("temperature", c.temperature);
-    s.insert("density", c.density);
-    toml::table sm{{"walkers", c.sampler.walkers}};
-    if (c.sampler.step_size)
-      sm.insert("step_size", *c.sampler.step_size);
-    else
-      sm.insert("step_size", "auto");
-    sm.insert("target_acceptance", c.sampler.target_acceptance);
-    sm.insert("equilibration_moves", c.sampler.equilibration_moves);
-    sm.insert("moves_between_saves", c.sampler.moves_between_saves);
-    s.insert("sampler", std::move(sm));
-    s.insert("datasets", toml::table{{"train", c.datasets.train}, {"validation", c.datasets.validation}, {"evaluation", c.datasets.evaluation}});
-    systems.insert(c.label, std::move(s));
+// The resolved input, written by hand so it keeps the DESIGN.md key order and prints each
+// number in its shortest exact form (0.735, not 0.73499999999999999); it re-parses to the same
+// Experiment bit for bit (tests/core/test_config.cpp).
+std::string toml_quote(const std::string& v) {
+  std::string out = "\"";
+  for (const char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
   }
-  root.insert("systems", std::move(systems));
-  return root;
+  return out + "\"";
+}
+
+std::string toml_number(double v) {
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  std::string out(buf, res.ptr);
+  if (out.find_first_of(".eEn") == std::string::npos) out += ".0";  // keep it a TOML float
+  return out;
+}
+
+std::string resolved_text(const Experiment& e) {
+  std::ostringstream o;
+  o << "name = " << toml_quote(e.name) << "\n";
+  o << "output_dir = " << toml_quote(e.output_dir) << "\n";
+  o << "seed = " << e.seed << "\n";
+  o << "backend = " << toml_quote(e.backend) << "\n";
+  o << "\n[box]\n";
+  o << "dimension = " << e.box.dimension << "\n";
+  o << "n_particles = " << e.box.n_particles << "\n";
+  o << "lattice = " << toml_quote(e.box.lattice) << "\n";
+  for (const auto& c : e.systems) {
+    const std::string t = "systems." + c.label;
+    o << "\n[" << t << "]\n";
+    o << "potential = " << toml_quote(to_string(c.potential)) << "\n";
+    o << "epsilon = " << toml_number(c.epsilon) << "\n";
+    o << "sigma = " << toml_number(c.sigma) << "\n";
+    if (c.potential == PotentialKind::lj) o << "cutoff = " << toml_number(c.cutoff) << "\n";
+    o << "inner_cutoff = " << toml_number(c.inner_cutoff) << "\n";
+    o << "temperature = " << toml_number(c.temperature) << "\n";
+    o << "density = " << toml_number(c.density) << "\n";
+    o << "\n[" << t << ".sampler]\n";
+    o << "walkers = " << c.sampler.walkers << "\n";
+    o << "step_size = " << (c.sampler.step_size ? toml_number(*c.sampler.step_size) : toml_quote("auto")) << "\n";
+    o << "target_acceptance = " << toml_number(c.sampler.target_acceptance) << "\n";
+    o << "equilibration_moves = " << c.sampler.equilibration_moves << "\n";
+    o << "moves_between_saves = " << c.sampler.moves_between_saves << "\n";
+    o << "\n[" << t << ".datasets]\n";
+    o << "train = " << c.datasets.train << "\n";
+    o << "validation = " << c.datasets.validation << "\n";
+    o << "evaluation = " << c.datasets.evaluation << "\n";
+  }
+  return o.str();
 }
 
 Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>& overrides) {
@@ -320,8 +376,13 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   e.box.dimension = static_cast<int>(box.integer("dimension", 2, 2, 3, "spatial dimension"));
   e.box.n_particles = static_cast<int>(box.integer("n_particles", std::nullopt, 2, 1000000, "particles per configuration"));
   e.box.lattice = box.choice("lattice", e.box.dimension == 2 ? "centered-square" : "bcc", {"centered-square", "bcc"});
+  if (lattices_for_dimension(e.box.dimension).find("\"" + e.box.lattice + "\"") == std::string::npos)
+    box.fail("lattice", "= \"" + e.box.lattice + "\" is not a " + std::to_string(e.box.dimension) +
+                            "D lattice (dimension = " + std::to_string(e.box.dimension) +
+                            "); allowed in " + std::to_string(e.box.dimension) + "D: " +
+                            lattices_for_dimension(e.box.dimension));
   if (!lattice_cells(e.box.lattice, e.box.dimension, e.box.n_particles))
-    box.fail(box.has("n_particles") ? "n_particles" : "lattice",
+    box.fail("n_particles",
              "N = " + std::to_string(e.box.n_particles) + " does not fit lattice \"" + e.box.lattice + "\" in " +
                  std::to_string(e.box.dimension) + "D; allowed: " + lattices_for_dimension(e.box.dimension));
   box.finish();
@@ -335,9 +396,9 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   for (const auto& s : later_sections) later[s] = "it is added by a later issue";
   top.finish(later);
 
-  std::ostringstream out;
-  out << "# Resolved boltzmap input (defaults filled in) from " << ctx.origin << "\n" << resolved_table(e) << "\n";
-  e.resolved_toml = out.str();
+  std::string origin = ctx.origin;
+  std::replace_if(origin.begin(), origin.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  e.resolved_toml = "# Resolved boltzmap input (defaults filled in) from " + origin + "\n" + resolved_text(e);
   return e;
 }
 
@@ -360,6 +421,8 @@ Experiment parse_experiment(const std::string& text, const std::string& origin, 
 }
 
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw io_error(path + ": is a folder, not an input file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw io_error(path + ": cannot open input file");
   std::stringstream buf;

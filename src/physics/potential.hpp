@@ -47,11 +47,17 @@ BOLTZMAP_HD T lj_dudr_over_r(T four_eps, T sigma2, T r2) {
   return -T(6) * four_eps * (T(2) * s6 * s6 - s6) / r2;
 }
 
+// r²/σ² below which the double LJ core is treated as +inf (it overflows to inf from ~4e-52 on).
+inline constexpr double lj_overflow_r2 = 1e-60;
+
 // Pair energy U(r) given r².
 BOLTZMAP_HD double pair_energy(const PairPotential& p, double r2) {
   if (r2 >= p.rc2) return 0.0;
   if (r2 < p.rin2) return p.u_in + p.du_in * (std::sqrt(r2) - p.inner_cutoff);
-  if (r2 <= 0.0) return std::numeric_limits<double>::infinity();  // no linearisation, coincident
+  // No linearisation, (near-)coincident: U is +inf in double already for r² < ~4e-52σ², where
+  // (σ/r)¹² overflows; below ~2e-103σ² (σ/r)⁶ overflows too and the formula would give
+  // inf − inf = NaN (found by tests/physics/test_potential.cpp), hence the explicit branch.
+  if (r2 <= lj_overflow_r2 * p.sigma * p.sigma) return std::numeric_limits<double>::infinity();
   return lj_shifted(4.0 * p.epsilon, p.sigma * p.sigma, p.shift, r2);
 }
 
@@ -60,6 +66,7 @@ BOLTZMAP_HD double pair_dudr_over_r(const PairPotential& p, double r2) {
   if (r2 >= p.rc2) return 0.0;
   if (r2 < p.rin2) return r2 > 0.0 ? p.du_in / std::sqrt(r2) : 0.0;  // direction undefined at r = 0
   if (r2 <= 0.0) return 0.0;
+  if (r2 <= lj_overflow_r2 * p.sigma * p.sigma) return -std::numeric_limits<double>::infinity();  // as above
   return lj_dudr_over_r(4.0 * p.epsilon, p.sigma * p.sigma, r2);
 }
 

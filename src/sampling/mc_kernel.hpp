@@ -133,12 +133,16 @@ bool mc_move(const MoveParams& mp, float* x, double& energy, std::uint32_t walke
         r2o += uo * uo;
         r2n += un * un;
       }
-      const bool other = j != i;
-      const float lo = lj_shifted(mp.four_eps, mp.sigma2, mp.shift, r2o);
-      const float ln = lj_shifted(mp.four_eps, mp.sigma2, mp.shift, r2n);
-      e_old += (other && r2o < mp.rc2) ? lo : 0.0f;
-      e_new += (other && r2n < mp.rc2) ? ln : 0.0f;
-      close |= (other && (r2o < mp.rfast2 || r2n < mp.rfast2)) ? 1 : 0;
+      // Branch-free (selects, not jumps) so the loop vectorises; NaN from the self pair (r² = 0)
+      // is selected away, never summed.
+      const int other = j != i;
+      float lo = lj_shifted(mp.four_eps, mp.sigma2, mp.shift, r2o);
+      float ln = lj_shifted(mp.four_eps, mp.sigma2, mp.shift, r2n);
+      lo = (r2o < mp.rc2) ? lo : 0.0f;
+      ln = (r2n < mp.rc2) ? ln : 0.0f;
+      e_old += other ? lo : 0.0f;
+      e_new += other ? ln : 0.0f;
+      close |= other & ((r2o < mp.rfast2) | (r2n < mp.rfast2));
     }
     if (close) {
       du = particle_energy_soa<D>(mp, x, i, new_p) - particle_energy_soa<D>(mp, x, i, old_p);

@@ -1,0 +1,624 @@
+// Input validation (src/core/config.cpp): valid inputs parse to the right values and defaults,
+// the shipped inputs carry the paper's settings, --set overrides work, the resolved input
+// round-trips, and every bad input is an Error(ExitCode::input) whose message names the file,
+// the line (or the --set override), the dotted key and what is allowed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+
+using namespace boltzmap;
+
+namespace {
+
+#define EXPECT_CONTAINS(haystack, needle)                                                                  \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos)                                        \
+      << "expected \"" << (needle) << "\" in the message:\n  " << (haystack)
+#define EXPECT_NOT_CONTAINS(haystack, needle)                                                              \
+  EXPECT_EQ(std::string(haystack).find(needle), std::string::npos)                                        \
+      << "did not expect \"" << (needle) << "\" in the message:\n  " << (haystack)
+
+const std::string kOrigin = "case.toml";
+
+// A valid input exercising both potentials; A and B lines differ so each line is unique.
+const std::string kBase = R"(name = "t"
+seed = 5
+
+[box]
+n_particles = 32
+
+[systems.A]
+potential = "lj"
+epsilon = 1.0
+temperature = 1.0
+density = 0.735
+
+[systems.A.sampler]
+walkers = 100
+step_size = 0.175
+
+[systems.A.datasets]
+train = 10
+validation = 5
+evaluation = 20
+
+[systems.B]
+potential = "wca"
+epsilon = 0.5
+temperature = 2.0
+density = 0.6
+
+[systems.B.sampler]
+walkers = 64
+step_size = "auto"
+
+[systems.B.datasets]
+train = 3
+validation = 0
+evaluation = 7
+)";
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::string::size_type start = 0;
+  while (start < text.size()) {
+    const auto nl = text.find('\n', start);
+    out.push_back(text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+// 1-based line number of the first line equal to `line` (fails the test if absent).
+int line_number(const std::string& text, const std::string& line) {
+  const auto ls = lines_of(text);
+  for (size_t i = 0; i < ls.size(); ++i)
+    if (ls[i] == line) return static_cast<int>(i) + 1;
+  ADD_FAILURE() << "line \"" << line << "\" not in the input";
+  return -1;
+}
+
+// An edit of kBase: the line `anchor` is replaced by `replacement` (empty replacement and
+// erase = true deletes it), or `replacement` is inserted after `anchor` (insert = true).
+struct Edit {
+  std::string text;
+  int line;  // the edited / inserted line's number
+};
+Edit replace(const std::string& anchor, const std::string& replacement, const std::string& base = kBase) {
+  auto ls = lines_of(base);
+  const int n = line_number(base, anchor);
+  ls.at(n - 1) = replacement;
+  return {join_lines(ls), n};
+}
+Edit insert_after(const std::string& anchor, const std::string& line, const std::string& base = kBase) {
+  auto ls = lines_of(base);
+  const int n = line_number(base, anchor);
+  ls.insert(ls.begin() + n, line);
+  return {join_lines(ls), n + 1};
+}
+Edit erase(const std::string& anchor, const std::string& base = kBase) {
+  auto ls = lines_of(base);
+  const int n = line_number(base, anchor);
+  ls.erase(ls.begin() + (n - 1));
+  return {join_lines(ls), n};
+}
+
+// Parses and expects Error(ExitCode::input); returns its message ("" if it did not throw that).
+std::string input_error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
+  try {
+    parse_experiment(text, kOrigin, sets);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::input) << "wrong exit code for: " << e.what();
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected boltzmap::Error, got another exception: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "expected an input error, but this input parsed:\n" << text;
+  return "";
+}
+
+std::string at(int line) { return kOrigin + ":" + std::to_string(line) + ":"; }
+
+// Field-by-field equality (doubles exactly: the resolved input must round-trip bitwise).
+void expect_same(const Experiment& a, const Experiment& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.output_dir, b.output_dir);
+  EXPECT_EQ(a.seed, b.seed);
+  EXPECT_EQ(a.backend, b.backend);
+  EXPECT_EQ(a.box.dimension, b.box.dimension);
+  EXPECT_EQ(a.box.n_particles, b.box.n_particles);
+  EXPECT_EQ(a.box.lattice, b.box.lattice);
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE("system " + a.systems[i].label);
+    const SystemConfig &x = a.systems[i], &y = b.systems[i];
+    EXPECT_EQ(x.label, y.label);
+    EXPECT_EQ(x.potential, y.potential);
+    EXPECT_EQ(x.epsilon, y.epsilon);
+    EXPECT_EQ(x.sigma, y.sigma);
+    EXPECT_EQ(x.cutoff, y.cutoff);
+    EXPECT_EQ(x.inner_cutoff, y.inner_cutoff);
+    EXPECT_EQ(x.temperature, y.temperature);
+    EXPECT_EQ(x.density, y.density);
+    EXPECT_EQ(x.sampler.walkers, y.sampler.walkers);
+    EXPECT_EQ(x.sampler.step_size.has_value(), y.sampler.step_size.has_value());
+    if (x.sampler.step_size && y.sampler.step_size) {
+      EXPECT_EQ(*x.sampler.step_size, *y.sampler.step_size);
+    }
+    EXPECT_EQ(x.sampler.target_acceptance, y.sampler.target_acceptance);
+    EXPECT_EQ(x.sampler.equilibration_moves, y.sampler.equilibration_moves);
+    EXPECT_EQ(x.sampler.moves_between_saves, y.sampler.moves_between_saves);
+    EXPECT_EQ(x.datasets.train, y.datasets.train);
+    EXPECT_EQ(x.datasets.validation, y.datasets.validation);
+    EXPECT_EQ(x.datasets.evaluation, y.datasets.evaluation);
+  }
+}
+
+std::string inputs_dir() {
+#ifdef BOLTZMAP_SOURCE_DIR
+  return std::string(BOLTZMAP_SOURCE_DIR) + "/inputs";
+#else
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "inputs";
+#endif
+}
+
+std::string temp_dir() {
+  const char* env = std::getenv("BOLTZMAP_TEST_TMP");
+  std::filesystem::path p = env && *env ? env : "/tmp/boltzmap_test_tmp";
+  p /= "config";
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ valid inputs
+
+TEST(Config, ValidInputValuesAndDefaults) {
+  const Experiment e = parse_experiment(kBase, kOrigin);
+  EXPECT_EQ(e.name, "t");
+  EXPECT_EQ(e.output_dir, "out/t");
+  EXPECT_EQ(e.seed, 5u);
+  EXPECT_EQ(e.backend, "auto");
+  EXPECT_EQ(e.source_file, kOrigin);
+  EXPECT_EQ(e.box.dimension, 2);
+  EXPECT_EQ(e.box.n_particles, 32);
+  EXPECT_EQ(e.box.lattice, "centered-square");
+
+  const SystemConfig& a = e.system('A');
+  EXPECT_EQ(a.label, "A");
+  EXPECT_EQ(a.potential, PotentialKind::lj);
+  EXPECT_EQ(a.epsilon, 1.0);
+  EXPECT_EQ(a.sigma, 1.0);
+  EXPECT_EQ(a.cutoff, 3.0);
+  EXPECT_EQ(a.inner_cutoff, 0.0);
+  EXPECT_EQ(a.temperature, 1.0);
+  EXPECT_EQ(a.density, 0.735);
+  EXPECT_EQ(a.sampler.walkers, 100);
+  ASSERT_TRUE(a.sampler.step_size.has_value());
+  EXPECT_EQ(*a.sampler.step_size, 0.175);
+  EXPECT_EQ(a.sampler.target_acceptance, 0.5);
+  EXPECT_EQ(a.sampler.equilibration_moves, 10000);
+  EXPECT_EQ(a.sampler.moves_between_saves, 10000);
+  EXPECT_EQ(a.datasets.train, 10);
+  EXPECT_EQ(a.datasets.validation, 5);
+  EXPECT_EQ(a.datasets.evaluation, 20);
+  EXPECT_EQ(a.datasets.total(), 35);
+
+  const SystemConfig& b = e.system('B');
+  EXPECT_EQ(&b, &e.systems[1]);
+  EXPECT_EQ(b.label, "B");
+  EXPECT_EQ(b.potential, PotentialKind::wca);
+  EXPECT_EQ(b.epsilon, 0.5);
+  EXPECT_EQ(b.temperature, 2.0);
+  EXPECT_EQ(b.density, 0.6);
+  EXPECT_EQ(b.sampler.walkers, 64);
+  EXPECT_FALSE(b.sampler.step_size.has_value()) << "step_size = \"auto\" must be nullopt";
+  EXPECT_EQ(b.datasets.validation, 0);
+  EXPECT_EQ(b.datasets.total(), 10);
+
+  // physics(): β = 1/T, L = (N/ρ)^(1/d).
+  const System s = b.physics(e.box.dimension, e.box.n_particles);
+  EXPECT_EQ(s.n_particles, 32);
+  EXPECT_EQ(s.box.dimension, 2);
+  EXPECT_DOUBLE_EQ(s.beta, 0.5);
+  EXPECT_DOUBLE_EQ(s.box.length, std::sqrt(32 / 0.6));
+}
+
+TEST(Config, ThreeDimensionalDefaultsToBcc) {
+  // N = 16 = 2·2³; L = (16/0.735)^(1/3) ≈ 2.79, so the LJ cutoff must be < 1.4.
+  std::string text = replace("n_particles = 32", "n_particles = 16\ndimension = 3").text;
+  text = insert_after("epsilon = 1.0", "cutoff = 1.3", text).text;
+  const Experiment e = parse_experiment(text, kOrigin);
+  EXPECT_EQ(e.box.dimension, 3);
+  EXPECT_EQ(e.box.lattice, "bcc");
+  EXPECT_EQ(e.system('A').cutoff, 1.3);
+}
+
+TEST(Config, ExplicitOptionalKeys) {
+  std::string text = insert_after("epsilon = 1.0", "sigma = 1.1\ncutoff = 2.5\ninner_cutoff = 0.8").text;
+  text = insert_after("step_size = 0.175", "target_acceptance = 0.3\nequilibration_moves = 0\nmoves_between_saves = 7",
+                      text)
+             .text;
+  text = insert_after("seed = 5", "backend = \"cpu\"\noutput_dir = \"/tmp/somewhere/run\"", text).text;
+  const Experiment e = parse_experiment(text, kOrigin);
+  const SystemConfig& a = e.system('A');
+  EXPECT_EQ(a.sigma, 1.1);
+  EXPECT_EQ(a.cutoff, 2.5);
+  EXPECT_EQ(a.inner_cutoff, 0.8);
+  EXPECT_EQ(a.sampler.target_acceptance, 0.3);
+  EXPECT_EQ(a.sampler.equilibration_moves, 0);
+  EXPECT_EQ(a.sampler.moves_between_saves, 7);
+  EXPECT_EQ(e.backend, "cpu");
+  EXPECT_EQ(e.output_dir, "/tmp/somewhere/run");
+}
+
+TEST(Config, InnerCutoffBoundScalesWithSigma) {
+  // 1.2 > 2^(1/6) ≈ 1.122 is rejected for σ = 1 (below) but fine for σ = 1.5 (bound ≈ 1.684).
+  const std::string text = insert_after("epsilon = 1.0", "sigma = 1.5\ninner_cutoff = 1.2").text;
+  EXPECT_EQ(parse_experiment(text, kOrigin).system('A').inner_cutoff, 1.2);
+}
+
+TEST(Config, FloatWithIntegerValueIsAnInteger) {
+  const Experiment e = parse_experiment(replace("walkers = 100", "walkers = 2.5e4").text, kOrigin);
+  EXPECT_EQ(e.system('A').sampler.walkers, 25000);
+}
+
+TEST(Config, ShippedExperimentI) {
+  const Experiment e = load_experiment(inputs_dir() + "/experiment_I.toml");
+  EXPECT_EQ(e.name, "experiment_I");
+  EXPECT_EQ(e.output_dir, "out/experiment_I");
+  EXPECT_EQ(e.box.dimension, 2);
+  EXPECT_EQ(e.box.n_particles, 32);
+  EXPECT_EQ(e.box.lattice, "centered-square");
+  const SystemConfig &a = e.system('A'), &b = e.system('B');
+  EXPECT_EQ(a.potential, PotentialKind::lj);
+  EXPECT_EQ(a.epsilon, 1.0);
+  ASSERT_TRUE(a.sampler.step_size);
+  EXPECT_EQ(*a.sampler.step_size, 0.175);
+  EXPECT_EQ(b.potential, PotentialKind::lj);
+  EXPECT_EQ(b.epsilon, 0.5);
+  ASSERT_TRUE(b.sampler.step_size);
+  EXPECT_EQ(*b.sampler.step_size, 0.2);
+  for (const SystemConfig* s : {&a, &b}) {
+    SCOPED_TRACE(s->label);
+    EXPECT_EQ(s->sigma, 1.0);
+    EXPECT_EQ(s->cutoff, 3.0);
+    EXPECT_EQ(s->inner_cutoff, 0.8);
+    EXPECT_EQ(s->temperature, 1.0);
+    EXPECT_EQ(s->density, 0.735);
+    EXPECT_EQ(s->sampler.walkers, 25000);
+    EXPECT_EQ(s->sampler.equilibration_moves, 10000);
+    EXPECT_EQ(s->sampler.moves_between_saves, 10000);
+    EXPECT_EQ(s->datasets.train, 9000);
+    EXPECT_EQ(s->datasets.validation, 1000);
+    EXPECT_EQ(s->datasets.evaluation, 500000);
+  }
+}
+
+TEST(Config, ShippedExperimentII) {
+  const Experiment e = load_experiment(inputs_dir() + "/experiment_II.toml");
+  EXPECT_EQ(e.name, "experiment_II");
+  const SystemConfig &a = e.system('A'), &b = e.system('B');
+  EXPECT_EQ(a.potential, PotentialKind::wca);
+  EXPECT_EQ(a.epsilon, 0.5);
+  ASSERT_TRUE(a.sampler.step_size);
+  EXPECT_EQ(*a.sampler.step_size, 0.2);
+  EXPECT_EQ(b.potential, PotentialKind::lj);
+  EXPECT_EQ(b.epsilon, 1.0);
+  EXPECT_EQ(b.cutoff, 3.0);
+  ASSERT_TRUE(b.sampler.step_size);
+  EXPECT_EQ(*b.sampler.step_size, 0.175);
+  for (const SystemConfig* s : {&a, &b}) {
+    SCOPED_TRACE(s->label);
+    EXPECT_EQ(s->inner_cutoff, 0.8);
+    EXPECT_EQ(s->temperature, 1.0);
+    EXPECT_EQ(s->density, 0.735);
+    EXPECT_EQ(s->sampler.walkers, 25000);
+    EXPECT_EQ(s->sampler.equilibration_moves, 10000);
+    EXPECT_EQ(s->sampler.moves_between_saves, 10000);
+    EXPECT_EQ(s->datasets.train, 9000);
+    EXPECT_EQ(s->datasets.validation, 1000);
+    EXPECT_EQ(s->datasets.evaluation, 500000);
+  }
+}
+
+TEST(Config, ShippedDemo) {
+  const Experiment e = load_experiment(inputs_dir() + "/demo.toml");
+  EXPECT_EQ(e.name, "demo");
+  EXPECT_EQ(e.system('A').epsilon, 1.0);
+  EXPECT_EQ(e.system('B').epsilon, 0.5);
+  EXPECT_TRUE(e.system('A').sampler.step_size);
+  EXPECT_FALSE(e.system('B').sampler.step_size) << "demo's B uses step_size = \"auto\"";
+  // Every shipped input also round-trips through its resolved form.
+  for (const char* f : {"demo.toml", "experiment_I.toml", "experiment_II.toml"}) {
+    SCOPED_TRACE(f);
+    const Experiment x = load_experiment(inputs_dir() + "/" + f);
+    expect_same(x, parse_experiment(x.resolved_toml, "resolved.toml"));
+  }
+}
+
+TEST(Config, LoadMissingFileIsIoError) {
+  const std::string path = temp_dir() + "/does_not_exist.toml";
+  try {
+    load_experiment(path);
+    FAIL() << "no error for a missing file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::io);
+    EXPECT_CONTAINS(e.what(), path);
+  }
+}
+
+TEST(Config, LoadFolderIsIoError) {
+  const std::string path = temp_dir();
+  try {
+    load_experiment(path);
+    FAIL() << "no error for a folder";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::io) << e.what();
+    EXPECT_CONTAINS(e.what(), path);
+  }
+}
+
+TEST(Config, LoadFromFileNamesTheFileInErrors) {
+  const std::string path = temp_dir() + "/bad_density.toml";
+  const Edit ed = replace("density = 0.735", "density = -0.735");
+  std::ofstream(path) << ed.text;
+  try {
+    load_experiment(path);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::input);
+    EXPECT_CONTAINS(e.what(), path + ":" + std::to_string(ed.line) + ":");
+    EXPECT_CONTAINS(e.what(), "systems.A.density");
+  }
+}
+
+// ------------------------------------------------------------------ overrides
+
+TEST(ConfigOverride, NumbersStringsAutoAndNewKeys) {
+  const Experiment e = parse_experiment(kBase, kOrigin,
+                                        {"systems.A.sampler.walkers=512", "backend=cpu",
+                                         "systems.A.sampler.step_size=auto", "systems.B.sampler.step_size=0.3",
+                                         "systems.A.sigma=1.05", "systems.B.sampler.target_acceptance=0.4",
+                                         "output_dir=/tmp/x/run", "seed=2.5e1", "name=\"quoted\""});
+  EXPECT_EQ(e.system('A').sampler.walkers, 512);
+  EXPECT_EQ(e.backend, "cpu");
+  EXPECT_FALSE(e.system('A').sampler.step_size) << "--set step_size=auto";
+  ASSERT_TRUE(e.system('B').sampler.step_size);
+  EXPECT_EQ(*e.system('B').sampler.step_size, 0.3);
+  EXPECT_EQ(e.system('A').sigma, 1.05);  // a key absent from the file is created
+  EXPECT_EQ(e.system('B').sampler.target_acceptance, 0.4);
+  EXPECT_EQ(e.output_dir, "/tmp/x/run");
+  EXPECT_EQ(e.seed, 25u);
+  EXPECT_EQ(e.name, "quoted");
+  // Untouched keys keep their file values.
+  EXPECT_EQ(e.system('B').sampler.walkers, 64);
+  EXPECT_EQ(e.system('A').density, 0.735);
+}
+
+TEST(ConfigOverride, CreatesMissingTablesAndLaterWins) {
+  // The file has no [box] at all: --set creates the table and key.
+  const std::string text = erase("n_particles = 32", erase("[box]").text).text;
+  EXPECT_NE(input_error_of(text).find("box"), std::string::npos);
+  const Experiment e = parse_experiment(text, kOrigin, {"box.n_particles=50", "box.n_particles=18"});
+  EXPECT_EQ(e.box.n_particles, 18);
+}
+
+TEST(ConfigOverride, NumericStringKeysStayStrings) {
+  // A string key given something that reads as a number is the string as typed.
+  const Experiment e = parse_experiment(kBase, kOrigin, {"name=2022", "output_dir=0.5"});
+  EXPECT_EQ(e.name, "2022");
+  EXPECT_EQ(e.output_dir, "0.5");
+}
+
+TEST(ConfigOverride, BadValueNamesTheOverride) {
+  struct Case {
+    std::string set, key, hint;
+  };
+  const std::vector<Case> cases = {
+      {"systems.A.density=-1", "systems.A.density", "> 0"},
+      {"systems.B.sampler.walkers=0", "systems.B.sampler.walkers", "[1, "},
+      {"systems.A.sampler.walkers=2.5", "systems.A.sampler.walkers", "integer"},
+      {"backend=gpu", "backend", "\"cuda\""},
+      {"systems.A.sampler.step_size=fast", "systems.A.sampler.step_size", "\"auto\""},
+      {"systems.A.sampler.stepsize=0.1", "systems.A.sampler.stepsize", "step_size"},  // unknown key
+      {"box.dimension=4", "box.dimension", "[2, 3]"},
+      {"name=a/b", "name", "letters"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.set);
+    const std::string msg = input_error_of(kBase, {c.set});
+    EXPECT_CONTAINS(msg, "--set " + c.key + ":");
+    EXPECT_CONTAINS(msg, c.key);
+    EXPECT_CONTAINS(msg, c.hint);
+    EXPECT_NOT_CONTAINS(msg, kOrigin + ":");  // the file's lines are not to blame
+  }
+}
+
+TEST(ConfigOverride, UnknownKeyInACreatedTableNamesTheOverride) {
+  const std::string msg = input_error_of(kBase, {"box.extra.depth=1"});
+  EXPECT_CONTAINS(msg, "--set box.extra.depth");
+  EXPECT_CONTAINS(msg, "box.extra");
+  EXPECT_CONTAINS(msg, "unknown key");
+}
+
+TEST(ConfigOverride, MalformedAssignments) {
+  for (const std::string bad : {"systems.A.sampler.walkers", "=5", "systems..A=1", "box.n particles=3"}) {
+    SCOPED_TRACE(bad);
+    const std::string msg = input_error_of(kBase, {bad});
+    EXPECT_CONTAINS(msg, "--set " + bad);
+  }
+  EXPECT_CONTAINS(input_error_of(kBase, {"systems.A.sampler.walkers"}), "key=value");
+  const std::string msg = input_error_of(kBase, {"name.first=1"});
+  EXPECT_CONTAINS(msg, "--set name.first=1");
+  EXPECT_CONTAINS(msg, "'name' is not a table");
+}
+
+// ------------------------------------------------------------------ resolved input
+
+TEST(Config, ResolvedInputRoundTrips) {
+  // Awkward doubles (not shortest-decimal friendly) and a large seed must survive exactly.
+  std::string text = replace("density = 0.735", "density = 0.7350000000000001").text;
+  text = replace("step_size = 0.175", "step_size = 0.17500000000000002", text).text;
+  text = replace("seed = 5", "seed = 9007199254740993", text).text;
+  text = insert_after("epsilon = 0.5", "sigma = 0.9\ninner_cutoff = 0.1", text).text;
+  const Experiment e = parse_experiment(text, kOrigin, {"systems.B.sampler.moves_between_saves=3", "backend=cpu"});
+  EXPECT_EQ(e.seed, 9007199254740993ull);
+  const Experiment r = parse_experiment(e.resolved_toml, "resolved.toml");
+  expect_same(e, r);
+  // Defaults are written out, and the resolved form of the resolved input is the same text
+  // (apart from the first comment line, which names its origin).
+  EXPECT_CONTAINS(e.resolved_toml, "output_dir");
+  EXPECT_CONTAINS(e.resolved_toml, "target_acceptance");
+  EXPECT_CONTAINS(e.resolved_toml, "step_size = \"auto\"");
+  auto body = [](const std::string& s) { return s.substr(s.find('\n')); };
+  EXPECT_EQ(body(e.resolved_toml), body(r.resolved_toml));
+}
+
+// ------------------------------------------------------------------ bad inputs
+
+namespace {
+struct BadCase {
+  std::string what;  // for the trace
+  Edit edit;
+  std::vector<std::string> needles;  // besides the location "case.toml:<line>:"
+};
+}  // namespace
+
+TEST(ConfigBad, EachMessageNamesFileLineKeyAndWhatIsAllowed) {
+  const std::vector<BadCase> cases = {
+      {"unknown top-level key", insert_after("seed = 5", "nmae = \"x\""), {"nmae", "unknown key", "allowed here", "name"}},
+      {"unknown nested key (typo)",
+       insert_after("[systems.A.sampler]", "stepsize = 0.1"),
+       {"systems.A.sampler.stepsize", "unknown key", "step_size", "walkers"}},
+      {"unknown system", insert_after("evaluation = 7", "[systems.C]\npotential = \"lj\""), {"systems.C", "A, B"}},
+      {"later-issue section",
+       insert_after("evaluation = 7", "[training]\nbatch_size = 2048"),
+       {"[training]", "not supported by this version"}},
+      {"later-issue section [flow]", insert_after("evaluation = 7", "[flow]\nlayers = 4"), {"[flow]", "not supported"}},
+      {"wrong type (string for number)", replace("epsilon = 1.0", "epsilon = \"one\""),
+       {"systems.A.epsilon", "expected a number, got a string", "> 0"}},
+      {"wrong type (bool for string)", replace("potential = \"lj\"", "potential = true"),
+       {"systems.A.potential", "expected a string", "\"lj\" \"wca\""}},
+      {"wrong type (table for number)", replace("density = 0.6", "density = { value = 0.6 }"),
+       {"systems.B.density", "expected a number, got a table"}},
+      {"unknown potential", replace("potential = \"lj\"", "potential = \"morse\""),
+       {"systems.A.potential", "\"morse\"", "\"lj\" \"wca\""}},
+      {"negative density", replace("density = 0.735", "density = -0.735"), {"systems.A.density", "must be > 0"}},
+      {"zero density", replace("density = 0.6", "density = 0"), {"systems.B.density", "must be > 0"}},
+      {"zero temperature", replace("temperature = 1.0", "temperature = 0.0"), {"systems.A.temperature", "must be > 0"}},
+      {"infinite temperature", replace("temperature = 2.0", "temperature = inf"),
+       {"systems.B.temperature", "finite"}},
+      {"negative epsilon", replace("epsilon = 0.5", "epsilon = -0.5"), {"systems.B.epsilon", "must be > 0"}},
+      {"zero sigma", insert_after("epsilon = 1.0", "sigma = 0"), {"systems.A.sigma", "must be > 0"}},
+      {"cutoff > L/2", insert_after("epsilon = 1.0", "cutoff = 3.4"), {"systems.A.cutoff", "L/2", "3.4"}},
+      {"wca with explicit cutoff", insert_after("epsilon = 0.5", "cutoff = 1.5"),
+       {"systems.B.cutoff", "wca", "remove the key"}},
+      {"inner_cutoff above 2^(1/6)σ", insert_after("epsilon = 1.0", "inner_cutoff = 1.2"),
+       {"systems.A.inner_cutoff", "2^(1/6)σ"}},
+      {"negative inner_cutoff", insert_after("epsilon = 0.5", "inner_cutoff = -0.1"),
+       {"systems.B.inner_cutoff", "2^(1/6)σ", "0 (off)"}},
+      {"N not 2n² for centered-square", replace("n_particles = 32", "n_particles = 30"),
+       {"box.n_particles", "30", "centered-square", "2n²"}},
+      {"N below the minimum", replace("n_particles = 32", "n_particles = 1"), {"box.n_particles", "[2, "}},
+      {"bcc in 2D", insert_after("n_particles = 32", "lattice = \"bcc\""), {"box.lattice", "bcc", "2D", "centered-square"}},
+      {"unknown lattice", insert_after("n_particles = 32", "lattice = \"fcc\""),
+       {"box.lattice", "\"fcc\"", "\"centered-square\" \"bcc\""}},
+      {"dimension 4", insert_after("n_particles = 32", "dimension = 4"), {"box.dimension", "[2, 3]"}},
+      {"walkers 0", replace("walkers = 100", "walkers = 0"), {"systems.A.sampler.walkers", "[1, "}},
+      {"walkers 2.5", replace("walkers = 64", "walkers = 2.5"),
+       {"systems.B.sampler.walkers", "2.5", "expected an integer"}},
+      {"walkers as a string", replace("walkers = 64", "walkers = \"64\""),
+       {"systems.B.sampler.walkers", "expected an integer, got a string"}},
+      {"step_size 0", replace("step_size = 0.175", "step_size = 0"), {"systems.A.sampler.step_size", "(0, L/2"}},
+      {"step_size > L/2", replace("step_size = 0.175", "step_size = 3.5"),
+       {"systems.A.sampler.step_size", "(0, L/2"}},
+      {"step_size \"fast\"", replace("step_size = \"auto\"", "step_size = \"fast\""),
+       {"systems.B.sampler.step_size", "\"fast\"", "\"auto\""}},
+      {"target_acceptance 1.0", insert_after("step_size = 0.175", "target_acceptance = 1.0"),
+       {"systems.A.sampler.target_acceptance", "(0, 1)"}},
+      {"target_acceptance 0", insert_after("step_size = \"auto\"", "target_acceptance = 0"),
+       {"systems.B.sampler.target_acceptance", "(0, 1)"}},
+      {"negative equilibration", insert_after("step_size = 0.175", "equilibration_moves = -1"),
+       {"systems.A.sampler.equilibration_moves", "[0, "}},
+      {"zero moves between saves", insert_after("step_size = 0.175", "moves_between_saves = 0"),
+       {"systems.A.sampler.moves_between_saves", "[1, "}},
+      {"negative data-set size", replace("train = 10", "train = -1"), {"systems.A.datasets.train", "[0, "}},
+      {"non-integer data-set size", replace("evaluation = 7", "evaluation = 7.5"),
+       {"systems.B.datasets.evaluation", "expected an integer"}},
+      {"name with a slash", replace("name = \"t\"", "name = \"a/b\""), {"name", "\"a/b\"", "letters, digits"}},
+      {"name ..", replace("name = \"t\"", "name = \"..\""), {"name", "letters, digits"}},
+      {"empty output_dir", insert_after("seed = 5", "output_dir = \"\""), {"output_dir", "must not be empty"}},
+      {"negative seed", replace("seed = 5", "seed = -5"), {"seed", "[0, "}},
+      {"backend gpu", insert_after("seed = 5", "backend = \"gpu\""), {"backend", "\"gpu\"", "\"auto\" \"cpu\" \"cuda\""}},
+      {"[box] not a table", replace("[box]", "box = 3"), {"box", "expected a table"}},
+      {"TOML syntax error", replace("epsilon = 1.0", "epsilon = = 1.0"), {"TOML syntax error"}},
+      {"TOML duplicate key", insert_after("epsilon = 0.5", "epsilon = 0.7"), {"TOML syntax error"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const std::string msg = input_error_of(c.edit.text);
+    EXPECT_CONTAINS(msg, at(c.edit.line));
+    for (const auto& n : c.needles) EXPECT_CONTAINS(msg, n);
+  }
+}
+
+TEST(ConfigBad, MissingKeysPointAtTheirTable) {
+  struct Case {
+    std::string line, table_header, key;
+  };
+  const std::vector<Case> cases = {
+      {"temperature = 1.0", "[systems.A]", "systems.A.temperature"},
+      {"potential = \"wca\"", "[systems.B]", "systems.B.potential"},
+      {"walkers = 64", "[systems.B.sampler]", "systems.B.sampler.walkers"},
+      {"step_size = 0.175", "[systems.A.sampler]", "systems.A.sampler.step_size"},
+      {"validation = 0", "[systems.B.datasets]", "systems.B.datasets.validation"},
+      {"n_particles = 32", "[box]", "box.n_particles"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.key);
+    const std::string text = erase(c.line).text;
+    const std::string msg = input_error_of(text);
+    EXPECT_CONTAINS(msg, at(line_number(text, c.table_header)));
+    EXPECT_CONTAINS(msg, c.key);
+    EXPECT_CONTAINS(msg, "missing");
+    EXPECT_CONTAINS(msg, "required");
+  }
+  // A missing top-level key or section names the file and the key.
+  for (const std::string line : {"name = \"t\"", "seed = 5"}) {
+    const std::string msg = input_error_of(erase(line).text);
+    EXPECT_CONTAINS(msg, kOrigin + ":");
+    EXPECT_CONTAINS(msg, line.substr(0, line.find(' ')));
+    EXPECT_CONTAINS(msg, "missing");
+  }
+  // A missing sub-table: drop [systems.B.datasets] and its three lines.
+  std::string text = kBase.substr(0, kBase.find("[systems.B.datasets]"));
+  const std::string msg = input_error_of(text);
+  EXPECT_CONTAINS(msg, "systems.B.datasets");
+  EXPECT_CONTAINS(msg, "missing section");
+}
+
+TEST(ConfigBad, ErrorsAreInputErrorsForEveryOrigin) {
+  // The origin string is used verbatim (a path with folders).
+  try {
+    parse_experiment(replace("density = 0.6", "density = -1").text, "some/dir/run.toml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::input);
+    EXPECT_CONTAINS(e.what(), "some/dir/run.toml:" + std::to_string(line_number(kBase, "density = 0.6")) + ":");
+  }
+}
