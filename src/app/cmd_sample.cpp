@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "core/backend.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -28,9 +29,10 @@ void log_ranks(const Comm& comm, const std::string& role) {
 
 int cmd_sample(const SampleArgs& args, const Comm& comm) {
   const Experiment e = load_experiment(args.input, args.sets);
+  const BackendInfo backend = resolve_backend(e.backend);
   if (e.backend == "cuda")
-    throw Error(ExitCode::backend, args.input + ": backend = \"cuda\": the MCMC sampler has no CUDA implementation in "
-                                   "this version; use backend = \"cpu\" or \"auto\"");
+    throw Error(ExitCode::backend, args.input + ": backend = \"cuda\", but the MCMC sampler has no CUDA "
+                                   "implementation in this version; use backend = \"cpu\" or \"auto\"");
   const std::string run = e.output_dir, data = run + "/data";
   if (comm.root()) {
     ensure_directory(data);
@@ -40,7 +42,7 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
   log_to_file(run + "/log.txt");
   spdlog::info("boltzmap {} (git {}, CUDA {}) sample {} → {}", build::version, build::git_hash,
                build::cuda ? "compiled in" : "not compiled", args.input, run);
-  spdlog::info("backend {}: sampling runs on the CPU (the MCMC sampler has no CUDA kernel yet)", e.backend);
+  spdlog::info("{}; the MCMC sampler runs on the CPU", backend.reason);
   log_ranks(comm, "sampler");
 
   std::vector<char> systems;

@@ -45,6 +45,9 @@ BOLTZMAP_HD Random4 philox(std::uint64_t seed, RngStream stream, std::uint32_t i
 BOLTZMAP_HD float uniform_float(std::uint32_t u) { return static_cast<float>(u >> 8) * (1.0f / 16777216.0f); }
 // Uniform double in [0, 1) from 32 bits.
 BOLTZMAP_HD double uniform_double(std::uint32_t u) { return static_cast<double>(u) * (1.0 / 4294967296.0); }
+// Uniform double in the open interval (0, 1) from 32 bits: (u + ½)·2⁻³². Never 0, so a Metropolis
+// test u < exp(−βΔU) cannot accept an overlap with exp(−βΔU) = 0 (P = 2⁻³² per move otherwise).
+BOLTZMAP_HD double uniform_open_double(std::uint32_t u) { return (static_cast<double>(u) + 0.5) * (1.0 / 4294967296.0); }
 // Uniform double in [0, 1) with 53 random bits from two words.
 BOLTZMAP_HD double uniform_double(std::uint32_t hi, std::uint32_t lo) {
   const std::uint64_t bits = (static_cast<std::uint64_t>(hi) << 21) | (lo >> 11);

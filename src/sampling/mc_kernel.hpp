@@ -87,10 +87,10 @@ MoveDraw draw_move(std::uint64_t seed, std::uint32_t walker, std::uint64_t count
   m.particle = static_cast<int>(uniform_index(r.v[0], static_cast<std::uint32_t>(n)));
   for (int d = 0; d < D; ++d) m.displacement[d] = step * (2.0f * uniform_float(r.v[1 + d]) - 1.0f);
   if constexpr (D == 2) {
-    m.accept_u = uniform_double(r.v[3]);
+    m.accept_u = uniform_open_double(r.v[3]);
   } else {
     const Random4 r2 = philox(seed, RngStream::Move, walker, (counter << 1) | 1u);
-    m.accept_u = uniform_double(r2.v[0], r2.v[1]);
+    m.accept_u = uniform_open_double(r2.v[0]);
   }
   return m;
 }
@@ -101,10 +101,12 @@ enum class MoveKernel {
 };
 
 // Performs one trial move; updates x (in place) and energy on acceptance. Returns accepted.
-template <int D, MoveKernel K = MoveKernel::fast>
+// NC > 0 fixes N at compile time (the paper's N = 32 gets a loop with no remainder); NC = 0
+// takes N from mp at run time. Both give identical results.
+template <int D, MoveKernel K = MoveKernel::fast, int NC = 0>
 bool mc_move(const MoveParams& mp, float* x, double& energy, std::uint32_t walker, std::uint64_t counter,
              float step) {
-  const int n = mp.system.n_particles;
+  const int n = NC > 0 ? NC : mp.system.n_particles;
   const MoveDraw m = draw_move<D>(mp.seed, walker, counter, n, step);
   const int i = m.particle;
   float old_p[D], new_p[D];
@@ -121,9 +123,11 @@ bool mc_move(const MoveParams& mp, float* x, double& energy, std::uint32_t walke
     for (int d = 0; d < D; ++d) x[d * n + i] = old_p[d];
     du = after - before;
   } else {
-    float e_old = 0.0f, e_new = 0.0f;
+    // u(new) − u(old) summed per pair (not as two totals), so the float32 cancellation error
+    // stays at the size of the changed pairs.
+    float diff = 0.0f;
     int close = 0;
-#pragma omp simd reduction(+ : e_old, e_new) reduction(| : close)
+#pragma omp simd reduction(+ : diff) reduction(| : close)
     for (int j = 0; j < n; ++j) {
       float r2o = 0.0f, r2n = 0.0f;
       for (int d = 0; d < D; ++d) {
@@ -133,21 +137,20 @@ bool mc_move(const MoveParams& mp, float* x, double& energy, std::uint32_t walke
         r2o += uo * uo;
         r2n += un * un;
       }
-      // Branch-free (selects, not jumps) so the loop vectorises; NaN from the self pair (r² = 0)
-      // is selected away, never summed.
+      // Branch-free (selects, not jumps) so the loop vectorises; the NaN of the self pair
+      // (r² = 0) is selected away, never summed.
       const int other = j != i;
       float lo = lj_shifted(mp.four_eps, mp.sigma2, mp.shift, r2o);
       float ln = lj_shifted(mp.four_eps, mp.sigma2, mp.shift, r2n);
       lo = (r2o < mp.rc2) ? lo : 0.0f;
       ln = (r2n < mp.rc2) ? ln : 0.0f;
-      e_old += other ? lo : 0.0f;
-      e_new += other ? ln : 0.0f;
+      diff += other ? ln - lo : 0.0f;
       close |= other & ((r2o < mp.rfast2) | (r2n < mp.rfast2));
     }
     if (close) {
       du = particle_energy_soa<D>(mp, x, i, new_p) - particle_energy_soa<D>(mp, x, i, old_p);
     } else {
-      du = static_cast<double>(e_new) - static_cast<double>(e_old);
+      du = static_cast<double>(diff);
     }
   }
 

@@ -21,7 +21,7 @@ WalkerSet::WalkerSet(const System& system, std::uint64_t seed, std::uint32_t fir
 }
 
 namespace {
-template <int D, MoveKernel K>
+template <int D, MoveKernel K, int NC>
 std::uint64_t run_walkers(const MoveParams& mp, float* x, double* energy, int count, int stride,
                           std::uint32_t first, std::uint64_t counter0, std::uint64_t moves, float step) {
   std::uint64_t accepted = 0;
@@ -30,7 +30,7 @@ std::uint64_t run_walkers(const MoveParams& mp, float* x, double* energy, int co
     float* xw = x + static_cast<size_t>(w) * stride;
     double e = energy[w];
     std::uint64_t acc = 0;
-    for (std::uint64_t m = 0; m < moves; ++m) acc += mc_move<D, K>(mp, xw, e, first + w, counter0 + m, step);
+    for (std::uint64_t m = 0; m < moves; ++m) acc += mc_move<D, K, NC>(mp, xw, e, first + w, counter0 + m, step);
     energy[w] = e;
     accepted += acc;
   }
@@ -41,17 +41,21 @@ std::uint64_t run_walkers(const MoveParams& mp, float* x, double* energy, int co
 std::uint64_t WalkerSet::run(std::uint64_t moves, float step, MoveKernel kernel) {
   const int D = params_.system.box.dimension;
   std::uint64_t acc;
-  auto go = [&]<int Dim>() {
+  const int n = params_.system.n_particles;
+  auto go = [&]<int Dim, int NC>() {
     return kernel == MoveKernel::fast
-               ? run_walkers<Dim, MoveKernel::fast>(params_, x_.data(), energy_.data(), count_, stride_, first_,
-                                                    moves_done_, moves, step)
-               : run_walkers<Dim, MoveKernel::naive>(params_, x_.data(), energy_.data(), count_, stride_, first_,
-                                                     moves_done_, moves, step);
+               ? run_walkers<Dim, MoveKernel::fast, NC>(params_, x_.data(), energy_.data(), count_, stride_, first_,
+                                                        moves_done_, moves, step)
+               : run_walkers<Dim, MoveKernel::naive, NC>(params_, x_.data(), energy_.data(), count_, stride_, first_,
+                                                         moves_done_, moves, step);
   };
-  if (D == 2)
-    acc = go.template operator()<2>();
+  // The paper's size (N = 32, 2D) gets a kernel with N fixed at compile time.
+  if (D == 2 && n == 32)
+    acc = go.template operator()<2, 32>();
+  else if (D == 2)
+    acc = go.template operator()<2, 0>();
   else
-    acc = go.template operator()<3>();
+    acc = go.template operator()<3, 0>();
   moves_done_ += moves;
   return acc;
 }
