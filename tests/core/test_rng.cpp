@@ -88,6 +88,11 @@ TEST(Rng, ConversionsStayInUnitIntervalOnExtremeWords) {
   EXPECT_EQ(uniform_float(0xFFFFFFFFu), 1.0f - 1.0f / 16777216.0f);  // (2^24 − 1)/2^24 exactly
   EXPECT_EQ(uniform_double(0u), 0.0);
   EXPECT_LT(uniform_double(0xFFFFFFFFu), 1.0);
+  // Open interval (0, 1) for the Metropolis uniform: never 0 (so exp(−βΔU) = 0 never accepts).
+  EXPECT_EQ(uniform_open_double(0u), 0x1p-33);
+  EXPECT_GT(uniform_open_double(0u), 0.0);
+  EXPECT_LT(uniform_open_double(0xFFFFFFFFu), 1.0);
+  EXPECT_EQ(uniform_open_double(0xFFFFFFFFu), 1.0 - 0x1p-33);
   EXPECT_EQ(uniform_double(0u, 0u), 0.0);
   EXPECT_LT(uniform_double(0xFFFFFFFFu, 0xFFFFFFFFu), 1.0);
   EXPECT_EQ(uniform_double(0xFFFFFFFFu, 0xFFFFFFFFu), 1.0 - 0x1p-53);  // (2^53 − 1)/2^53 exactly
@@ -106,6 +111,8 @@ TEST(Rng, ConversionsStayInUnitIntervalOnExtremeWords) {
       ASSERT_TRUE(f >= 0.0f && f < 1.0f) << "counter " << c;
       ASSERT_LT(uniform_index(r.v[k], 7u), 7u);
     }
+    const double o = uniform_open_double(r.v[2]);
+    ASSERT_TRUE(o > 0.0 && o < 1.0) << "counter " << c;
     const double d = uniform_double(r.v[0], r.v[1]);
     ASSERT_TRUE(d >= 0.0 && d < 1.0) << "counter " << c;
   }
@@ -120,8 +127,9 @@ TEST(Rng, ChiSquareHelperMatchesClosedForms) {
     const double e1 = std::erfc(std::sqrt(x / 2));
     EXPECT_NEAR(test::chi_square_p_value(x, 1), e1, 1e-10 * e1) << "x " << x;
   }
-  // A tabulated quantile: χ²_{31} upper 1e-4 point is 66.62 (the mean is 31, variance 62).
-  EXPECT_NEAR(test::chi_square_p_value(66.62, 31), 1e-4, 0.05e-4);
+  // An odd dof far in the tail: P(χ²_31 ≥ 69) = 1.03212e-4, from Simpson integration of the χ²_31
+  // density over [69, 469] with 2e5 intervals (done once in Python); 1e-4 relative tolerance.
+  EXPECT_NEAR(test::chi_square_p_value(69.0, 31), 1.03212e-4, 1.03212e-8);
 }
 
 // Pearson chi-square over `bins` equiprobable bins; p-value threshold 1e-4 (a correct generator
@@ -146,21 +154,23 @@ TEST(Rng, UniformIndexIsUniform) {
 
 TEST(Rng, UniformFloatAndDoubleAreUniform) {
   const int draws = 100000, bins = 32;
-  std::vector<double> cf(bins, 0.0), cd(bins, 0.0), cd2(bins, 0.0);
+  std::vector<double> cf(bins, 0.0), cd(bins, 0.0), cd2(bins, 0.0), co(bins, 0.0);
   for (int c = 0; c < draws; ++c) {
     const Random4 r = philox(kSeed, RngStream::Test, 99, c);
     cf[static_cast<int>(uniform_float(r.v[1]) * bins)] += 1;
     cd[static_cast<int>(uniform_double(r.v[2]) * bins)] += 1;
     cd2[static_cast<int>(uniform_double(r.v[3], r.v[0]) * bins)] += 1;
+    co[static_cast<int>(uniform_open_double(r.v[0]) * bins)] += 1;
   }
   expect_uniform_bins(cf, draws, "uniform_float");
   expect_uniform_bins(cd, draws, "uniform_double(u)");
   expect_uniform_bins(cd2, draws, "uniform_double(hi, lo)");
+  expect_uniform_bins(co, draws, "uniform_open_double");
 }
 
 TEST(Rng, DeriveSeedSeparatesTagsAndSeeds) {
   std::set<std::uint64_t> seen;
-  for (std::uint64_t seed : {0ull, 1ull, 42ull, kSeed})
+  for (std::uint64_t seed : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{42}, kSeed})
     for (std::uint64_t tag = 0; tag < 1000; ++tag) {
       const std::uint64_t s = derive_seed(seed, tag);
       EXPECT_NE(s, seed) << "seed " << seed << " tag " << tag;
