@@ -25,6 +25,19 @@ std::string version_line() {
                      boltzmap::build::cuda ? "compiled in" : "not compiled");
 }
 
+// The first argument that is neither an option nor an option's value (the would-be subcommand).
+std::string first_word(int argc, char** argv) {
+  for (int k = 1; k < argc; ++k) {
+    const std::string a = argv[k];
+    if (a == "--threads") {
+      ++k;
+      continue;
+    }
+    if (!a.empty() && a[0] != '-') return a;
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,7 +87,15 @@ int main(int argc, char** argv) {
       if (world.root()) app.exit(e);
       return 0;
     } catch (const CLI::ParseError& e) {
-      if (world.root()) app.exit(e);
+      // "boltzmap frob" would only say "A subcommand is required": name the word we did not know.
+      const std::string unknown = app.get_subcommands().empty() ? first_word(argc, argv) : "";
+      if (!unknown.empty()) {
+        if (world.root())
+          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: sample, info (see boltzmap --help)\n",
+                       unknown.c_str());
+      } else if (world.root()) {
+        app.exit(e);
+      }
       return static_cast<int>(ExitCode::usage);
     }
     log_init(world.rank(), world.size(), verbose);

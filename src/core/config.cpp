@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -69,6 +70,42 @@ class Section {
     throw input_error(where(key) + ": " + key_path(key) + ": " + what);
   }
 
+  // A required key is absent. If the table holds a key spelt like it ("stepsize" for
+  // "step_size"), say so: that is the likely mistake, and finish() would only report it later.
+  // (No two keys of one table are this close, so a valid key is never taken for a typo.)
+  [[noreturn]] void missing(const std::string& key, const std::string& allowed) const {
+    if (t_)
+      for (const auto& [k, v] : *t_) {
+        const std::string other(k.str());
+        if (!allowed_.count(other) && looks_like(other, key))
+          throw input_error(where(other) + ": " + key_path(other) + ": unknown key; did you mean " + key +
+                            "? (" + key_path(key) + " is required: " + allowed + ")");
+      }
+    fail(key, "missing (required; " + allowed + ")");
+  }
+
+  // Same letters ignoring case, '_' and '-', or at most two single-letter edits apart.
+  static bool looks_like(const std::string& a, const std::string& b) {
+    auto norm = [](const std::string& s) {
+      std::string o;
+      for (char c : s)
+        if (c != '_' && c != '-') o += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return o;
+    };
+    const std::string x = norm(a), y = norm(b);
+    if (x == y) return true;
+    if (y.size() < 4) return false;
+    std::vector<size_t> prev(y.size() + 1), cur(y.size() + 1);  // Levenshtein distance
+    for (size_t j = 0; j <= y.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= x.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= y.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1)});
+      std::swap(prev, cur);
+    }
+    return prev[y.size()] <= 2;
+  }
+
   const toml::node* node(const std::string& key) {
     allowed_.insert(key);
     return t_ ? t_->get(key) : nullptr;
@@ -79,7 +116,7 @@ class Section {
   double number(const std::string& key, std::optional<double> def, const std::string& allowed) {
     const toml::node* n = node(key);
     if (!n) {
-      if (!def) fail(key, "missing (required; " + allowed + ")");
+      if (!def) missing(key, allowed);
       return *def;
     }
     double v;
@@ -89,7 +126,7 @@ class Section {
       v = *f;
     else
       fail(key, "expected a number, got " + type_name(*n) + " (" + allowed + ")");
-    if (!std::isfinite(v)) fail(key, "must be finite (" + allowed + ")");
+    if (!std::isfinite(v)) fail(key, "= " + fmt_double(v) + ": must be finite (" + allowed + ")");
     return v;
   }
 
@@ -99,7 +136,7 @@ class Section {
     const std::string allowed = meaning + ", an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
     const toml::node* n = node(key);
     if (!n) {
-      if (!def) fail(key, "missing (required; " + allowed + ")");
+      if (!def) missing(key, allowed);
       return *def;
     }
     std::int64_t v = 0;
@@ -119,7 +156,7 @@ class Section {
   std::string string(const std::string& key, std::optional<std::string> def, const std::string& allowed) {
     const toml::node* n = node(key);
     if (!n) {
-      if (!def) fail(key, "missing (required; " + allowed + ")");
+      if (!def) missing(key, allowed);
       return *def;
     }
     auto s = n->value_exact<std::string>();
@@ -162,7 +199,10 @@ class Section {
       if (it != later.end())
         throw input_error(where(key) + ": [" + key_path(key) + "]: section not supported by this version of boltzmap (" +
                           it->second + ")");
-      throw input_error(where(key) + ": " + key_path(key) + ": unknown key; allowed here: " + join(allowed_));
+      std::string guess;
+      for (const auto& a : allowed_)
+        if (looks_like(key, a)) guess = "did you mean " + a + "? ";
+      throw input_error(where(key) + ": " + key_path(key) + ": unknown key; " + guess + "allowed here: " + join(allowed_));
     }
   }
 
@@ -381,10 +421,17 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
                             "D lattice (dimension = " + std::to_string(e.box.dimension) +
                             "); allowed in " + std::to_string(e.box.dimension) + "D: " +
                             lattices_for_dimension(e.box.dimension));
-  if (!lattice_cells(e.box.lattice, e.box.dimension, e.box.n_particles))
-    box.fail("n_particles",
-             "N = " + std::to_string(e.box.n_particles) + " does not fit lattice \"" + e.box.lattice + "\" in " +
-                 std::to_string(e.box.dimension) + "D; allowed: " + lattices_for_dimension(e.box.dimension));
+  if (!lattice_cells(e.box.lattice, e.box.dimension, e.box.n_particles)) {
+    // The nearest sizes that fit, N = 2n^d with n = ⌊(N/2)^(1/d)⌋ and n + 1.
+    const int d = e.box.dimension;
+    const auto n0 = static_cast<std::int64_t>(std::floor(std::pow(e.box.n_particles / 2.0, 1.0 / d) + 1e-9));
+    std::string nearest;
+    for (std::int64_t n = std::max<std::int64_t>(1, n0); n <= n0 + 1; ++n)
+      nearest += (nearest.empty() ? "" : " or ") + std::to_string(2 * (d == 2 ? n * n : n * n * n));
+    box.fail("n_particles", "= " + std::to_string(e.box.n_particles) + " does not fit lattice \"" + e.box.lattice +
+                                "\" in " + std::to_string(d) + "D; allowed: " + lattices_for_dimension(d) +
+                                ", e.g. N = " + nearest);
+  }
   box.finish();
 
   Section systems = top.table("systems", true);
@@ -416,7 +463,7 @@ Experiment parse_with_context(const std::string& text, Context& ctx, const std::
 }  // namespace
 
 Experiment parse_experiment(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides) {
-  Context ctx{origin, {}};
+  Context ctx{origin, {}, {}};
   return parse_with_context(text, ctx, overrides);
 }
 
@@ -427,7 +474,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   if (!in) throw io_error(path + ": cannot open input file");
   std::stringstream buf;
   buf << in.rdbuf();
-  Context ctx{path, {}};
+  Context ctx{path, {}, {}};
   return parse_with_context(buf.str(), ctx, overrides);
 }
 

@@ -1,12 +1,12 @@
-// Counter-based random numbers (Philox4x32-10 from Random123), usable on host and device.
+// Counter-based random numbers (Philox4x32-10 of Salmon et al., SC'11), usable on host and device.
 // A draw is keyed by (seed, stream, id, counter): the seed and the named stream form the key,
 // the id (walker, configuration, replicate) and a 64-bit counter (move number, step) form the
 // counter. Walker w's chain is therefore identical whatever the number of threads, ranks or GPUs.
-// Covered by tests/core/test_rng.cpp.
+// Philox is written out here in plain 32×32→64-bit products so the compiler can vectorise it
+// across walkers (src/sampling/mc_block.hpp); tests/core/test_rng.cpp checks it against
+// Random123's implementation and known-answer vectors.
 #pragma once
 #include <cstdint>
-
-#include <Random123/philox.h>
 
 #include "core/hd.hpp"
 
@@ -30,15 +30,29 @@ struct Random4 {
   std::uint32_t v[4];
 };
 
-// Four independent 32-bit words for (seed, stream, id, counter).
+// The Philox4x32-10 bijection of the counter c under key (k0, k1), in place.
+BOLTZMAP_HD void philox4x32_10(std::uint32_t c[4], std::uint32_t k0, std::uint32_t k1) {
+  for (int round = 0; round < 10; ++round) {
+    const std::uint64_t p0 = std::uint64_t{0xD2511F53u} * c[0];
+    const std::uint64_t p1 = std::uint64_t{0xCD9E8D57u} * c[2];
+    const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c[1] ^ k0;
+    const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c[3] ^ k1;
+    c[0] = n0;
+    c[1] = static_cast<std::uint32_t>(p1);
+    c[2] = n2;
+    c[3] = static_cast<std::uint32_t>(p0);
+    k0 += 0x9E3779B9u;  // key schedule (the bump after the last round is unused)
+    k1 += 0xBB67AE85u;
+  }
+}
+
+// Four independent 32-bit words for (seed, stream, id, counter): key = (seed lo, seed hi),
+// counter = (counter lo, counter hi, id, stream).
 BOLTZMAP_HD Random4 philox(std::uint64_t seed, RngStream stream, std::uint32_t id, std::uint64_t counter) {
-  using G = r123::Philox4x32;
-  G::key_type key = {{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
-  G::ctr_type ctr = {{static_cast<std::uint32_t>(counter), static_cast<std::uint32_t>(counter >> 32), id,
-                      static_cast<std::uint32_t>(stream)}};
-  G gen;
-  G::ctr_type r = gen(ctr, key);
-  return Random4{{r[0], r[1], r[2], r[3]}};
+  Random4 r{{static_cast<std::uint32_t>(counter), static_cast<std::uint32_t>(counter >> 32), id,
+             static_cast<std::uint32_t>(stream)}};
+  philox4x32_10(r.v, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
+  return r;
 }
 
 // Uniform float in [0, 1) from the top 24 bits (exactly representable, never 1).

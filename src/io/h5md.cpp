@@ -164,6 +164,20 @@ H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Com
 void H5mdWriter::write(std::int64_t first, std::int64_t count, std::span<const float> positions,
                        std::span<const double> energies, std::span<const std::int64_t> steps,
                        std::span<const std::int32_t> walkers) {
+  // Spans may be longer than count frames (reused buffers; the first count are written), never
+  // shorter: that would read past the caller's buffers. A bug in the caller, caught here.
+  const auto per_frame = static_cast<std::size_t>(meta_.particles) * static_cast<std::size_t>(meta_.dimension);
+  const auto n = static_cast<std::size_t>(std::max<std::int64_t>(count, 0));
+  if (first < 0 || count < 0 || first + count > meta_.frames || positions.size() < n * per_frame ||
+      energies.size() < n || steps.size() < n || walkers.size() < n)
+    throw Error(ExitCode::failure,
+                fmt::format("{}: H5mdWriter::write(first {}, count {}) of a file of {} frames got {} positions "
+                            "(need {}), {} energies, {} steps, {} walker ids (need {} each)",
+                            partial_name(path_), first, count, meta_.frames, positions.size(), n * per_frame,
+                            energies.size(), steps.size(), walkers.size(), n));
+  // A file of zero frames has no storage to write to (parallel HDF5 fails on it); every rank
+  // holds the same meta, so all skip together and the call stays collective.
+  if (meta_.frames == 0) return;
   std::vector<double> times(steps.begin(), steps.end());
   write_rows(pos_, H5T_NATIVE_FLOAT, first, count, positions.data());
   write_rows(energy_, H5T_NATIVE_DOUBLE, first, count, energies.data());

@@ -161,7 +161,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   // ---- diagnostics (sums reduced over ranks)
   const double moves_prod = static_cast<double>(W) * saves * between;
   st.saves = saves;
-  st.step_size = step;
+  st.step_size = cfg.sampler.step_size.value_or(step);  // the input's value exactly, or the tuned one
   st.acceptance = moves_prod > 0 ? static_cast<double>(comm.sum(prod_acc)) / moves_prod : NAN;
   st.equilibration_acceptance = eq > 0 ? static_cast<double>(eq_acc) / (static_cast<double>(W) * eq) : NAN;
   st.max_energy_drift = comm.max(drift);

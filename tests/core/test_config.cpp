@@ -414,8 +414,8 @@ TEST(ConfigOverride, CreatesMissingTablesAndLaterWins) {
   // The file has no [box] at all: --set creates the table and key.
   const std::string text = erase("n_particles = 32", erase("[box]").text).text;
   EXPECT_NE(input_error_of(text).find("box"), std::string::npos);
-  const Experiment e = parse_experiment(text, kOrigin, {"box.n_particles=50", "box.n_particles=18"});
-  EXPECT_EQ(e.box.n_particles, 18);
+  const Experiment e = parse_experiment(text, kOrigin, {"box.n_particles=50", "box.n_particles=72"});
+  EXPECT_EQ(e.box.n_particles, 72);  // 2·6², L/2 ≈ 4.9 > r_c
 }
 
 TEST(ConfigOverride, NumericStringKeysStayStrings) {
@@ -485,6 +485,11 @@ TEST(Config, ResolvedInputRoundTrips) {
   EXPECT_CONTAINS(e.resolved_toml, "output_dir");
   EXPECT_CONTAINS(e.resolved_toml, "target_acceptance");
   EXPECT_CONTAINS(e.resolved_toml, "step_size = \"auto\"");
+  // Numbers are written in their shortest exact form, as a user would type them.
+  EXPECT_CONTAINS(e.resolved_toml, "\ndensity = 0.6\n");
+  EXPECT_CONTAINS(e.resolved_toml, "\ndensity = 0.7350000000000001\n");
+  EXPECT_CONTAINS(e.resolved_toml, "\nsigma = 0.9\n");
+  EXPECT_CONTAINS(e.resolved_toml, "\nepsilon = 1.0\n");
   auto body = [](const std::string& s) { return s.substr(s.find('\n')); };
   EXPECT_EQ(body(e.resolved_toml), body(r.resolved_toml));
 }
@@ -504,7 +509,14 @@ TEST(ConfigBad, EachMessageNamesFileLineKeyAndWhatIsAllowed) {
       {"unknown top-level key", insert_after("seed = 5", "nmae = \"x\""), {"nmae", "unknown key", "allowed here", "name"}},
       {"unknown nested key (typo)",
        insert_after("[systems.A.sampler]", "stepsize = 0.1"),
-       {"systems.A.sampler.stepsize", "unknown key", "step_size", "walkers"}},
+       {"systems.A.sampler.stepsize", "unknown key", "did you mean step_size?", "walkers"}},
+      {"misspelt required key", replace("step_size = 0.175", "stepsize = 0.175"),
+       {"systems.A.sampler.stepsize", "unknown key", "did you mean step_size?", "systems.A.sampler.step_size is required",
+        "(0, L/2]"}},
+      {"required key in the wrong case", replace("temperature = 2.0", "Temperature = 2.0"),
+       {"systems.B.Temperature", "did you mean temperature?", "> 0"}},
+      {"misspelt optional key", insert_after("step_size = 0.175", "equilibraton_moves = 5"),
+       {"systems.A.sampler.equilibraton_moves", "unknown key", "did you mean equilibration_moves?"}},
       {"unknown system", insert_after("evaluation = 7", "[systems.C]\npotential = \"lj\""), {"systems.C", "A, B"}},
       {"later-issue section",
        insert_after("evaluation = 7", "[training]\nbatch_size = 2048"),
@@ -522,7 +534,7 @@ TEST(ConfigBad, EachMessageNamesFileLineKeyAndWhatIsAllowed) {
       {"zero density", replace("density = 0.6", "density = 0"), {"systems.B.density", "must be > 0"}},
       {"zero temperature", replace("temperature = 1.0", "temperature = 0.0"), {"systems.A.temperature", "must be > 0"}},
       {"infinite temperature", replace("temperature = 2.0", "temperature = inf"),
-       {"systems.B.temperature", "finite"}},
+       {"systems.B.temperature", "= inf", "finite"}},
       {"negative epsilon", replace("epsilon = 0.5", "epsilon = -0.5"), {"systems.B.epsilon", "must be > 0"}},
       {"zero sigma", insert_after("epsilon = 1.0", "sigma = 0"), {"systems.A.sigma", "must be > 0"}},
       {"cutoff > L/2", insert_after("epsilon = 1.0", "cutoff = 3.4"), {"systems.A.cutoff", "L/2", "3.4"}},
@@ -533,9 +545,13 @@ TEST(ConfigBad, EachMessageNamesFileLineKeyAndWhatIsAllowed) {
       {"negative inner_cutoff", insert_after("epsilon = 0.5", "inner_cutoff = -0.1"),
        {"systems.B.inner_cutoff", "2^(1/6)σ", "0 (off)"}},
       {"N not 2n² for centered-square", replace("n_particles = 32", "n_particles = 30"),
-       {"box.n_particles", "30", "centered-square", "2n²"}},
+       {"box.n_particles", "30", "centered-square", "2n²", "18 or 32"}},
+      {"N not 2n³ for bcc", replace("n_particles = 32", "n_particles = 32\ndimension = 3"),
+       {"box.n_particles", "32", "bcc", "2n³", "16 or 54"}},
       {"N below the minimum", replace("n_particles = 32", "n_particles = 1"), {"box.n_particles", "[2, "}},
       {"bcc in 2D", insert_after("n_particles = 32", "lattice = \"bcc\""), {"box.lattice", "bcc", "2D", "centered-square"}},
+      {"centered-square in 3D", insert_after("n_particles = 32", "lattice = \"centered-square\"\ndimension = 3"),
+       {"box.lattice", "centered-square", "3D", "\"bcc\""}},
       {"unknown lattice", insert_after("n_particles = 32", "lattice = \"fcc\""),
        {"box.lattice", "\"fcc\"", "\"centered-square\" \"bcc\""}},
       {"dimension 4", insert_after("n_particles = 32", "dimension = 4"), {"box.dimension", "[2, 3]"}},
