@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "sampling/mc_block.hpp"
 
 namespace boltzmap {
 
@@ -21,6 +22,8 @@ WalkerSet::WalkerSet(const System& system, std::uint64_t seed, std::uint32_t fir
 }
 
 namespace {
+
+// One walker at a time (MoveKernel::single and ::naive).
 template <int D, MoveKernel K, int NC>
 std::uint64_t run_walkers(const MoveParams& mp, float* x, double* energy, int count, int stride,
                           std::uint32_t first, std::uint64_t counter0, std::uint64_t moves, float step) {
@@ -36,6 +39,38 @@ std::uint64_t run_walkers(const MoveParams& mp, float* x, double* energy, int co
   }
   return accepted;
 }
+
+// Blocks of block_lanes walkers in SIMD lanes (MoveKernel::fast): each thread copies a block
+// into lane layout [dim][particle][lane], runs all the moves there, and copies it back.
+template <int D, int NC>
+std::uint64_t run_blocks(const MoveParams& mp, float* x, double* energy, int count, std::uint32_t first,
+                         std::uint64_t counter0, std::uint64_t moves, float step) {
+  constexpr int B = block_lanes;
+  const int n = mp.system.n_particles, stride = n * D;
+  const int blocks = (count + B - 1) / B;
+  std::uint64_t accepted = 0;
+#pragma omp parallel reduction(+ : accepted)
+  {
+    std::vector<float> xb(static_cast<size_t>(stride) * B);  // per thread, per run() call
+    alignas(64) double eb[B];
+#pragma omp for schedule(static)
+    for (int b = 0; b < blocks; ++b) {
+      const int w0 = b * B, active = std::min(B, count - w0);
+      for (int l = 0; l < B; ++l) {
+        const int w = w0 + std::min(l, active - 1);  // idle lanes carry a copy of the last walker
+        for (int k = 0; k < stride; ++k) xb[static_cast<size_t>(k) * B + l] = x[static_cast<size_t>(w) * stride + k];
+        eb[l] = energy[w];
+      }
+      accepted += run_block<D, NC>(mp, xb.data(), eb, active, first + w0, counter0, moves, step);
+      for (int l = 0; l < active; ++l) {
+        for (int k = 0; k < stride; ++k) x[static_cast<size_t>(w0 + l) * stride + k] = xb[static_cast<size_t>(k) * B + l];
+        energy[w0 + l] = eb[l];
+      }
+    }
+  }
+  return accepted;
+}
+
 }  // namespace
 
 std::uint64_t WalkerSet::run(std::uint64_t moves, float step, MoveKernel kernel) {
@@ -43,11 +78,16 @@ std::uint64_t WalkerSet::run(std::uint64_t moves, float step, MoveKernel kernel)
   std::uint64_t acc;
   const int n = params_.system.n_particles;
   auto go = [&]<int Dim, int NC>() {
-    return kernel == MoveKernel::fast
-               ? run_walkers<Dim, MoveKernel::fast, NC>(params_, x_.data(), energy_.data(), count_, stride_, first_,
-                                                        moves_done_, moves, step)
-               : run_walkers<Dim, MoveKernel::naive, NC>(params_, x_.data(), energy_.data(), count_, stride_, first_,
-                                                         moves_done_, moves, step);
+    switch (kernel) {
+      case MoveKernel::fast:
+        return run_blocks<Dim, NC>(params_, x_.data(), energy_.data(), count_, first_, moves_done_, moves, step);
+      case MoveKernel::single:
+        return run_walkers<Dim, MoveKernel::single, NC>(params_, x_.data(), energy_.data(), count_, stride_, first_,
+                                                        moves_done_, moves, step);
+      default:
+        return run_walkers<Dim, MoveKernel::naive, NC>(params_, x_.data(), energy_.data(), count_, stride_, first_,
+                                                       moves_done_, moves, step);
+    }
   };
   // The paper's size (N = 32, 2D) gets a kernel with N fixed at compile time.
   if (D == 2 && n == 32)

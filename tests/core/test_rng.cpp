@@ -191,13 +191,13 @@ namespace {
 TEST(Rng, PhiloxEqualsRandom123) {
   std::uint32_t state[4] = {1, 2, 3, 4};
   for (int t = 0; t < 2000; ++t) {
-    philox4x32_10(state, 0xABCDEF01u, static_cast<std::uint32_t>(t));  // a stream of test inputs
+    philox4x32_10(state[0], state[1], state[2], state[3], 0xABCDEF01u, static_cast<std::uint32_t>(t));  // test inputs
     r123::Philox4x32 g;
     r123::Philox4x32::ctr_type ctr = {{state[0], state[1], state[2], state[3]}};
     r123::Philox4x32::key_type key = {{state[1] ^ 0x5555u, state[3]}};
     const auto expect = g(ctr, key);
     std::uint32_t got[4] = {state[0], state[1], state[2], state[3]};
-    philox4x32_10(got, key[0], key[1]);
+    philox4x32_10(got[0], got[1], got[2], got[3], key[0], key[1]);
     for (int w = 0; w < 4; ++w) ASSERT_EQ(got[w], expect[w]) << "case " << t << " word " << w;
   }
 }
