@@ -32,7 +32,7 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE '^validation$$' $(CTEST_ARGS)
 
 validate: build
-	ctest --test-dir $(BUILD) --output-on-failure -L '^validation$$' $(CTEST_ARGS)
+	ctest --test-dir $(BUILD) --verbose -L '^validation$$' $(CTEST_ARGS)
 
 bench: build
 	@$(BUILD)/bench/bench_mcmc

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
                exit_codes);
     app.set_version_flag("--version", version_line());
     app.require_subcommand(1);
+    app.fallthrough();  // --threads and --verbose also after the subcommand
     int threads = 0;
     app.add_option("--threads", threads, "OpenMP threads per rank (default: OMP_NUM_THREADS or all cores)")
         ->check(CLI::Range(1, 4096));

@@ -134,9 +134,13 @@ def main():
     walkers, saves = (25000, 5) if full else (3000, 4)
     passed = failed = 0
 
-    def check(ok, text):
+    report = open(os.path.join(tmp, "report.txt"), "w")
+
+    def check(ok, text):  # prints and writes the report
         nonlocal passed, failed
-        print(("PASS " if ok else "FAIL ") + text, flush=True)
+        line = ("PASS " if ok else "FAIL ") + text
+        print(line, flush=True)
+        report.write(line + "\n")
         passed += ok
         failed += not ok
 
@@ -166,6 +170,9 @@ def main():
               f"IA: MC ⟨U⟩/N {mc:.4f} ± {emc:.4f} vs Langevin {m2:.4f} ± {e2:.4f} (dt=0.0025; dt=0.005 gave "
               f"{m1:.4f} ± {e1:.4f}); tolerance 4σ + bias = {tol:.4f}")
     print(f"paper_systems: {passed} passed, {failed} failed")
+    report.write(f"paper_systems: {passed} passed, {failed} failed\n")
+    report.close()
+    print(f"report: {os.path.join(tmp, 'report.txt')}")
     return 1 if failed else 0
 
 
