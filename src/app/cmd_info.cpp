@@ -10,10 +10,9 @@ namespace boltzmap {
 int cmd_info(const InfoArgs& args, const Comm& comm) {
   if (!comm.root()) return 0;
   if (args.input) {
-    const Frames fr = read_h5md(args.file);
-    const auto it = fr.meta.attributes.find("boltzmap_input");
-    if (it == fr.meta.attributes.end()) throw io_error(args.file + ": has no boltzmap_input attribute");
-    std::fputs(it->second.c_str(), stdout);
+    const std::string input = read_root_attribute(args.file, "boltzmap_input");
+    if (input.empty()) throw io_error(args.file + ": has no boltzmap_input attribute");
+    std::fputs(input.c_str(), stdout);
     return 0;
   }
   std::fputs(describe_h5(args.file).c_str(), stdout);

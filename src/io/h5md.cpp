@@ -2,6 +2,7 @@
 #include "io/h5md.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -205,7 +206,13 @@ void H5mdWriter::close() {
   comm_.barrier();
 }
 
-H5mdWriter::~H5mdWriter() { release(); }
+H5mdWriter::~H5mdWriter() {
+  // Closing is collective in parallel HDF5. While an exception unwinds on one rank only, the other
+  // ranks are elsewhere, so a collective close here would hang the job before main() reaches
+  // MPI_Abort: leave the handles (the process is about to abort; the .partial file stays).
+  if (std::uncaught_exceptions() > 0 && comm_.size() > 1) return;
+  release();
+}
 
 // ---------------------------------------------------------------- reading
 
@@ -288,6 +295,11 @@ std::string read_string_attribute(hid_t obj, const char* name) {
 }
 
 }  // namespace
+
+std::string read_root_attribute(const std::string& path, const std::string& name) {
+  H5File f(path);
+  return read_string_attribute(f.id, name.c_str());
+}
 
 Frames read_h5md(const std::string& path) {
   H5File f(path);

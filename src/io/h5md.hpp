@@ -67,6 +67,9 @@ struct Frames {
 // particles/all/position and, optionally, observables/potential_energy).
 Frames read_h5md(const std::string& path);
 
+// A string attribute of the root group ("" if absent), without reading the datasets.
+std::string read_root_attribute(const std::string& path, const std::string& name);
+
 // A human-readable description of any HDF5 file: groups, datasets (type, shape), attributes,
 // and for H5MD configuration files a summary of frames, box and energies (boltzmap info).
 std::string describe_h5(const std::string& path);

@@ -44,7 +44,7 @@ inline MoveParams make_move_params(const System& s, std::uint64_t seed) {
 // Σ_{j≠i} u(|p − x_j|) in double with the reference pair function; x in [dim][particle], or, with
 // lane_stride B and lane l, walker l of a block laid out [dim][particle][B] (mc_block.hpp).
 template <int D>
-double particle_energy_soa(const MoveParams& mp, const float* x, int i, const float* p, int lane_stride = 1,
+BOLTZMAP_HD double particle_energy_soa(const MoveParams& mp, const float* x, int i, const float* p, int lane_stride = 1,
                            int lane = 0) {
   const System& s = mp.system;
   const int n = s.n_particles;
@@ -63,17 +63,23 @@ double particle_energy_soa(const MoveParams& mp, const float* x, int i, const fl
   return e;
 }
 
-// U(x) in double; x in [dim][particle].
+// U(x) in double over unordered pairs i < j; x in [dim][particle].
 template <int D>
-double total_energy_soa(const MoveParams& mp, const float* x) {
-  const int n = mp.system.n_particles;
+BOLTZMAP_HD double total_energy_soa(const MoveParams& mp, const float* x) {
+  const System& s = mp.system;
+  const int n = s.n_particles;
+  const double L = s.box.length, inv_L = 1.0 / L;
   double e = 0.0;
-  for (int i = 0; i < n; ++i) {
-    float p[D];
-    for (int d = 0; d < D; ++d) p[d] = x[d * n + i];
-    e += particle_energy_soa<D>(mp, x, i, p);
-  }
-  return 0.5 * e;
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j) {
+      double r2 = 0.0;
+      for (int d = 0; d < D; ++d) {
+        const double u = minimum_image(static_cast<double>(x[d * n + j]) - static_cast<double>(x[d * n + i]), L, inv_L);
+        r2 += u * u;
+      }
+      e += pair_energy(s.potential, r2);
+    }
+  return e;
 }
 
 struct MoveDraw {
@@ -88,7 +94,7 @@ BOLTZMAP_HD float displacement(float step, std::uint32_t word) { return step * (
 // The random numbers of move `counter` of walker `walker`: one Philox call in 2D (particle,
 // D displacements, acceptance), two in 3D (the acceptance from the second). Counter 2·move (+1).
 template <int D>
-MoveDraw draw_move(std::uint64_t seed, std::uint32_t walker, std::uint64_t counter, int n, float step) {
+BOLTZMAP_HD MoveDraw draw_move(std::uint64_t seed, std::uint32_t walker, std::uint64_t counter, int n, float step) {
   MoveDraw m{};
   const Random4 r = philox(seed, RngStream::Move, walker, counter << 1);
   m.particle = static_cast<int>(uniform_index(r.v[0], static_cast<std::uint32_t>(n)));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -109,10 +110,17 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                      {"boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")"}};
   SampleStats st;
   for (int k = 0; k < 3; ++k) {
-    if (sets[k].end <= sets[k].begin) continue;
+    const std::string path = opt.data_dir + "/" + sys_name + "_" + sets[k].name + ".h5";
+    if (sets[k].end <= sets[k].begin) {
+      // A set of size 0 is not written; a file of that name from an earlier run would look like
+      // part of this one, so it goes.
+      if (comm.root() && std::filesystem::remove(path))
+        spdlog::warn("system {}: removed {} left by an earlier run (this input asks for no {} set)", sys_name, path,
+                     sets[k].name);
+      continue;
+    }
     meta.frames = sets[k].end - sets[k].begin;
     meta.attributes["boltzmap_set"] = sets[k].name;
-    const std::string path = opt.data_dir + "/" + sys_name + "_" + sets[k].name + ".h5";
     writers[k] = std::make_unique<H5mdWriter>(path, meta, comm);
     st.files.push_back(path);
   }

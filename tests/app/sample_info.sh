@@ -71,7 +71,7 @@ density = 0.735
 [systems.B.sampler]
 walkers = 32
 step_size = "auto"
-equilibration_moves = 200
+equilibration_moves = 500
 moves_between_saves = 50
 
 [systems.B.datasets]

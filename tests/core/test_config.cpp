@@ -204,7 +204,7 @@ TEST(Config, ValidInputValuesAndDefaults) {
   EXPECT_EQ(a.epsilon, 1.0);
   EXPECT_EQ(a.sigma, 1.0);
   EXPECT_EQ(a.cutoff, 3.0);
-  EXPECT_EQ(a.inner_cutoff, 0.0);
+  EXPECT_EQ(a.inner_cutoff, 0.8);  // METHOD.md's linearisation is on by default (0.8σ)
   EXPECT_EQ(a.temperature, 1.0);
   EXPECT_EQ(a.density, 0.735);
   EXPECT_EQ(a.sampler.walkers, 100);
@@ -334,6 +334,15 @@ TEST(Config, ShippedExperimentII) {
     EXPECT_EQ(s->datasets.validation, 1000);
     EXPECT_EQ(s->datasets.evaluation, 500000);
   }
+}
+
+TEST(Config, WcaIgnoresAnExplicitCutoff) {
+  // DESIGN.md: cutoff is "ignored for wca" — even one beyond L/2; r_c stays 2^(1/6)σ.
+  const std::string text = insert_after("epsilon = 0.5", "cutoff = 3.5").text;
+  const Experiment e = parse_experiment(text, kOrigin);
+  const System b = e.system('B').physics(e.box.dimension, e.box.n_particles);
+  EXPECT_DOUBLE_EQ(b.potential.cutoff, std::pow(2.0, 1.0 / 6.0));
+  EXPECT_EQ(e.resolved_toml.find("cutoff = 3.5"), std::string::npos);
 }
 
 TEST(Config, ShippedDemo) {
@@ -538,8 +547,10 @@ TEST(ConfigBad, EachMessageNamesFileLineKeyAndWhatIsAllowed) {
       {"negative epsilon", replace("epsilon = 0.5", "epsilon = -0.5"), {"systems.B.epsilon", "must be > 0"}},
       {"zero sigma", insert_after("epsilon = 1.0", "sigma = 0"), {"systems.A.sigma", "must be > 0"}},
       {"cutoff > L/2", insert_after("epsilon = 1.0", "cutoff = 3.4"), {"systems.A.cutoff", "L/2", "3.4"}},
-      {"wca with explicit cutoff", insert_after("epsilon = 0.5", "cutoff = 1.5"),
-       {"systems.B.cutoff", "wca", "remove the key"}},
+      {"auto step without tuning room", insert_after("step_size = \"auto\"", "equilibration_moves = 100"),
+       {"systems.B.sampler.equilibration_moves", "= 100", "≥ 500"}},
+      {"too many saves per walker", replace("evaluation = 7", "evaluation = 3000000000"),
+       {"systems.B.datasets.evaluation", "saves per walker", "more walkers"}},
       {"inner_cutoff above 2^(1/6)σ", insert_after("epsilon = 1.0", "inner_cutoff = 1.2"),
        {"systems.A.inner_cutoff", "2^(1/6)σ"}},
       {"negative inner_cutoff", insert_after("epsilon = 0.5", "inner_cutoff = -0.1"),
