@@ -15,6 +15,12 @@ struct SampleArgs {
 };
 int cmd_sample(const SampleArgs& args, const Comm& comm);
 
+struct PreprocessArgs {
+  std::string input;
+  std::vector<std::string> sets;
+};
+int cmd_preprocess(const PreprocessArgs& args, const Comm& comm);
+
 struct InfoArgs {
   std::string file;
   bool input = false;

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
                            "  boltzmap sample inputs/demo.toml\n"
                            "  boltzmap sample inputs/experiment_I.toml --system B --set systems.B.sampler.walkers=5000\n"
                            "  mpirun -n 4 boltzmap sample inputs/experiment_II.toml\n"
+                           "  boltzmap preprocess inputs/demo.toml\n"
                            "  boltzmap info out/demo/data/B_train.h5\n"
                            "Input keys: README.md (\"Input reference\"). Threads: OMP_NUM_THREADS or --threads.\n") +
                exit_codes);
@@ -77,6 +78,14 @@ int main(int argc, char** argv) {
     s->add_flag("--no-progress", no_progress, "no progress bar or progress lines");
     s->footer(exit_codes);
 
+    PreprocessArgs prep;
+    auto* p = app.add_subcommand("preprocess", "Fit the invertible preprocessing on A's and B's training sets, save "
+                                               "it (model/preprocess.h5) and write every set through it "
+                                               "(preprocessed/*.h5)");
+    p->add_option("FILE", prep.input, "experiment input (TOML); its data sets must have been sampled")->required();
+    p->add_option("--set", prep.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    p->footer(exit_codes);
+
     InfoArgs info;
     auto* i = app.add_subcommand("info", "Describe an HDF5 file written by boltzmap (groups, datasets, attributes)");
     i->add_option("FILE", info.file, "an .h5 file")->required();
@@ -92,7 +101,7 @@ int main(int argc, char** argv) {
       const std::string unknown = app.get_subcommands().empty() ? first_word(argc, argv) : "";
       if (!unknown.empty()) {
         if (world.root())
-          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: sample, info (see boltzmap --help)\n",
+          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: sample, preprocess, info (see boltzmap --help)\n",
                        unknown.c_str());
       } else if (world.root()) {
         app.exit(e);
@@ -104,6 +113,7 @@ int main(int argc, char** argv) {
     sample.progress = !no_progress;
 
     if (s->parsed()) code = cmd_sample(sample, world);
+    if (p->parsed()) code = cmd_preprocess(prep, world);
     if (i->parsed()) code = cmd_info(info, world);
   } catch (const Error& e) {
     if (!spdlog::default_logger()) std::fprintf(stderr, "error: %s\n", e.what());

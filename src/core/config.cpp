@@ -154,6 +154,14 @@ class Section {
     return v;
   }
 
+  bool boolean(const std::string& key, bool def, const std::string& meaning) {
+    const toml::node* n = node(key);
+    if (!n) return def;
+    auto b = n->value_exact<bool>();
+    if (!b) fail(key, "expected true or false, got " + type_name(*n) + " (" + meaning + ")");
+    return *b;
+  }
+
   std::string string(const std::string& key, std::optional<std::string> def, const std::string& allowed) {
     const toml::node* n = node(key);
     if (!n) {
@@ -268,7 +276,7 @@ void apply_override(toml::table& root, const std::string& assignment, Context& c
   ctx.raw_override[key] = text;
 }
 
-const std::vector<std::string> later_sections = {"preprocess", "flow", "training", "analysis", "parallel"};
+const std::vector<std::string> later_sections = {"flow", "training", "analysis", "parallel"};
 
 SystemConfig read_system(Section& systems, const std::string& label, const BoxConfig& box) {
   SystemConfig c;
@@ -407,6 +415,11 @@ std::string resolved_text(const Experiment& e) {
     o << "validation = " << c.datasets.validation << "\n";
     o << "evaluation = " << c.datasets.evaluation << "\n";
   }
+  o << "\n[preprocess]\n";
+  o << "augment = " << (e.preprocess.augment ? "true" : "false") << "\n";
+  o << "whiten = " << (e.preprocess.whiten ? "true" : "false") << "\n";
+  o << "centre = " << toml_quote(e.preprocess.centre) << "\n";
+  o << "reference_lattice = " << toml_quote(e.preprocess.reference_lattice) << "\n";
   return o.str();
 }
 
@@ -450,6 +463,17 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   e.systems[0] = read_system(systems, "A", e.box);
   e.systems[1] = read_system(systems, "B", e.box);
   systems.finish();
+
+  Section pre = top.table("preprocess", false);
+  e.preprocess.augment = pre.boolean("augment", true, "draw one of the box's point symmetries per training configuration");
+  e.preprocess.whiten = pre.boolean("whiten", true, "PCA with Λ^(−1/2); false keeps the rotation only");
+  e.preprocess.centre = pre.choice("centre", "random", {"random", "first"});
+  e.preprocess.reference_lattice = pre.choice("reference_lattice", e.box.lattice, {"centered-square", "bcc"});
+  if (!lattice_cells(e.preprocess.reference_lattice, e.box.dimension, e.box.n_particles))
+    pre.fail("reference_lattice", "\"" + e.preprocess.reference_lattice + "\" cannot hold N = " +
+                                      std::to_string(e.box.n_particles) + " in " + std::to_string(e.box.dimension) +
+                                      "D; allowed: " + lattices_for_dimension(e.box.dimension));
+  pre.finish();
 
   std::map<std::string, std::string> later;
   for (const auto& s : later_sections) later[s] = "it is added by a later issue";

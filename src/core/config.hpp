@@ -36,6 +36,14 @@ struct SystemConfig {
   System physics(int dimension, int n_particles) const;  // potential, box, N, β
 };
 
+// [preprocess]: the invertible preprocessing of METHOD.md (src/transforms/preprocessor.hpp).
+struct PreprocessSettings {
+  bool augment = true;                // draw a point symmetry per configuration in training
+  bool whiten = true;                 // PCA with Λ^(−1/2) (false: rotation only)
+  std::string centre = "random";      // training: "random" (a uniformly drawn particle) or "first" (particle 0)
+  std::string reference_lattice = "centered-square";  // relabelling sites (default: box.lattice)
+};
+
 struct BoxConfig {
   int dimension = 2;
   int n_particles = 32;
@@ -49,6 +57,7 @@ struct Experiment {
   std::string backend = "auto";
   BoxConfig box;
   SystemConfig systems[2];  // [0] = A (source), [1] = B (target)
+  PreprocessSettings preprocess;
 
   std::string source_file;    // the input file as given
   std::string resolved_toml;  // every key with its effective value (defaults filled in)

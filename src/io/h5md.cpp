@@ -11,66 +11,11 @@
 
 #include "core/error.hpp"
 #include "io/files.hpp"
+#include "io/h5util.hpp"
 
 namespace boltzmap {
 
 namespace {
-
-hid_t make_group(hid_t parent, const char* name) {
-  hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(g);
-  return g;
-}
-
-void string_attribute(hid_t obj, const char* name, const std::string& value) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5_CHECK(H5Tset_size(type, std::max<size_t>(1, value.size())));
-  H5_CHECK(H5Tset_strpad(type, H5T_STR_NULLPAD));
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(a);
-  H5_CHECK(H5Awrite(a, type, value.empty() ? "" : value.data()));
-  H5Aclose(a);
-  H5Sclose(space);
-  H5Tclose(type);
-}
-
-void string_array_attribute(hid_t obj, const char* name, const std::vector<std::string>& values) {
-  size_t width = 1;
-  for (const auto& v : values) width = std::max(width, v.size());
-  std::string buf(width * values.size(), '\0');
-  for (size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buf.begin() + i * width);
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5_CHECK(H5Tset_size(type, width));
-  H5_CHECK(H5Tset_strpad(type, H5T_STR_NULLPAD));
-  const hsize_t n = values.size();
-  hid_t space = H5Screate_simple(1, &n, nullptr);
-  hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(a);
-  H5_CHECK(H5Awrite(a, type, buf.data()));
-  H5Aclose(a);
-  H5Sclose(space);
-  H5Tclose(type);
-}
-
-template <class T>
-void numeric_attribute(hid_t obj, const char* name, hid_t type, std::span<const T> values) {
-  const hsize_t n = values.size();
-  hid_t space = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr);
-  hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(a);
-  H5_CHECK(H5Awrite(a, type, values.data()));
-  H5Aclose(a);
-  H5Sclose(space);
-}
-
-hid_t make_dataset(hid_t parent, const char* name, hid_t type, std::vector<hsize_t> dims) {
-  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  hid_t d = H5Dcreate2(parent, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(d);
-  H5Sclose(space);
-  return d;
-}
 
 // Writes rows [first, first + count) of a dataset whose first axis is frames (collective).
 void write_rows(hid_t dset, hid_t memtype, std::int64_t first, std::int64_t count, const void* data) {
@@ -216,93 +161,13 @@ H5mdWriter::~H5mdWriter() {
 
 // ---------------------------------------------------------------- reading
 
-namespace {
-
-struct H5File {
-  hid_t id;
-  explicit H5File(const std::string& path) {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    if (!std::filesystem::exists(path)) throw io_error(path + ": no such file");
-    id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (id < 0) throw io_error(path + ": not a readable HDF5 file");
-  }
-  ~H5File() { H5Fclose(id); }
-};
-
-bool exists(hid_t loc, const std::string& path) {
-  // Check each component so intermediate groups that are missing do not raise errors.
-  std::string sofar;
-  std::stringstream ss(path);
-  std::string part;
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    sofar += "/" + part;
-    if (H5Lexists(loc, sofar.c_str(), H5P_DEFAULT) <= 0) return false;
-  }
-  return true;
-}
-
-std::vector<hsize_t> dims_of(hid_t dset) {
-  hid_t s = H5Dget_space(dset);
-  std::vector<hsize_t> d(H5Sget_simple_extent_ndims(s));
-  H5Sget_simple_extent_dims(s, d.data(), nullptr);
-  H5Sclose(s);
-  return d;
-}
-
-template <class T>
-std::vector<T> read_all(hid_t file, const std::string& path, hid_t memtype, const std::string& fname) {
-  hid_t d = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
-  if (d < 0) throw io_error(fname + ": cannot open dataset " + path);
-  size_t n = 1;
-  for (auto x : dims_of(d)) n *= x;
-  std::vector<T> v(n);
-  if (n > 0 && H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) {
-    H5Dclose(d);
-    throw io_error(fname + ": cannot read dataset " + path);
-  }
-  H5Dclose(d);
-  return v;
-}
-
-std::string read_string_attribute(hid_t obj, const char* name) {
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  if (a < 0) return {};
-  hid_t ftype = H5Aget_type(a);
-  std::string out;
-  if (H5Tget_class(ftype) == H5T_STRING) {
-    if (H5Tis_variable_str(ftype) > 0) {
-      char* s = nullptr;
-      hid_t mt = H5Tcopy(H5T_C_S1);
-      H5Tset_size(mt, H5T_VARIABLE);
-      if (H5Aread(a, mt, &s) >= 0 && s) out = s;
-      H5free_memory(s);
-      H5Tclose(mt);
-    } else {
-      const size_t n = H5Tget_size(ftype);
-      hid_t space = H5Aget_space(a);
-      const hssize_t count = H5Sget_simple_extent_npoints(space);
-      H5Sclose(space);
-      std::string buf(n * std::max<hssize_t>(1, count), '\0');
-      H5Aread(a, ftype, buf.data());
-      out = buf.substr(0, n);
-      out.erase(std::find(out.begin(), out.end(), '\0'), out.end());
-    }
-  }
-  H5Tclose(ftype);
-  H5Aclose(a);
-  return out;
-}
-
-}  // namespace
-
 std::string read_root_attribute(const std::string& path, const std::string& name) {
-  H5File f(path);
+  const H5File f = H5File::open(path);
   return read_string_attribute(f.id, name.c_str());
 }
 
 Frames read_h5md(const std::string& path) {
-  H5File f(path);
+  const H5File f = H5File::open(path);
   const std::string pos = "/particles/all/position/value";
   if (!exists(f.id, pos)) throw io_error(path + ": not an H5MD configuration file (no " + pos + ")");
   Frames fr;
@@ -385,7 +250,7 @@ std::string attribute_summary(hid_t obj) {
 std::string describe_h5(const std::string& path) {
   std::string out;
   {
-    H5File f(path);
+    const H5File f = H5File::open(path);
     out += fmt::format("{}\n", path);
     out += attribute_summary(f.id);
     H5Ovisit2(

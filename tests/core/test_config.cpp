@@ -165,6 +165,10 @@ void expect_same(const Experiment& a, const Experiment& b) {
     EXPECT_EQ(x.datasets.validation, y.datasets.validation);
     EXPECT_EQ(x.datasets.evaluation, y.datasets.evaluation);
   }
+  EXPECT_EQ(a.preprocess.augment, b.preprocess.augment);
+  EXPECT_EQ(a.preprocess.whiten, b.preprocess.whiten);
+  EXPECT_EQ(a.preprocess.centre, b.preprocess.centre);
+  EXPECT_EQ(a.preprocess.reference_lattice, b.preprocess.reference_lattice);
 }
 
 std::string inputs_dir() {
@@ -333,6 +337,43 @@ TEST(Config, ShippedExperimentII) {
     EXPECT_EQ(s->datasets.train, 9000);
     EXPECT_EQ(s->datasets.validation, 1000);
     EXPECT_EQ(s->datasets.evaluation, 500000);
+  }
+}
+
+TEST(Config, PreprocessSection) {
+  const Experiment d = parse_experiment(kBase, kOrigin);  // no [preprocess]: the defaults
+  EXPECT_TRUE(d.preprocess.augment);
+  EXPECT_TRUE(d.preprocess.whiten);
+  EXPECT_EQ(d.preprocess.centre, "random");
+  EXPECT_EQ(d.preprocess.reference_lattice, "centered-square");
+  const std::string text = std::string(kBase) + "\n[preprocess]\naugment = false\nwhiten = false\ncentre = \"first\"\n";
+  const Experiment e = parse_experiment(text, kOrigin);
+  EXPECT_FALSE(e.preprocess.augment);
+  EXPECT_FALSE(e.preprocess.whiten);
+  EXPECT_EQ(e.preprocess.centre, "first");
+  const Experiment r = parse_experiment(e.resolved_toml, "resolved");
+  EXPECT_FALSE(r.preprocess.whiten);
+  EXPECT_EQ(r.preprocess.centre, "first");
+  struct Bad {
+    const char* line;
+    const char* key;
+    const char* hint;
+  };
+  for (const Bad& b : {Bad{"centre = \"middle\"", "preprocess.centre", "\"random\" \"first\""},
+                       Bad{"whiten = \"yes\"", "preprocess.whiten", "true or false"},
+                       Bad{"reference_lattice = \"bcc\"", "preprocess.reference_lattice", "centered-square"},
+                       Bad{"augmentation = true", "preprocess.augmentation", "unknown key"}}) {
+    const std::string bad = std::string(kBase) + "\n[preprocess]\n" + b.line + "\n";
+    try {
+      parse_experiment(bad, kOrigin);
+      ADD_FAILURE() << "accepted: " << b.line;
+    } catch (const Error& err) {
+      const std::string msg = err.what();
+      EXPECT_EQ(err.code(), ExitCode::input) << msg;
+      EXPECT_NE(msg.find(b.key), std::string::npos) << msg;
+      EXPECT_NE(msg.find(b.hint), std::string::npos) << msg;
+      EXPECT_NE(msg.find(std::string(kOrigin) + ":"), std::string::npos) << msg;
+    }
   }
 }
 

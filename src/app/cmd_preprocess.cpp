@@ -1,0 +1,117 @@
+// boltzmap preprocess FILE [--set ...]: fits the preprocessing on the training sets of A and B
+// (out/<name>/data/{A,B}_train.h5, from `boltzmap sample`), saves it (model/preprocess.h5) and
+// writes every data set through it (preprocessed/{A,B}_{set}.h5, evaluation choices c = 0, g = id)
+// so users can inspect the layers' output (tools/plot fig-s2). Runs on rank 0.
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/rng.hpp"
+#include "core/summary.hpp"
+#include "io/files.hpp"
+#include "io/h5md.hpp"
+#include "io/h5util.hpp"
+#include "io/model_file.hpp"
+#include "physics/box.hpp"
+#include "transforms/preprocessor.hpp"
+#include "version.hpp"
+
+namespace boltzmap {
+
+namespace {
+
+void write_preprocessed(const std::string& path, const Preprocessor& pre, const Frames& fr, const std::string& input) {
+  const int rows = static_cast<int>(fr.meta.frames), N = pre.n_particles(), D = pre.dim(), m = pre.latent_dim();
+  std::vector<float> x = fr.positions, z(static_cast<size_t>(rows) * m), wrapped(z.size());
+  std::vector<int> c(rows), g(rows);
+  Preprocessor::evaluation_choices(c, g);
+  pre.forward(BatchView{x.data(), rows, N, D}, c, g, z.data(), wrapped.data());
+  std::vector<float> relabelled = wrapped;  // the same coordinates folded back into the box
+  const float L = static_cast<float>(pre.box_length());
+  for (auto& v : relabelled) v = wrap_into_box(v, L, 1.0f / L);
+  {
+    const H5File f = H5File::create(partial_name(path));
+    string_attribute(f.id, "boltzmap_input", input);
+    string_attribute(f.id, "boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")");
+    const double Ld = pre.box_length();
+    numeric_attribute<double>(f.id, "box_length", H5T_NATIVE_DOUBLE, std::span<const double>(&Ld, 1));
+    const hsize_t F = rows, n1 = N - 1, dd = D, mm = m;
+    write_dataset(f.id, "relabelled", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {F, n1, dd}, relabelled.data());
+    write_dataset(f.id, "wrapped", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {F, n1, dd}, wrapped.data());
+    write_dataset(f.id, "latent", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {F, mm}, z.data());
+    if (!fr.energies.empty())
+      write_dataset(f.id, "potential_energy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {F}, fr.energies.data());
+  }
+  commit_partial(path);
+}
+
+}  // namespace
+
+int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
+  const Experiment e = load_experiment(args.input, args.sets);
+  const std::string run = e.output_dir;
+  if (!comm.root()) return 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  ensure_directory(run + "/model");
+  ensure_directory(run + "/preprocessed");
+  log_to_file(run + "/log.txt");
+  spdlog::info("boltzmap {} (git {}) preprocess {} → {}", build::version, build::git_hash, args.input, run);
+
+  std::vector<Frames> train;
+  for (char label : {'A', 'B'}) {
+    const std::string path = run + "/data/" + label + "_train.h5";
+    if (!std::filesystem::exists(path))
+      throw io_error(path + ": no training set of system " + std::string(1, label) +
+                     " (run `boltzmap sample " + args.input + "` first, with datasets.train > 0)");
+    train.push_back(read_h5md(path));
+  }
+  const int N = e.box.n_particles, D = e.box.dimension;
+  const double LA = e.system('A').physics(D, N).box.length, LB = e.system('B').physics(D, N).box.length;
+  if (std::abs(LA - LB) > 1e-12 * LA)
+    throw input_error(args.input + ": systems A and B have different densities (boxes " + fmt::format("{:.6g}", LA) +
+                      " and " + fmt::format("{:.6g}", LB) + "); the box-scaling layer is not in this version");
+  for (const auto& t : train)
+    if (t.meta.particles != N || t.meta.dimension != D || std::abs(t.meta.box_length - LA) > 1e-9 * LA)
+      throw io_error("training data do not match the input (N, dimension or box); re-run `boltzmap sample`");
+
+  Preprocessor pre(e.preprocess, N, D, LA);
+  std::vector<BatchView> views;
+  for (auto& t : train) views.push_back(BatchView{t.positions.data(), static_cast<int>(t.meta.frames), N, D});
+  pre.fit(views, derive_seed(e.seed, 3));
+  const std::string model = run + "/model/preprocess.h5";
+  save_preprocessor(model, pre, e.resolved_toml);
+  double offset = 0.0;
+  const auto& sites = pre.relabel().site_coordinates();
+  for (size_t k = 0; k < sites.size(); ++k)
+    offset = std::max(offset, std::abs(minimum_image(pre.wrap_centres()[k] - sites[k], LA, 1 / LA)));
+  const auto& lambda = pre.pca().eigenvalues();
+  spdlog::info("fitted on {} + {} training configurations: wrap centres within {:.4f} of the sites, PCA eigenvalues "
+               "{:.3g} … {:.3g}, log|det W| = {:.4f}; wrote {}",
+               train[0].meta.frames, train[1].meta.frames, offset, lambda(0), lambda(lambda.size() - 1),
+               pre.log_det_forward(), model);
+
+  for (char label : {'A', 'B'})
+    for (const char* set : {"train", "validation", "evaluation"}) {
+      const std::string in = run + "/data/" + label + "_" + set + ".h5";
+      if (!std::filesystem::exists(in)) continue;
+      const std::string out = run + "/preprocessed/" + label + "_" + set + ".h5";
+      write_preprocessed(out, pre, read_h5md(in), e.resolved_toml);
+      spdlog::info("wrote {}", out);
+    }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  merge_summary(run + "/summary.json",
+                {{"preprocess", {{"log_det_forward", pre.log_det_forward()},
+                                 {"pca_eigenvalue_max", lambda(0)},
+                                 {"pca_eigenvalue_min", lambda(lambda.size() - 1)},
+                                 {"wrap_centre_max_offset", offset},
+                                 {"seconds", seconds}}}});
+  return 0;
+}
+
+}  // namespace boltzmap

@@ -1,0 +1,93 @@
+// See preprocessor.hpp.
+#include "transforms/preprocessor.hpp"
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "transforms/centre.hpp"
+#include "transforms/drop.hpp"
+#include "transforms/symmetry.hpp"
+#include "transforms/wrap.hpp"
+
+namespace boltzmap {
+
+Preprocessor::Preprocessor(const PreprocessSettings& settings, int n_particles, int dim, double L)
+    : settings_(settings),
+      n_(n_particles),
+      dim_(dim),
+      L_(L),
+      relabel_(reference_sites(settings.reference_lattice, dim, n_particles, L), dim, L) {}
+
+void Preprocessor::training_choices(std::uint64_t seed, std::uint64_t first_id, std::span<int> centre,
+                                    std::span<int> element) const {
+  const auto order = static_cast<std::uint32_t>(symmetry_group_order(dim_));
+  for (size_t r = 0; r < centre.size(); ++r) {
+    const std::uint64_t id = first_id + r;
+    const Random4 q = philox(seed, RngStream::Augment, static_cast<std::uint32_t>(id), id >> 32);
+    centre[r] = settings_.centre == "random" ? static_cast<int>(uniform_index(q.v[0], static_cast<std::uint32_t>(n_))) : 0;
+    element[r] = settings_.augment ? static_cast<int>(uniform_index(q.v[1], order)) : 0;
+  }
+}
+
+void Preprocessor::evaluation_choices(std::span<int> centre, std::span<int> element) {
+  std::fill(centre.begin(), centre.end(), 0);
+  std::fill(element.begin(), element.end(), 0);
+}
+
+void Preprocessor::canonical(BatchView x, std::span<const int> centre, std::span<const int> element, float* y,
+                             bool wrap) const {
+  std::vector<float> work(x.span().begin(), x.span().end());
+  BatchView w{work.data(), x.rows, n_, dim_};
+  std::vector<float> shift(static_cast<size_t>(x.rows) * dim_);
+  centre_forward(w, centre, L_, shift);
+  symmetry_forward(w, element, L_);
+  BatchView out{y, x.rows, n_ - 1, dim_};
+  drop_forward(w, centre, out);
+  relabel_.forward(out);
+  if (wrap) wrap_forward(out, centres_, L_);
+}
+
+void Preprocessor::fit(std::span<const BatchView> training, std::uint64_t seed) {
+  std::vector<std::vector<float>> relabelled(training.size());
+  std::vector<BatchView> views;
+  for (size_t p = 0; p < training.size(); ++p) {
+    const BatchView& t = training[p];
+    if (t.particles != n_ || t.dim != dim_) throw Error(ExitCode::failure, "Preprocessor::fit: wrong configuration shape");
+    std::vector<int> c(t.rows), g(t.rows);
+    training_choices(seed, static_cast<std::uint64_t>(p) << 40, c, g);
+    relabelled[p].resize(static_cast<size_t>(t.rows) * latent_dim());
+    canonical(t, c, g, relabelled[p].data(), false);
+    views.push_back(BatchView{relabelled[p].data(), t.rows, n_ - 1, dim_});
+  }
+  // Wrap centres: circular means over the union (as one batch of all rows).
+  std::vector<float> all;
+  for (const auto& r : relabelled) all.insert(all.end(), r.begin(), r.end());
+  const BatchView union_view{all.data(), static_cast<int>(all.size() / latent_dim()), n_ - 1, dim_};
+  centres_ = fit_wrap_centres(union_view, L_);
+  wrap_forward(union_view, centres_, L_);
+  const BatchView flat{all.data(), union_view.rows, 1, latent_dim()};
+  pca_ = Pca::fit(std::span<const BatchView>(&flat, 1), settings_.whiten);
+}
+
+void Preprocessor::set_state(std::vector<double> wrap_centres, Pca pca) {
+  centres_ = std::move(wrap_centres);
+  pca_ = std::move(pca);
+}
+
+void Preprocessor::forward(BatchView x, std::span<const int> centre, std::span<const int> element, float* z,
+                           float* wrapped) const {
+  if (!fitted()) throw Error(ExitCode::failure, "Preprocessor::forward before fit()");
+  std::vector<float> y(static_cast<size_t>(x.rows) * latent_dim());
+  canonical(x, centre, element, y.data(), true);
+  if (wrapped) std::copy(y.begin(), y.end(), wrapped);
+  pca_.forward(BatchView{y.data(), x.rows, 1, latent_dim()}, z);
+}
+
+void Preprocessor::inverse(const float* z, BatchView x) const {
+  std::vector<float> y(static_cast<size_t>(x.rows) * latent_dim());
+  BatchView yv{y.data(), x.rows, n_ - 1, dim_};
+  pca_.inverse(z, BatchView{y.data(), x.rows, 1, latent_dim()});
+  wrap_inverse(yv, L_);
+  drop_inverse(yv, L_, x);
+}
+
+}  // namespace boltzmap
