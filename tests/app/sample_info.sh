@@ -160,5 +160,24 @@ expect "both systems' data after two runs" test -s "$one/data/B_train.h5" -a -s 
 summary_has "sample.B alone equals sample.B together" "$one/summary.json" \
   "s['sample']['B']['mean_energy_per_particle'] == json.load(open('$run/summary.json'))['sample']['B']['mean_energy_per_particle']"
 
+# ---- preprocess: fits on the sampled training sets, writes the model and every set through it
+if "$boltzmap" preprocess in.toml --set "output_dir=$run" > prep.txt 2>&1; then
+  ok "preprocess exits 0"
+else
+  bad "preprocess exits 0 (exit $?)" prep.txt
+fi
+expect "preprocess writes model/preprocess.h5" test -s "$run/model/preprocess.h5"
+for f in A_train A_validation A_evaluation B_train B_validation B_evaluation; do
+  expect "preprocess writes preprocessed/$f.h5" test -s "$run/preprocessed/$f.h5"
+done
+summary_has "summary keeps sample.* and adds preprocess.*" "$run/summary.json" \
+  "'sample' in s and s['preprocess']['round_trip_max_distance_error'] < 1e-4"
+"$boltzmap" info "$run/preprocessed/A_train.h5" > prep_info.txt 2>&1
+contains "info shows the preprocessed datasets" prep_info.txt "/latent" "/wrapped" "/relabelled"
+"$boltzmap" preprocess in.toml --set "output_dir=$tmp/nodata" > nodata.txt 2>&1
+code=$?
+if [[ $code -eq 4 ]] && grep -q "boltzmap sample" nodata.txt; then ok "preprocess without data: exit 4, says to sample first"
+else bad "preprocess without data: exit 4, says to sample first (exit $code)" nodata.txt; fi
+
 echo "cli_sample_info: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -107,6 +107,53 @@ TEST(Preprocessor, RelabelledConfigurationsAreAFixedPointAndWrapCentresSitOnTheS
   EXPECT_EQ(std::count(identity.begin(), identity.end(), 1), rows);
 }
 
+TEST(Preprocessor, ThePapersFourSystemsGoThroughAndBack) {
+  // IA (LJ ε = 1), IB (LJ ε = ½), IIA (WCA ε = ½), IIB (LJ ε = 1) at the paper's state point and
+  // Table S1 step sizes; one preprocessor per experiment, fitted on the union of its A and B.
+  struct Sys {
+    PotentialKind kind;
+    double eps;
+    float step;
+  };
+  const Sys experiments[2][2] = {{{PotentialKind::lj, 1.0, 0.175f}, {PotentialKind::lj, 0.5, 0.2f}},
+                                 {{PotentialKind::wca, 0.5, 0.2f}, {PotentialKind::lj, 1.0, 0.175f}}};
+  const int N = 32, D = 2, rows = 400;
+  const double L = box_length(N, 0.735, D);
+  const auto lat = make_lattice("centered-square", D, N, L);
+  for (int ex = 0; ex < 2; ++ex) {
+    std::vector<std::vector<float>> data;
+    std::vector<System> systems;
+    for (int k = 0; k < 2; ++k) {
+      const Sys& q = experiments[ex][k];
+      const System s = test::make_system(q.kind, q.eps, 3.0, 0.8, D, N, L);
+      WalkerSet ws(s, 10 * ex + k, 0, rows, lat);
+      ws.run(4000, q.step);
+      std::vector<float> x(static_cast<size_t>(rows) * N * D);
+      for (int w = 0; w < rows; ++w) ws.configuration(w, std::span<float>(x.data() + static_cast<size_t>(w) * N * D, N * D));
+      data.push_back(std::move(x));
+      systems.push_back(s);
+    }
+    Preprocessor pre(PreprocessSettings{}, N, D, L);
+    const BatchView views[2] = {{data[0].data(), rows, N, D}, {data[1].data(), rows, N, D}};
+    pre.fit(views, 7);
+    for (int k = 0; k < 2; ++k) {
+      std::vector<int> c(rows), g(rows);
+      Preprocessor::evaluation_choices(c, g);
+      std::vector<float> z(static_cast<size_t>(rows) * pre.latent_dim()), back(data[k].size());
+      pre.forward(views[k], c, g, z.data());
+      pre.inverse(z.data(), BatchView{back.data(), rows, N, D});
+      double worst = 0;
+      for (int r = 0; r < rows; ++r) {
+        const float* a = data[k].data() + static_cast<size_t>(r) * N * D;
+        const float* b = back.data() + static_cast<size_t>(r) * N * D;
+        const auto da = sorted_distances(systems[k], a), db = sorted_distances(systems[k], b);
+        for (size_t i = 0; i < da.size(); ++i) worst = std::max(worst, std::abs(da[i] - db[i]));
+      }
+      EXPECT_LT(worst, 1e-5) << "experiment " << ex + 1 << " system " << "AB"[k];  // as in the round-trip test
+    }
+  }
+}
+
 TEST(Preprocessor, EvaluationChoicesAreCentreZeroAndIdentity) {
   std::vector<int> c(5, 7), g(5, 3);
   Preprocessor::evaluation_choices(c, g);
