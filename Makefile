@@ -36,6 +36,7 @@ validate: build
 
 bench: build
 	@$(BUILD)/bench/bench_mcmc
+	@$(BUILD)/bench/bench_assignment
 
 clean:
 	rm -rf $(BUILD) $(BUILD).configure.log
