@@ -1,0 +1,192 @@
+// See realnvp.hpp. Notation in the comments: K = kept components (the networks' input h),
+// T = transformed components; forward y_T = x_T ⊙ e^s + t, inverse x_T = (y_T − t) ⊙ e^(−s).
+#include "flow/realnvp.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+
+namespace boltzmap {
+
+template <class T>
+RealNvp<T>::RealNvp(FlowShape shape, std::uint64_t seed) : shape_(std::move(shape)) {
+  const int D = shape_.dim;
+  if (D < 2 || shape_.blocks < 1) throw Error(ExitCode::failure, "RealNvp: need dim ≥ 2 and at least one block");
+  std::size_t offset = 0;
+  for (int b = 0; b < shape_.blocks; ++b) {
+    Block blk;
+    for (int i = 0; i < D; ++i) ((i % 2 == b % 2) ? blk.keep : blk.trans).push_back(i);
+    const int k = static_cast<int>(blk.keep.size()), t = static_cast<int>(blk.trans.size());
+    blk.s = make_mlp(k, t, offset);
+    blk.t = make_mlp(k, t, offset);
+    blocks_.push_back(std::move(blk));
+  }
+  params_.assign(offset, T(0));
+  // Glorot-uniform weights of every layer but the last of each network; biases and last layers 0.
+  std::uint32_t layer_id = 0;
+  for (const Block& blk : blocks_)
+    for (const Mlp* m : {&blk.s, &blk.t})
+      for (std::size_t l = 0; l < m->layers.size(); ++l, ++layer_id) {
+        const Layer& ly = m->layers[l];
+        if (l + 1 == m->layers.size()) continue;
+        const double a = std::sqrt(6.0 / (ly.in + ly.out));
+        for (std::size_t i = 0; i < static_cast<std::size_t>(ly.in) * ly.out; ++i) {
+          const Random4 r = philox(seed, RngStream::Init, layer_id, i);
+          params_[ly.w + i] = static_cast<T>(a * (2.0 * uniform_double(r.v[0], r.v[1]) - 1.0));
+        }
+      }
+}
+
+template <class T>
+typename RealNvp<T>::Mlp RealNvp<T>::make_mlp(int in, int out, std::size_t& offset) {
+  Mlp m;
+  int prev = in;
+  std::vector<int> widths = shape_.hidden;
+  widths.push_back(out);
+  for (int w : widths) {
+    Layer ly{offset, offset + static_cast<std::size_t>(prev) * w, prev, w};
+    offset = ly.b + w;
+    m.layers.push_back(ly);
+    prev = w;
+  }
+  return m;
+}
+
+template <class T>
+void RealNvp<T>::mlp_forward(const Mlp& m, const Mat& h, MlpCache& c) const {
+  using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+  const std::size_t L = m.layers.size();
+  c.act.resize(L);
+  c.act[0] = h;
+  for (std::size_t l = 0; l < L; ++l) {
+    const Layer& ly = m.layers[l];
+    const Eigen::Map<const Mat> W(params_.data() + ly.w, ly.out, ly.in);
+    const Eigen::Map<const RowVec> bias(params_.data() + ly.b, ly.out);
+    Mat& dst = l + 1 < L ? c.act[l + 1] : c.out;
+    dst.noalias() = c.act[l] * W.transpose();
+    dst.rowwise() += bias;
+    if (l + 1 < L) dst = dst.array().tanh();
+  }
+}
+
+template <class T>
+void RealNvp<T>::mlp_backward(const Mlp& m, MlpCache& c, const Mat& g_out, std::vector<T>& grad, Mat& gh,
+                              Mat& scratch) const {
+  using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+  Mat g = g_out;
+  for (std::size_t l = m.layers.size(); l-- > 0;) {
+    const Layer& ly = m.layers[l];
+    const Eigen::Map<const Mat> W(params_.data() + ly.w, ly.out, ly.in);
+    Eigen::Map<Mat>(grad.data() + ly.w, ly.out, ly.in).noalias() += g.transpose() * c.act[l];
+    Eigen::Map<RowVec>(grad.data() + ly.b, ly.out) += g.colwise().sum();
+    if (l > 0) {
+      scratch.noalias() = g * W;  // dL/d(tanh output of layer l − 1)
+      g = scratch.array() * (T(1) - c.act[l].array().square());
+    } else {
+      gh.noalias() += g * W;
+    }
+  }
+}
+
+template <class T>
+void RealNvp<T>::block_st(const Block& b, const Mat& h, BlockCache& c) const {
+  mlp_forward(b.s, h, c.mlp_s);
+  mlp_forward(b.t, h, c.mlp_t);
+  const T a = static_cast<T>(shape_.scale_bound);
+  if (a > T(0))
+    c.s = a * (c.mlp_s.out.array() / a).tanh();
+  else
+    c.s = c.mlp_s.out;
+  c.t = c.mlp_t.out;
+}
+
+template <class T>
+void RealNvp<T>::bound_backward(const BlockCache& c, Mat& gs) const {
+  const T a = static_cast<T>(shape_.scale_bound);
+  if (a > T(0)) gs.array() *= T(1) - (c.s.array() / a).square();  // d[a·tanh(u/a)]/du = 1 − tanh²
+}
+
+template <class T>
+void RealNvp<T>::forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const {
+  Cache local;
+  Cache& c = cache ? *cache : local;
+  c.block.resize(blocks_.size());
+  y = x;
+  logdet.setZero(x.rows());
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    const Block& blk = blocks_[b];
+    BlockCache& bc = c.block[b];
+    bc.keep = y(Eigen::all, blk.keep);
+    bc.trans_in = y(Eigen::all, blk.trans);
+    block_st(blk, bc.keep, bc);
+    bc.trans_out = bc.trans_in.array() * bc.s.array().exp() + bc.t.array();
+    y(Eigen::all, blk.trans) = bc.trans_out;
+    logdet += bc.s.rowwise().sum();
+  }
+}
+
+template <class T>
+void RealNvp<T>::inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const {
+  Cache local;
+  Cache& c = cache ? *cache : local;
+  c.block.resize(blocks_.size());
+  x = y;
+  logdet.setZero(y.rows());
+  for (std::size_t b = blocks_.size(); b-- > 0;) {
+    const Block& blk = blocks_[b];
+    BlockCache& bc = c.block[b];
+    bc.keep = x(Eigen::all, blk.keep);
+    bc.trans_in = x(Eigen::all, blk.trans);
+    block_st(blk, bc.keep, bc);
+    bc.trans_out = (bc.trans_in - bc.t).array() * (-bc.s.array()).exp();
+    x(Eigen::all, blk.trans) = bc.trans_out;
+    logdet -= bc.s.rowwise().sum();
+  }
+}
+
+template <class T>
+void RealNvp<T>::backward_forward(Cache& c, const Mat& gy, const Vec& gld, std::vector<T>& grad, Mat& gx) const {
+  if (grad.size() != params_.size()) grad.assign(params_.size(), T(0));
+  gx = gy;
+  for (std::size_t b = blocks_.size(); b-- > 0;) {
+    const Block& blk = blocks_[b];
+    BlockCache& bc = c.block[b];
+    c.gt_part = gx(Eigen::all, blk.trans);  // dL/dy_T
+    c.gh = gx(Eigen::all, blk.keep);        // dL/dy_K = dL/dx_K before the networks' share
+    // y_T = x_T e^s + t: ∂/∂x_T = e^s, ∂/∂s = x_T e^s (+1 from log|det| = Σs), ∂/∂t = 1.
+    c.gs = c.gt_part.array() * bc.trans_in.array() * bc.s.array().exp();
+    c.gs.colwise() += gld;
+    bound_backward(bc, c.gs);
+    mlp_backward(blk.s, bc.mlp_s, c.gs, grad, c.gh, c.scratch);
+    mlp_backward(blk.t, bc.mlp_t, c.gt_part, grad, c.gh, c.scratch);
+    gx(Eigen::all, blk.trans) = c.gt_part.array() * bc.s.array().exp();
+    gx(Eigen::all, blk.keep) = c.gh;
+  }
+}
+
+template <class T>
+void RealNvp<T>::backward_inverse(Cache& c, const Mat& gx, const Vec& gld, std::vector<T>& grad, Mat& gy) const {
+  if (grad.size() != params_.size()) grad.assign(params_.size(), T(0));
+  gy = gx;
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    const Block& blk = blocks_[b];
+    BlockCache& bc = c.block[b];
+    c.gt_part = gy(Eigen::all, blk.trans);  // dL/dx_T
+    c.gh = gy(Eigen::all, blk.keep);
+    // x_T = (y_T − t) e^(−s): ∂/∂y_T = e^(−s), ∂/∂t = −e^(−s), ∂/∂s = −x_T (and −1 from log|det| = −Σs).
+    c.gs = -(c.gt_part.array() * bc.trans_out.array());
+    c.gs.colwise() -= gld;
+    bound_backward(bc, c.gs);
+    c.gt = -(c.gt_part.array() * (-bc.s.array()).exp());
+    mlp_backward(blk.s, bc.mlp_s, c.gs, grad, c.gh, c.scratch);
+    mlp_backward(blk.t, bc.mlp_t, c.gt, grad, c.gh, c.scratch);
+    gy(Eigen::all, blk.trans) = -c.gt;
+    gy(Eigen::all, blk.keep) = c.gh;
+  }
+}
+
+template class RealNvp<float>;
+template class RealNvp<double>;
+
+}  // namespace boltzmap
