@@ -50,6 +50,11 @@ Pca::Pca(Eigen::VectorXd mean, Eigen::MatrixXd components, Eigen::VectorXd eigen
   derive();
 }
 
+Eigen::MatrixXd Pca::inverse_matrix() const {
+  if (!whiten_) return v_;
+  return v_ * lambda_.array().sqrt().matrix().asDiagonal();
+}
+
 void Pca::derive() {
   Eigen::VectorXd scale = Eigen::VectorXd::Ones(lambda_.size());
   if (whiten_) scale = lambda_.array().rsqrt().matrix();

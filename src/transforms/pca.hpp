@@ -27,6 +27,8 @@ class Pca {
   const Eigen::VectorXd& mean() const { return mean_; }
   const Eigen::MatrixXd& components() const { return v_; }  // V: columns = principal axes
   const Eigen::VectorXd& eigenvalues() const { return lambda_; }
+  // W⁻¹ = VΛ^(1/2) (or V) in double: y = W⁻¹ z + μ; its transpose carries gradients back to z.
+  Eigen::MatrixXd inverse_matrix() const;
 
   // out[r] = W (in[r] − μ); in and out are [rows][m] (may not alias).
   void forward(BatchView in, float* out) const;
