@@ -55,39 +55,48 @@ void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec&
   (void)N;
 }
 
-LossValues losses(const RealNvp<double>& flow, const LatentEnergy& energy_a, const LatentEnergy& energy_b,
-                  const RealNvp<double>::Mat& z_a, const RealNvp<double>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, std::vector<double>* grad) {
-  using Mat = RealNvp<double>::Mat;
-  using Vec = RealNvp<double>::Vec;
+template <class T>
+LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
+                  const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
+                  double lambda_inv, std::vector<T>* grad) {
+  using Mat = typename RealNvp<T>::Mat;
+  using Vec = typename RealNvp<T>::Vec;
   LossValues out;
-  if (grad && grad->size() != flow.parameter_count()) grad->assign(flow.parameter_count(), 0.0);
-  RealNvp<double>::Cache cache;
-  Mat mapped, g_in, g_e;
-  Vec logdet, e;
-  if (lambda_dir != 0.0 && z_b.rows() > 0) {  // B → A through F⁻¹, energies of A
-    const double n = static_cast<double>(z_b.rows());
-    flow.inverse(z_b, mapped, logdet, grad ? &cache : nullptr);
-    energy_a.evaluate(mapped, e, grad ? &g_e : nullptr);
-    out.dir = (e - logdet).mean();
+  if (grad && grad->size() != flow.parameter_count()) grad->assign(flow.parameter_count(), T(0));
+  typename RealNvp<T>::Cache cache;
+  Mat mapped, g_in;
+  Vec logdet;
+  RealNvp<double>::Mat g_e;
+  RealNvp<double>::Vec e;
+  // One direction: map with `apply`, energies with `energy`, backward with `back`.
+  auto term = [&](const Mat& z, double lambda, const LatentEnergyBase& energy, bool inverse) {
+    const double n = static_cast<double>(z.rows());
+    if (inverse)
+      flow.inverse(z, mapped, logdet, grad ? &cache : nullptr);
+    else
+      flow.forward(z, mapped, logdet, grad ? &cache : nullptr);
+    energy.evaluate(mapped.template cast<double>(), e, grad ? &g_e : nullptr);
+    const double value = (e - logdet.template cast<double>()).mean();
     if (grad) {
-      const Mat g_x = (lambda_dir / n) * g_e;
-      const Vec g_ld = Vec::Constant(z_b.rows(), -lambda_dir / n);
-      flow.backward_inverse(cache, g_x, g_ld, *grad, g_in);
+      const Mat g_out = ((lambda / n) * g_e).template cast<T>();
+      const Vec g_ld = Vec::Constant(z.rows(), static_cast<T>(-lambda / n));
+      if (inverse)
+        flow.backward_inverse(cache, g_out, g_ld, *grad, g_in);
+      else
+        flow.backward_forward(cache, g_out, g_ld, *grad, g_in);
     }
-  }
-  if (lambda_inv != 0.0 && z_a.rows() > 0) {  // A → B through F, energies of B
-    const double n = static_cast<double>(z_a.rows());
-    flow.forward(z_a, mapped, logdet, grad ? &cache : nullptr);
-    energy_b.evaluate(mapped, e, grad ? &g_e : nullptr);
-    out.inv = (e - logdet).mean();
-    if (grad) {
-      const Mat g_y = (lambda_inv / n) * g_e;
-      const Vec g_ld = Vec::Constant(z_a.rows(), -lambda_inv / n);
-      flow.backward_forward(cache, g_y, g_ld, *grad, g_in);
-    }
-  }
+    return value;
+  };
+  if (lambda_dir != 0.0 && z_b.rows() > 0) out.dir = term(z_b, lambda_dir, energy_a, true);   // B → A: F⁻¹, U_A
+  if (lambda_inv != 0.0 && z_a.rows() > 0) out.inv = term(z_a, lambda_inv, energy_b, false);  // A → B: F, U_B
   return out;
 }
+
+template LossValues losses<float>(const RealNvp<float>&, const LatentEnergyBase&, const LatentEnergyBase&,
+                                  const RealNvp<float>::Mat&, const RealNvp<float>::Mat&, double, double,
+                                  std::vector<float>*);
+template LossValues losses<double>(const RealNvp<double>&, const LatentEnergyBase&, const LatentEnergyBase&,
+                                   const RealNvp<double>::Mat&, const RealNvp<double>::Mat&, double, double,
+                                   std::vector<double>*);
 
 }  // namespace boltzmap

@@ -22,11 +22,19 @@ namespace boltzmap {
 // constant E_c + ln(1 + 10²⁰ − E_c) above 10²⁰ or for NaN (slope 0). slope may be null.
 double clamp_reduced_energy(double a, double e_c, double* slope);
 
-// e_r = c(β U(P⁻¹(z_r))) for the rows of z [rows][(N − 1)·D], and optionally gz = ∂e_r/∂z_r.
-class LatentEnergy {
+// A reduced energy on the latent space: e_r = e(z_r) and optionally gz = ∂e_r/∂z_r, in double
+// whatever the scalar of z.
+class LatentEnergyBase {
+ public:
+  virtual ~LatentEnergyBase() = default;
+  virtual void evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const = 0;
+};
+
+// e_r = c(β U(P⁻¹(z_r))) for the rows of z [rows][(N − 1)·D]: the physical systems.
+class LatentEnergy : public LatentEnergyBase {
  public:
   LatentEnergy(const Preprocessor& pre, const System& sys, double clamp_start);
-  void evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const;
+  void evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const override;
   // The physical configuration [N][D] of latent row z (double): PCA⁻¹, wrap, re-insert.
   std::vector<double> configuration(const double* z) const;
 
@@ -42,9 +50,11 @@ struct LossValues {
 };
 
 // L_dir over z_b (B's preprocessed rows) and L_inv over z_a (A's); adds λ-weighted dL/dθ to grad
-// (resized to the parameter count if needed) unless grad is null. Rows with λ = 0 are skipped.
-LossValues losses(const RealNvp<double>& flow, const LatentEnergy& energy_a, const LatentEnergy& energy_b,
-                  const RealNvp<double>::Mat& z_a, const RealNvp<double>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, std::vector<double>* grad);
+// (resized to the parameter count if needed) unless grad is null. A term with λ = 0 is skipped.
+// T = float (training) or double (the gradient checks); energies and the means are in double.
+template <class T>
+LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
+                  const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
+                  double lambda_inv, std::vector<T>* grad);
 
 }  // namespace boltzmap

@@ -105,11 +105,11 @@ TEST(Loss, ParameterGradientsMatchFiniteDifferencesInBothClampRegimes) {
   const LatentEnergy eb(*s.pre, s.b, median_energy(s.b, s.za, false));
   const double ld = 0.7, li = 1.3;
   std::vector<double> grad;
-  const LossValues v = losses(flow, ea, eb, s.za, s.zb, ld, li, &grad);
+  const LossValues v = losses<double>(flow, ea, eb, s.za, s.zb, ld, li, &grad);
   EXPECT_TRUE(std::isfinite(v.dir) && std::isfinite(v.inv));
   const double h = 1e-6;
   auto L = [&]() {
-    const LossValues q = losses(flow, ea, eb, s.za, s.zb, ld, li, nullptr);
+    const LossValues q = losses<double>(flow, ea, eb, s.za, s.zb, ld, li, nullptr);
     return ld * q.dir + li * q.inv;
   };
   int nonzero = 0;
