@@ -23,6 +23,19 @@
 
 namespace boltzmap {
 
+double TrainingPhase::lr_at(std::int64_t epoch_in_phase) const {
+  double lr = learning_rate.front().second;
+  for (const auto& [first, value] : learning_rate)
+    if (epoch_in_phase >= first) lr = value;
+  return lr;
+}
+
+std::int64_t TrainingSettings::total_epochs() const {
+  std::int64_t n = 0;
+  for (const auto& p : phases) n += p.epochs;
+  return n;
+}
+
 System SystemConfig::physics(int dimension, int n_particles) const {
   System s;
   s.potential = make_pair_potential(potential, epsilon, sigma, cutoff, inner_cutoff);
@@ -198,6 +211,9 @@ class Section {
     return Section(n->as_table(), key_path(key), ctx_);
   }
 
+  const Context& context() const { return ctx_; }
+  const std::string& path() const { return path_; }
+
   // Rejects keys nobody asked for.
   void finish(const std::map<std::string, std::string>& later = {}) const {
     if (!t_) return;
@@ -276,7 +292,7 @@ void apply_override(toml::table& root, const std::string& assignment, Context& c
   ctx.raw_override[key] = text;
 }
 
-const std::vector<std::string> later_sections = {"flow", "training", "analysis", "parallel"};
+const std::vector<std::string> later_sections = {"analysis", "parallel"};
 
 SystemConfig read_system(Section& systems, const std::string& label, const BoxConfig& box) {
   SystemConfig c;
@@ -420,6 +436,28 @@ std::string resolved_text(const Experiment& e) {
   o << "whiten = " << (e.preprocess.whiten ? "true" : "false") << "\n";
   o << "centre = " << toml_quote(e.preprocess.centre) << "\n";
   o << "reference_lattice = " << toml_quote(e.preprocess.reference_lattice) << "\n";
+  o << "\n[flow]\n";
+  o << "blocks = " << e.flow.blocks << "\n";
+  o << "hidden = [";
+  for (std::size_t i = 0; i < e.flow.hidden.size(); ++i) o << (i ? ", " : "") << e.flow.hidden[i];
+  o << "]\n";
+  o << "scale_bound = " << toml_number(e.flow.scale_bound) << "\n";
+  o << "\n[training]\n";
+  o << "batch_size = " << e.training.batch_size << "\n";
+  o << "clamp_energy = " << toml_number(e.training.clamp_energy) << "\n";
+  o << "checkpoint_every = " << e.training.checkpoint_every << "\n";
+  o << "pool_size = " << e.training.pool_size << "\n";
+  o << "pool_mc_steps = " << e.training.pool_mc_steps << "\n";
+  for (const auto& p : e.training.phases) {
+    o << "\n[[training.phases]]\n";
+    o << "epochs = " << p.epochs << "\n";
+    o << "lambda_dir = " << toml_number(p.lambda_dir) << "\n";
+    o << "lambda_inv = " << toml_number(p.lambda_inv) << "\n";
+    o << "learning_rate = [";
+    for (std::size_t i = 0; i < p.learning_rate.size(); ++i)
+      o << (i ? ", " : "") << "[" << p.learning_rate[i].first << ", " << toml_number(p.learning_rate[i].second) << "]";
+    o << "]\n";
+  }
   return o.str();
 }
 
@@ -474,6 +512,65 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
                                       std::to_string(e.box.n_particles) + " in " + std::to_string(e.box.dimension) +
                                       "D; allowed: " + lattices_for_dimension(e.box.dimension));
   pre.finish();
+
+  // [flow]
+  Section fl = top.table("flow", false);
+  e.flow.blocks = static_cast<int>(fl.integer("blocks", 8, 1, 1000, "coupling blocks"));
+  if (const toml::node* h = fl.node("hidden")) {
+    const toml::array* arr = h->as_array();
+    if (!arr || arr->empty()) fl.fail("hidden", "expected a non-empty array of layer widths, e.g. [128, 128, 128]");
+    e.flow.hidden.clear();
+    for (const auto& w : *arr) {
+      const auto v = w.value_exact<std::int64_t>();
+      if (!v || *v < 1 || *v > 100000) fl.fail("hidden", "every width must be an integer in [1, 100000]");
+      e.flow.hidden.push_back(static_cast<int>(*v));
+    }
+  }
+  e.flow.scale_bound = fl.number("scale_bound", 0.0, "bound a of S ← a·tanh(S/a); 0 = unbounded");
+  if (e.flow.scale_bound < 0) fl.fail("scale_bound", "= " + fmt(e.flow.scale_bound) + ": must be ≥ 0 (0 = unbounded)");
+  fl.finish();
+
+  // [training]
+  Section tr = top.table("training", false);
+  auto& t = e.training;
+  t.batch_size = static_cast<int>(tr.integer("batch_size", 2048, 1, 1 << 24, "configurations of each kind per step"));
+  t.clamp_energy = tr.number("clamp_energy", 1e5, "start E_c of the lin→log clamp of βU");
+  t.checkpoint_every = tr.integer("checkpoint_every", 50, 1, std::int64_t{1} << 40, "epochs between checkpoints");
+  t.pool_size = tr.integer("pool_size", 0, 0, std::int64_t{1} << 40, "source-pool size; 0 = all of A's training set");
+  t.pool_mc_steps = tr.integer("pool_mc_steps", 1000, 0, std::int64_t{1} << 40, "MC steps per pool member and refresh");
+  if (const toml::node* ph = tr.node("phases")) {
+    const toml::array* arr = ph->as_array();
+    if (!arr || arr->empty() || !arr->is_array_of_tables())
+      tr.fail("phases", "expected one or more [[training.phases]] tables");
+    t.phases.clear();
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      Section p(arr->get(i)->as_table(), tr.key_path("phases") + "[" + std::to_string(i) + "]", tr.context());
+      TrainingPhase phase;
+      phase.epochs = p.integer("epochs", std::nullopt, 1, std::int64_t{1} << 40, "epochs of this phase");
+      phase.lambda_dir = p.number("lambda_dir", std::nullopt, "weight of L_dir, ≥ 0");
+      phase.lambda_inv = p.number("lambda_inv", std::nullopt, "weight of L_inv, ≥ 0");
+      if (phase.lambda_dir < 0 || phase.lambda_inv < 0 || phase.lambda_dir + phase.lambda_inv == 0)
+        p.fail("lambda_dir", "lambda_dir and lambda_inv must be ≥ 0 and not both 0");
+      const toml::node* lr = p.node("learning_rate");
+      const std::string lr_help = "expected [[first_epoch, lr], ...] with first epoch 0, increasing epochs, lr > 0";
+      const toml::array* steps = lr ? lr->as_array() : nullptr;
+      if (!steps || steps->empty()) p.fail("learning_rate", lr_help);
+      for (const auto& st : *steps) {
+        const toml::array* pair = st.as_array();
+        if (!pair || pair->size() != 2) p.fail("learning_rate", lr_help);
+        const auto ep = pair->get(0)->value<std::int64_t>();
+        const auto rate = pair->get(1)->value<double>();
+        if (!ep || !rate || !(*rate > 0) || *ep < 0 || *ep >= phase.epochs ||
+            (!phase.learning_rate.empty() && *ep <= phase.learning_rate.back().first) ||
+            (phase.learning_rate.empty() && *ep != 0))
+          p.fail("learning_rate", lr_help + " (epochs inside the phase: 0 … " + std::to_string(phase.epochs - 1) + ")");
+        phase.learning_rate.emplace_back(*ep, *rate);
+      }
+      p.finish();
+      t.phases.push_back(std::move(phase));
+    }
+  }
+  tr.finish();
 
   std::map<std::string, std::string> later;
   for (const auto& s : later_sections) later[s] = "it is added by a later issue";

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,31 @@ struct PreprocessSettings {
   std::string reference_lattice = "centered-square";  // relabelling sites (default: box.lattice)
 };
 
+// [flow]: the real-NVP's shape (src/flow/realnvp.hpp); its input size comes from the preprocessing.
+struct FlowSettings {
+  int blocks = 8;
+  std::vector<int> hidden{128, 128, 128};
+  double scale_bound = 0.0;  // a > 0: S ← a·tanh(S/a)
+};
+
+// [training] (METHOD.md "Losses and training"); the defaults are the paper's protocol.
+struct TrainingPhase {
+  std::int64_t epochs = 0;
+  double lambda_dir = 1.0, lambda_inv = 0.0;
+  std::vector<std::pair<std::int64_t, double>> learning_rate;  // (first epoch of the phase, lr) steps
+  double lr_at(std::int64_t epoch_in_phase) const;
+};
+
+struct TrainingSettings {
+  int batch_size = 2048;
+  double clamp_energy = 1e5;
+  std::int64_t checkpoint_every = 50;  // epochs
+  std::int64_t pool_size = 0;          // source pool of A configurations; 0 = all of A's training set
+  std::int64_t pool_mc_steps = 1000;   // MC steps per drawn pool member before it is used
+  std::vector<TrainingPhase> phases{{500, 1.0, 0.0, {{0, 1e-3}, {200, 1e-4}}}, {2500, 1.0, 1.0, {{0, 1e-4}}}};
+  std::int64_t total_epochs() const;
+};
+
 struct BoxConfig {
   int dimension = 2;
   int n_particles = 32;
@@ -58,6 +84,8 @@ struct Experiment {
   BoxConfig box;
   SystemConfig systems[2];  // [0] = A (source), [1] = B (target)
   PreprocessSettings preprocess;
+  FlowSettings flow;
+  TrainingSettings training;
 
   std::string source_file;    // the input file as given
   std::string resolved_toml;  // every key with its effective value (defaults filled in)

@@ -169,6 +169,21 @@ void expect_same(const Experiment& a, const Experiment& b) {
   EXPECT_EQ(a.preprocess.whiten, b.preprocess.whiten);
   EXPECT_EQ(a.preprocess.centre, b.preprocess.centre);
   EXPECT_EQ(a.preprocess.reference_lattice, b.preprocess.reference_lattice);
+  EXPECT_EQ(a.flow.blocks, b.flow.blocks);
+  EXPECT_EQ(a.flow.hidden, b.flow.hidden);
+  EXPECT_EQ(a.flow.scale_bound, b.flow.scale_bound);
+  EXPECT_EQ(a.training.batch_size, b.training.batch_size);
+  EXPECT_EQ(a.training.clamp_energy, b.training.clamp_energy);
+  EXPECT_EQ(a.training.checkpoint_every, b.training.checkpoint_every);
+  EXPECT_EQ(a.training.pool_size, b.training.pool_size);
+  EXPECT_EQ(a.training.pool_mc_steps, b.training.pool_mc_steps);
+  ASSERT_EQ(a.training.phases.size(), b.training.phases.size());
+  for (std::size_t i = 0; i < a.training.phases.size(); ++i) {
+    EXPECT_EQ(a.training.phases[i].epochs, b.training.phases[i].epochs);
+    EXPECT_EQ(a.training.phases[i].lambda_dir, b.training.phases[i].lambda_dir);
+    EXPECT_EQ(a.training.phases[i].lambda_inv, b.training.phases[i].lambda_inv);
+    EXPECT_EQ(a.training.phases[i].learning_rate, b.training.phases[i].learning_rate);
+  }
 }
 
 std::string inputs_dir() {
@@ -377,6 +392,64 @@ TEST(Config, PreprocessSection) {
   }
 }
 
+TEST(Config, FlowAndTrainingSections) {
+  // Defaults: the paper's network and protocol (METHOD.md).
+  const Experiment d = parse_experiment(kBase, kOrigin);
+  EXPECT_EQ(d.flow.blocks, 8);
+  EXPECT_EQ(d.flow.hidden, (std::vector<int>{128, 128, 128}));
+  EXPECT_EQ(d.training.batch_size, 2048);
+  EXPECT_EQ(d.training.clamp_energy, 1e5);
+  ASSERT_EQ(d.training.phases.size(), 2u);
+  EXPECT_EQ(d.training.phases[0].epochs, 500);
+  EXPECT_EQ(d.training.phases[0].lambda_inv, 0.0);
+  EXPECT_EQ(d.training.phases[0].lr_at(199), 1e-3);
+  EXPECT_EQ(d.training.phases[0].lr_at(200), 1e-4);
+  EXPECT_EQ(d.training.phases[1].epochs, 2500);
+  EXPECT_EQ(d.training.total_epochs(), 3000);
+  const std::string text = std::string(kBase) +
+                           "\n[flow]\nblocks = 4\nhidden = [32, 16]\nscale_bound = 2.0\n"
+                           "[training]\nbatch_size = 64\npool_mc_steps = 10\n"
+                           "[[training.phases]]\nepochs = 3\nlambda_dir = 1.0\nlambda_inv = 0.5\n"
+                           "learning_rate = [[0, 1e-3], [2, 5e-4]]\n";
+  const Experiment e = parse_experiment(text, kOrigin);
+  EXPECT_EQ(e.flow.blocks, 4);
+  EXPECT_EQ(e.flow.hidden, (std::vector<int>{32, 16}));
+  EXPECT_EQ(e.training.phases.size(), 1u);
+  EXPECT_EQ(e.training.phases[0].lr_at(1), 1e-3);
+  EXPECT_EQ(e.training.phases[0].lr_at(2), 5e-4);
+  expect_same(e, parse_experiment(e.resolved_toml, "resolved"));
+  struct Bad {
+    const char* section;
+    const char* key;
+    const char* hint;
+  };
+  const std::string phase = "[[training.phases]]\nepochs = 3\nlambda_dir = 1.0\nlambda_inv = 0.0\n";
+  for (const Bad& b : {Bad{"[flow]\nhidden = []\n", "flow.hidden", "non-empty"},
+                       Bad{"[flow]\nblocks = 0\n", "flow.blocks", "[1, 1000]"},
+                       Bad{"[flow]\nscale_bound = -1.0\n", "flow.scale_bound", "≥ 0"},
+                       Bad{"[training]\nbatch_size = 0\n", "training.batch_size", "[1,"},
+                       Bad{"[training]\nphases = 3\n", "training.phases", "[[training.phases]]"},
+                       Bad{"[[training.phases]]\nepochs = 3\nlambda_dir = 0.0\nlambda_inv = 0.0\nlearning_rate = [[0, 1e-3]]\n",
+                           "training.phases[0].lambda_dir", "not both 0"},
+                       Bad{"", "training.phases[0].learning_rate", "first epoch 0"},
+                       Bad{"[[training.phases]]\nepochs = 3\nlambda_dir = 1.0\nlambda_inv = 0.0\nlearning_rate = [[1, 1e-3]]\n",
+                           "training.phases[0].learning_rate", "first epoch 0"},
+                       Bad{"[[training.phases]]\nepochs = 3\nlambda_dir = 1.0\nlambda_inv = 0.0\nlearning_rate = [[0, 1e-3], [5, 1e-4]]\n",
+                           "training.phases[0].learning_rate", "0 … 2"}}) {
+    const std::string bad = std::string(kBase) + "\n" + (*b.section ? std::string(b.section) : phase);
+    try {
+      parse_experiment(bad, kOrigin);
+      ADD_FAILURE() << "accepted: " << b.section;
+    } catch (const Error& err) {
+      const std::string msg = err.what();
+      EXPECT_EQ(err.code(), ExitCode::input) << msg;
+      EXPECT_NE(msg.find(b.key), std::string::npos) << msg;
+      EXPECT_NE(msg.find(b.hint), std::string::npos) << msg;
+      EXPECT_NE(msg.find(std::string(kOrigin) + ":"), std::string::npos) << msg;
+    }
+  }
+}
+
 TEST(Config, WcaIgnoresAnExplicitCutoff) {
   // DESIGN.md: cutoff is "ignored for wca" — even one beyond L/2; r_c stays 2^(1/6)σ.
   const std::string text = insert_after("epsilon = 0.5", "cutoff = 3.5").text;
@@ -569,9 +642,9 @@ TEST(ConfigBad, EachMessageNamesFileLineKeyAndWhatIsAllowed) {
        {"systems.A.sampler.equilibraton_moves", "unknown key", "did you mean equilibration_moves?"}},
       {"unknown system", insert_after("evaluation = 7", "[systems.C]\npotential = \"lj\""), {"systems.C", "A, B"}},
       {"later-issue section",
-       insert_after("evaluation = 7", "[training]\nbatch_size = 2048"),
-       {"[training]", "not supported by this version"}},
-      {"later-issue section [flow]", insert_after("evaluation = 7", "[flow]\nlayers = 4"), {"[flow]", "not supported"}},
+       insert_after("evaluation = 7", "[analysis]\nbootstrap = 100"),
+       {"[analysis]", "not supported by this version"}},
+      {"later-issue section [parallel]", insert_after("evaluation = 7", "[parallel]\nsampler_ranks = 2"), {"[parallel]", "not supported"}},
       {"wrong type (string for number)", replace("epsilon = 1.0", "epsilon = \"one\""),
        {"systems.A.epsilon", "expected a number, got a string", "> 0"}},
       {"wrong type (bool for string)", replace("potential = \"lj\"", "potential = true"),
