@@ -15,8 +15,9 @@ class Adam {
   std::int64_t steps = 0;
   std::vector<double> m, v;  // first and second moments (checkpointed with the parameters)
 
-  template <class T>
-  void step(std::vector<T>& params, const std::vector<T>& grad, double lr) {
+  template <class V>
+  void step(V& params, const V& grad, double lr) {
+    using T = typename V::value_type;
     if (m.size() != params.size()) {
       m.assign(params.size(), 0.0);
       v.assign(params.size(), 0.0);

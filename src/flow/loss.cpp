@@ -58,7 +58,7 @@ void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec&
 template <class T>
 LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
                   const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, std::vector<T>* grad) {
+                  double lambda_inv, ParamVector<T>* grad) {
   using Mat = typename RealNvp<T>::Mat;
   using Vec = typename RealNvp<T>::Vec;
   LossValues out;
@@ -94,9 +94,9 @@ LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, cons
 
 template LossValues losses<float>(const RealNvp<float>&, const LatentEnergyBase&, const LatentEnergyBase&,
                                   const RealNvp<float>::Mat&, const RealNvp<float>::Mat&, double, double,
-                                  std::vector<float>*);
+                                  ParamVector<float>*);
 template LossValues losses<double>(const RealNvp<double>&, const LatentEnergyBase&, const LatentEnergyBase&,
                                    const RealNvp<double>::Mat&, const RealNvp<double>::Mat&, double, double,
-                                   std::vector<double>*);
+                                   ParamVector<double>*);
 
 }  // namespace boltzmap

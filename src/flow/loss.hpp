@@ -55,6 +55,6 @@ struct LossValues {
 template <class T>
 LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
                   const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, std::vector<T>* grad);
+                  double lambda_inv, ParamVector<T>* grad);
 
 }  // namespace boltzmap

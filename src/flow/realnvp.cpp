@@ -71,7 +71,7 @@ void RealNvp<T>::mlp_forward(const Mlp& m, const Mat& h, MlpCache& c) const {
 }
 
 template <class T>
-void RealNvp<T>::mlp_backward(const Mlp& m, MlpCache& c, const Mat& g_out, std::vector<T>& grad, Mat& gh,
+void RealNvp<T>::mlp_backward(const Mlp& m, MlpCache& c, const Mat& g_out, ParamVector<T>& grad, Mat& gh,
                               Mat& scratch) const {
   using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
   Mat g = g_out;
@@ -146,7 +146,7 @@ void RealNvp<T>::inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const 
 }
 
 template <class T>
-void RealNvp<T>::backward_forward(Cache& c, const Mat& gy, const Vec& gld, std::vector<T>& grad, Mat& gx) const {
+void RealNvp<T>::backward_forward(Cache& c, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const {
   if (grad.size() != params_.size()) grad.assign(params_.size(), T(0));
   gx = gy;
   for (std::size_t b = blocks_.size(); b-- > 0;) {
@@ -166,7 +166,7 @@ void RealNvp<T>::backward_forward(Cache& c, const Mat& gy, const Vec& gld, std::
 }
 
 template <class T>
-void RealNvp<T>::backward_inverse(Cache& c, const Mat& gx, const Vec& gld, std::vector<T>& grad, Mat& gy) const {
+void RealNvp<T>::backward_inverse(Cache& c, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const {
   if (grad.size() != params_.size()) grad.assign(params_.size(), T(0));
   gy = gx;
   for (std::size_t b = 0; b < blocks_.size(); ++b) {

@@ -23,6 +23,12 @@
 
 namespace boltzmap {
 
+// Parameters and gradients: aligned to Eigen's largest packet, so every run (and every copy) maps
+// its layers at the same alignment and Eigen's vectorised reductions add in the same order —
+// needed for bitwise reproducible training and resume.
+template <class T>
+using ParamVector = std::vector<T, Eigen::aligned_allocator<T>>;
+
 struct FlowShape {
   int dim = 62;                            // D, the preprocessed vector's length
   int blocks = 8;                          // coupling blocks
@@ -56,8 +62,8 @@ class RealNvp {
 
   const FlowShape& shape() const { return shape_; }
   std::size_t parameter_count() const { return params_.size(); }
-  std::vector<T>& parameters() { return params_; }
-  const std::vector<T>& parameters() const { return params_; }
+  ParamVector<T>& parameters() { return params_; }
+  const ParamVector<T>& parameters() const { return params_; }
 
   // y = F(x), logdet = log|det ∂F/∂x| per row. cache may be null when no backward pass follows.
   void forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const;
@@ -66,9 +72,9 @@ class RealNvp {
 
   // Given the cache of forward(x) and gy = dL/dy, gld = dL/dlogdet (per row): adds dL/dθ to grad
   // (size parameter_count()) and writes gx = dL/dx.
-  void backward_forward(Cache& cache, const Mat& gy, const Vec& gld, std::vector<T>& grad, Mat& gx) const;
+  void backward_forward(Cache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const;
   // Given the cache of inverse(y) and gx = dL/dx, gld: adds dL/dθ to grad and writes gy = dL/dy.
-  void backward_inverse(Cache& cache, const Mat& gx, const Vec& gld, std::vector<T>& grad, Mat& gy) const;
+  void backward_inverse(Cache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const;
 
  private:
   struct Layer {
@@ -86,14 +92,14 @@ class RealNvp {
   Mlp make_mlp(int in, int out, std::size_t& offset);
   void mlp_forward(const Mlp& m, const Mat& h, MlpCache& c) const;
   // g_out = dL/d(output) of the MLP; accumulates parameter gradients; adds dL/dh into gh.
-  void mlp_backward(const Mlp& m, MlpCache& c, const Mat& g_out, std::vector<T>& grad, Mat& gh, Mat& scratch) const;
+  void mlp_backward(const Mlp& m, MlpCache& c, const Mat& g_out, ParamVector<T>& grad, Mat& gh, Mat& scratch) const;
   void block_st(const Block& b, const Mat& h, BlockCache& c) const;  // S and T of h (with bound)
   // dL/dS_raw from dL/dS through the bound.
   void bound_backward(const BlockCache& c, Mat& gs) const;
 
   FlowShape shape_;
   std::vector<Block> blocks_;
-  std::vector<T> params_;
+  ParamVector<T> params_;
 };
 
 extern template class RealNvp<float>;

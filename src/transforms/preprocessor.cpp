@@ -10,6 +10,12 @@
 
 namespace boltzmap {
 
+namespace {
+// Buffers that the PCA's Eigen products read: aligned, so results do not depend on where malloc
+// put them (Eigen's vectorised reductions peel unaligned heads).
+using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
+}  // namespace
+
 Preprocessor::Preprocessor(const PreprocessSettings& settings, int n_particles, int dim, double L)
     : settings_(settings),
       n_(n_particles),
@@ -59,7 +65,7 @@ void Preprocessor::fit(std::span<const BatchView> training, std::uint64_t seed) 
     views.push_back(BatchView{relabelled[p].data(), t.rows, n_ - 1, dim_});
   }
   // Wrap centres: circular means over the union (as one batch of all rows).
-  std::vector<float> all;
+  AlignedFloats all;
   for (const auto& r : relabelled) all.insert(all.end(), r.begin(), r.end());
   const BatchView union_view{all.data(), static_cast<int>(all.size() / latent_dim()), n_ - 1, dim_};
   centres_ = fit_wrap_centres(union_view, L_);
@@ -76,14 +82,14 @@ void Preprocessor::set_state(std::vector<double> wrap_centres, Pca pca) {
 void Preprocessor::forward(BatchView x, std::span<const int> centre, std::span<const int> element, float* z,
                            float* wrapped) const {
   if (!fitted()) throw Error(ExitCode::failure, "Preprocessor::forward before fit()");
-  std::vector<float> y(static_cast<size_t>(x.rows) * latent_dim());
+  AlignedFloats y(static_cast<size_t>(x.rows) * latent_dim());
   canonical(x, centre, element, y.data(), true);
   if (wrapped) std::copy(y.begin(), y.end(), wrapped);
   pca_.forward(BatchView{y.data(), x.rows, 1, latent_dim()}, z);
 }
 
 void Preprocessor::inverse(const float* z, BatchView x) const {
-  std::vector<float> y(static_cast<size_t>(x.rows) * latent_dim());
+  AlignedFloats y(static_cast<size_t>(x.rows) * latent_dim());
   BatchView yv{y.data(), x.rows, n_ - 1, dim_};
   pca_.inverse(z, BatchView{y.data(), x.rows, 1, latent_dim()});
   wrap_inverse(yv, L_);

@@ -104,7 +104,7 @@ TEST(Loss, ParameterGradientsMatchFiniteDifferencesInBothClampRegimes) {
   const LatentEnergy ea(*s.pre, s.a, median_energy(s.a, s.zb, true));
   const LatentEnergy eb(*s.pre, s.b, median_energy(s.b, s.za, false));
   const double ld = 0.7, li = 1.3;
-  std::vector<double> grad;
+  ParamVector<double> grad;
   const LossValues v = losses<double>(flow, ea, eb, s.za, s.zb, ld, li, &grad);
   EXPECT_TRUE(std::isfinite(v.dir) && std::isfinite(v.inv));
   const double h = 1e-6;

@@ -148,7 +148,7 @@ void check_gradients(bool inverse_direction, double bound) {
   Vec<double> ld;
   run(f, x, &cache, y, ld);
   const Mat<double> gy = loss.w.array() + loss.v.array() * y.array();
-  std::vector<double> grad;
+  ParamVector<double> grad;
   if (inverse_direction)
     f.backward_inverse(cache, gy, loss.u, grad, gin);
   else

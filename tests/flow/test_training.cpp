@@ -75,7 +75,7 @@ TEST(Training, GaussianToGaussianReachesTheAnalyticMinima) {
   shape.hidden = {16, 16};
   RealNvp<float> flow(shape, 1);
   Adam adam;
-  std::vector<float> grad;
+  ParamVector<float> grad;
   const int batch = 256, steps = 2500;
   for (int t = 0; t < steps; ++t) {
     const auto za = gaussian(cov_a, batch, 10, t), zb = gaussian(cov_b, batch, 11, t);

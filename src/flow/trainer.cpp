@@ -1,0 +1,227 @@
+// See trainer.hpp.
+#include "flow/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "sampling/walkers.hpp"
+
+namespace boltzmap {
+
+namespace {
+
+FlowShape flow_shape(const Experiment& e, int latent_dim) {
+  FlowShape s;
+  s.dim = latent_dim;
+  s.blocks = e.flow.blocks;
+  s.hidden = e.flow.hidden;
+  s.scale_bound = e.flow.scale_bound;
+  return s;
+}
+
+constexpr double kNoClamp = 1e300;
+
+// A uniformly random permutation of 0..n−1 (Fisher–Yates) keyed by (seed, stream, id).
+std::vector<std::int64_t> permutation(std::int64_t n, std::uint64_t seed, RngStream stream, std::uint32_t id) {
+  std::vector<std::int64_t> p(n);
+  for (std::int64_t i = 0; i < n; ++i) p[i] = i;
+  for (std::int64_t i = n - 1; i > 0; --i) {
+    const Random4 r = philox(seed, stream, id, static_cast<std::uint64_t>(i));
+    std::swap(p[i], p[uniform_index(r.v[0], static_cast<std::uint32_t>(i + 1))]);
+  }
+  return p;
+}
+
+}  // namespace
+
+Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data)
+    : flow(flow_shape(e, pre.latent_dim()), derive_seed(e.seed, 5)),
+      experiment_(e),
+      pre_(pre),
+      data_(std::move(data)),
+      sys_a_(e.system('A').physics(e.box.dimension, e.box.n_particles)),
+      sys_b_(e.system('B').physics(e.box.dimension, e.box.n_particles)),
+      energy_a_(pre, sys_a_, e.training.clamp_energy),
+      energy_b_(pre, sys_b_, e.training.clamp_energy),
+      raw_energy_a_(pre, sys_a_, kNoClamp),
+      raw_energy_b_(pre, sys_b_, kNoClamp),
+      seed_batch_(derive_seed(e.seed, 6)),
+      seed_augment_(derive_seed(e.seed, 7)),
+      seed_pool_(derive_seed(e.seed, 8)),
+      n_(e.box.n_particles),
+      d_(e.box.dimension) {
+  const int stride = n_ * d_;
+  if (data_.b_train.empty()) throw input_error("training needs B's training set (datasets.train of system B > 0)");
+  // B's reference energy range (strict 1st–99th percentiles of its training set).
+  std::vector<double> u;
+  for (std::size_t r = 0; r * stride < data_.b_train.size(); ++r)
+    u.push_back(total_energy<float>(sys_b_, std::span<const float>(data_.b_train.data() + r * stride, stride)));
+  std::sort(u.begin(), u.end());
+  b_low_ = u[static_cast<std::size_t>(std::floor(0.01 * (u.size() - 1)))];
+  b_high_ = u[static_cast<std::size_t>(std::ceil(0.99 * (u.size() - 1)))];
+  // The source pool: A's training configurations (cycled to pool_size if that is larger).
+  const std::int64_t a_rows = static_cast<std::int64_t>(data_.a_train.size() / stride);
+  bool needs_pool = false;
+  for (const auto& p : e.training.phases) needs_pool |= p.lambda_inv > 0;
+  if (needs_pool) {
+    if (a_rows == 0) throw input_error("phases with lambda_inv > 0 need A's training set (the source pool)");
+    const std::int64_t size = e.training.pool_size > 0 ? e.training.pool_size : a_rows;
+    pool.resize(static_cast<std::size_t>(size) * stride);
+    for (std::int64_t r = 0; r < size; ++r)
+      std::copy_n(data_.a_train.data() + (r % a_rows) * stride, stride, pool.data() + r * stride);
+  }
+}
+
+std::pair<int, std::int64_t> Trainer::phase_of(std::int64_t epoch) const {
+  const auto& phases = experiment_.training.phases;
+  for (int p = 0; p < static_cast<int>(phases.size()); ++p) {
+    if (epoch < phases[p].epochs) return {p, epoch};
+    epoch -= phases[p].epochs;
+  }
+  return {static_cast<int>(phases.size()) - 1, phases.back().epochs};
+}
+
+RealNvp<float>::Mat Trainer::preprocess(const std::vector<float>& set, const std::vector<std::int64_t>& rows,
+                                        bool training, std::uint64_t id0) const {
+  const int stride = n_ * d_, k = static_cast<int>(rows.size()), m = pre_.latent_dim();
+  std::vector<float> x(static_cast<std::size_t>(k) * stride);
+  for (int i = 0; i < k; ++i) std::copy_n(set.data() + rows[i] * stride, stride, x.data() + static_cast<std::size_t>(i) * stride);
+  std::vector<int> c(k), g(k);
+  if (training)
+    pre_.training_choices(seed_augment_, id0, c, g);
+  else
+    Preprocessor::evaluation_choices(c, g);
+  RealNvp<float>::Mat z(k, m);
+  pre_.forward(BatchView{x.data(), k, n_, d_}, c, g, z.data());
+  return z;
+}
+
+void Trainer::refresh_pool_batch(std::vector<std::int64_t>& members, std::vector<float>& configs) {
+  const int stride = n_ * d_, k = static_cast<int>(members.size());
+  const std::int64_t P = static_cast<std::int64_t>(pool.size() / stride);
+  if (P > k) {  // without replacement: the first k of a random permutation
+    const auto perm = permutation(P, seed_pool_, RngStream::Pool, static_cast<std::uint32_t>(step_));
+    std::copy_n(perm.begin(), k, members.begin());
+  } else {
+    for (int i = 0; i < k; ++i) {
+      const Random4 r = philox(seed_pool_, RngStream::Pool, static_cast<std::uint32_t>(step_), (1ull << 40) + i);
+      members[i] = uniform_index(r.v[0], static_cast<std::uint32_t>(P));
+    }
+  }
+  const auto& sa = experiment_.system('A');
+  const float step = static_cast<float>(sa.sampler.step_size.value_or(0.2 * sa.sigma));
+  // Walker ids step·k + i: every refresh draws its own moves.
+  WalkerSet ws(sys_a_, seed_pool_, static_cast<std::uint32_t>(step_ * k), k,
+               std::span<const float>(pool.data() + members[0] * stride, stride));
+  for (int i = 0; i < k; ++i) ws.set_configuration(i, std::span<const float>(pool.data() + members[i] * stride, stride));
+  if (experiment_.training.pool_mc_steps > 0) ws.run(static_cast<std::uint64_t>(experiment_.training.pool_mc_steps), step);
+  configs.resize(static_cast<std::size_t>(k) * stride);
+  for (int i = 0; i < k; ++i) {
+    ws.configuration(i, std::span<float>(configs.data() + static_cast<std::size_t>(i) * stride, stride));
+    std::copy_n(configs.data() + static_cast<std::size_t>(i) * stride, stride, pool.data() + members[i] * stride);
+  }
+}
+
+EpochMetrics Trainer::train_epoch() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto [ph, ep_in] = phase_of(next_epoch_);
+  const TrainingPhase& P = experiment_.training.phases[ph];
+  const double lr = P.lr_at(ep_in);
+  const int stride = n_ * d_, batch = experiment_.training.batch_size;
+  const std::int64_t nb = static_cast<std::int64_t>(data_.b_train.size() / stride);
+  const auto perm = permutation(nb, seed_batch_, RngStream::Batch, static_cast<std::uint32_t>(next_epoch_));
+  EpochMetrics m;
+  m.epoch = next_epoch_;
+  m.phase = ph;
+  m.learning_rate = lr;
+  ParamVector<float> grad;
+  std::vector<float> pool_configs;
+  std::vector<std::int64_t> members;
+  for (std::int64_t start = 0; start < nb; start += batch) {
+    const std::int64_t k = std::min<std::int64_t>(batch, nb - start);
+    const std::vector<std::int64_t> rows(perm.begin() + start, perm.begin() + start + k);
+    const std::uint64_t id0 = static_cast<std::uint64_t>(step_) * 2 * batch;
+    const RealNvp<float>::Mat zb = preprocess(data_.b_train, rows, true, id0);
+    RealNvp<float>::Mat za(0, pre_.latent_dim());
+    if (P.lambda_inv > 0) {
+      members.assign(static_cast<std::size_t>(k), 0);
+      refresh_pool_batch(members, pool_configs);
+      std::vector<std::int64_t> all(k);
+      for (std::int64_t i = 0; i < k; ++i) all[i] = i;
+      za = preprocess(pool_configs, all, true, id0 + batch);
+    }
+    grad.assign(flow.parameter_count(), 0.0f);
+    const LossValues L = losses<float>(flow, energy_a_, energy_b_, za, zb, P.lambda_dir, P.lambda_inv, &grad);
+    for (const auto& [name, value] : {std::pair{"L_dir", L.dir}, std::pair{"L_inv", L.inv}})
+      if (!std::isfinite(value))
+        throw numerical_error(fmt::format("epoch {} (phase {}, step {}): {} = {}; the parameters are those before this step",
+                                          next_epoch_, ph + 1, step_, name, value));
+    for (float g : grad)
+      if (!std::isfinite(g))
+        throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient is not finite", next_epoch_, ph + 1, step_));
+    adam.step(flow.parameters(), grad, lr);
+    ++step_;
+    ++m.steps;
+    m.loss_dir_train += L.dir;
+    m.loss_inv_train += L.inv;
+  }
+  m.loss_dir_train /= std::max<std::int64_t>(1, m.steps);
+  m.loss_inv_train /= std::max<std::int64_t>(1, m.steps);
+  ++next_epoch_;
+  const EpochMetrics v = validate();
+  m.loss_dir_validation = v.loss_dir_validation;
+  m.loss_inv_validation = v.loss_inv_validation;
+  m.fraction_in_range = v.fraction_in_range;
+  m.ress_validation = v.ress_validation;
+  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return m;
+}
+
+EpochMetrics Trainer::validate() const {
+  EpochMetrics m;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  m.loss_dir_validation = m.loss_inv_validation = m.fraction_in_range = m.ress_validation = nan;
+  const int stride = n_ * d_;
+  auto all_rows = [&](const std::vector<float>& v) {
+    std::vector<std::int64_t> r(v.size() / stride);
+    for (std::size_t i = 0; i < r.size(); ++i) r[i] = static_cast<std::int64_t>(i);
+    return r;
+  };
+  const RealNvp<float>::Mat empty(0, pre_.latent_dim());
+  if (!data_.b_validation.empty()) {
+    const auto zb = preprocess(data_.b_validation, all_rows(data_.b_validation), false, 0);
+    m.loss_dir_validation = losses<float>(flow, energy_a_, energy_b_, empty, zb, 1.0, 0.0, nullptr).dir;
+  }
+  if (!data_.a_validation.empty()) {
+    const auto za = preprocess(data_.a_validation, all_rows(data_.a_validation), false, 0);
+    m.loss_inv_validation = losses<float>(flow, energy_a_, energy_b_, za, empty, 0.0, 1.0, nullptr).inv;
+    // A → B: fraction in B's energy range and the relative ESS of log w = −βU_B(F) + βU_A + log|det J_F|.
+    RealNvp<float>::Mat y;
+    RealNvp<float>::Vec logdet;
+    flow.forward(za, y, logdet, nullptr);
+    RealNvp<double>::Vec bu_b, bu_a;
+    raw_energy_b_.evaluate(y.cast<double>(), bu_b, nullptr);
+    raw_energy_a_.evaluate(za.cast<double>(), bu_a, nullptr);
+    const Eigen::Index n = za.rows();
+    Eigen::VectorXd logw(n);
+    std::int64_t inside = 0;
+    for (Eigen::Index r = 0; r < n; ++r) {
+      const double u_b = bu_b(r) / sys_b_.beta;
+      inside += u_b > b_low_ && u_b < b_high_;
+      logw(r) = -bu_b(r) + bu_a(r) + logdet(r);
+    }
+    m.fraction_in_range = static_cast<double>(inside) / static_cast<double>(n);
+    const double top = logw.maxCoeff();
+    const Eigen::ArrayXd w = (logw.array() - top).exp();
+    m.ress_validation = std::isfinite(top) ? w.sum() * w.sum() / (w.square().sum() * static_cast<double>(n)) : 0.0;
+  }
+  return m;
+}
+
+}  // namespace boltzmap

@@ -1,0 +1,84 @@
+// The training loop of METHOD.md ("Losses and training"): Adam over phases of epochs; one epoch is
+// one pass over B's training set in batches (shuffled per epoch), each batch preprocessed with
+// fresh centring/symmetry draws; in phases with λ_inv > 0 a batch of A configurations is drawn
+// from the source pool, advanced by pool_mc_steps MC steps at A's state, used, and written back.
+// Every random choice is keyed by (seed, stream, global step, row), so an interrupted run resumed
+// from a checkpoint continues exactly as an uninterrupted one.
+// Metrics per epoch: training and validation losses, the fraction of A→B-mapped validation
+// configurations whose U_B lies strictly inside B's 1st–99th percentile range, and the relative
+// effective sample size of the A→B weights on the validation set.
+// Tests: tests/flow/test_trainer.cpp (resume = uninterrupted; phase 1 lowers validation L_dir).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/config.hpp"
+#include "flow/adam.hpp"
+#include "flow/loss.hpp"
+#include "flow/realnvp.hpp"
+#include "transforms/preprocessor.hpp"
+
+namespace boltzmap {
+
+// Physical configurations [rows][N][D] of the sets the trainer reads.
+struct TrainingData {
+  std::vector<float> a_train, a_validation, b_train, b_validation;
+  int rows(const std::vector<float>& v, int n, int d) const { return static_cast<int>(v.size() / (n * d)); }
+};
+
+struct EpochMetrics {
+  std::int64_t epoch = 0;  // 0-based, over all phases
+  int phase = 0;
+  double learning_rate = 0;
+  double loss_dir_train = 0, loss_inv_train = 0;  // means over the epoch's steps (terms with λ > 0)
+  double loss_dir_validation = 0, loss_inv_validation = 0;
+  double fraction_in_range = 0;  // of F(A validation) inside B's 1st–99th energy percentiles
+  double ress_validation = 0;    // Kish ESS / n of the A→B weights on A's validation set
+  double seconds = 0;
+  std::int64_t steps = 0;        // optimiser steps in this epoch
+};
+
+class Trainer {
+ public:
+  Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data);
+
+  // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update.
+  EpochMetrics train_epoch();
+  // Validation metrics of the current flow (also for the identity map at start).
+  EpochMetrics validate() const;
+  bool done() const { return next_epoch_ >= experiment_.training.total_epochs(); }
+
+  // State (checkpointed): parameters, Adam, pool, the next epoch and the global step counter.
+  RealNvp<float> flow;
+  Adam adam;
+  std::vector<float> pool;  // [pool rows][N][D]
+  std::int64_t next_epoch() const { return next_epoch_; }
+  std::int64_t global_step() const { return step_; }
+  void set_progress(std::int64_t next_epoch, std::int64_t global_step) {
+    next_epoch_ = next_epoch;
+    step_ = global_step;
+  }
+  // Phase index and epoch within it of a global epoch.
+  std::pair<int, std::int64_t> phase_of(std::int64_t epoch) const;
+  double b_energy_low() const { return b_low_; }
+  double b_energy_high() const { return b_high_; }
+
+ private:
+  // Preprocessed batch of the given rows of a set, with training or evaluation choices.
+  RealNvp<float>::Mat preprocess(const std::vector<float>& set, const std::vector<std::int64_t>& rows, bool training,
+                                 std::uint64_t id0) const;
+  void refresh_pool_batch(std::vector<std::int64_t>& members, std::vector<float>& configs);
+
+  const Experiment& experiment_;
+  const Preprocessor& pre_;
+  TrainingData data_;
+  System sys_a_, sys_b_;
+  LatentEnergy energy_a_, energy_b_;           // clamped (training)
+  LatentEnergy raw_energy_a_, raw_energy_b_;   // unclamped (metrics)
+  double b_low_ = 0, b_high_ = 0;               // B's reference 1st and 99th percentile of U
+  std::int64_t next_epoch_ = 0, step_ = 0;
+  std::uint64_t seed_batch_, seed_augment_, seed_pool_;
+  int n_, d_;
+};
+
+}  // namespace boltzmap
