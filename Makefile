@@ -1,6 +1,6 @@
 # boltzmap: the commands users type. Each target first installs missing system packages
 # (tools/install-deps, idempotent), then configures and builds, then does its job.
-#   make run       build and run the default demo (inputs/demo.toml → out/demo/)
+#   make run       build and run the default demo: sample, preprocess, train (inputs/demo.toml → out/demo/)
 #   make test      build and run the test suite (ctest), including the quick physics validation
 #   make validate  the long physics validations (the paper's three systems at full size)
 #   make bench     benchmarks, JSON on stdout
@@ -26,7 +26,10 @@ build: configure
 
 run: build
 	$(BUILD)/src/boltzmap sample inputs/demo.toml
-	$(BUILD)/src/boltzmap info out/demo/data/B_train.h5
+	$(BUILD)/src/boltzmap preprocess inputs/demo.toml
+	rm -rf out/demo/model/checkpoints out/demo/train_log.csv
+	$(BUILD)/src/boltzmap train inputs/demo.toml
+	$(BUILD)/src/boltzmap info out/demo/model/flow.h5
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE '^validation$$' $(CTEST_ARGS)

@@ -21,6 +21,13 @@ struct PreprocessArgs {
 };
 int cmd_preprocess(const PreprocessArgs& args, const Comm& comm);
 
+struct TrainArgs {
+  std::string input;
+  std::vector<std::string> sets;
+  bool progress = true;
+};
+int cmd_train(const TrainArgs& args, const Comm& comm);
+
 struct InfoArgs {
   std::string file;
   bool input = false;

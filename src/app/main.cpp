@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
                            "  boltzmap sample inputs/experiment_I.toml --system B --set systems.B.sampler.walkers=5000\n"
                            "  mpirun -n 4 boltzmap sample inputs/experiment_II.toml\n"
                            "  boltzmap preprocess inputs/demo.toml\n"
+                           "  boltzmap train inputs/demo.toml\n"
                            "  boltzmap info out/demo/data/B_train.h5\n"
                            "Input keys: README.md (\"Input reference\"). Threads: OMP_NUM_THREADS or --threads.\n") +
                exit_codes);
@@ -86,6 +87,15 @@ int main(int argc, char** argv) {
     p->add_option("--set", prep.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
     p->footer(exit_codes);
 
+    TrainArgs train;
+    auto* t = app.add_subcommand("train", "Train the flow on the sampled data ([flow], [training]); resumes from "
+                                          "model/checkpoints/checkpoint.h5; writes model/flow.h5 and train_log.csv");
+    t->add_option("FILE", train.input, "experiment input (TOML); its data sets must have been sampled")->required();
+    t->add_option("--set", train.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    bool train_quiet = false;
+    t->add_flag("--no-progress", train_quiet, "no progress bar; a log line per epoch");
+    t->footer(exit_codes);
+
     InfoArgs info;
     auto* i = app.add_subcommand("info", "Describe an HDF5 file written by boltzmap (groups, datasets, attributes)");
     i->add_option("FILE", info.file, "an .h5 file")->required();
@@ -101,7 +111,7 @@ int main(int argc, char** argv) {
       const std::string unknown = app.get_subcommands().empty() ? first_word(argc, argv) : "";
       if (!unknown.empty()) {
         if (world.root())
-          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: sample, preprocess, info (see boltzmap --help)\n",
+          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: sample, preprocess, train, info (see boltzmap --help)\n",
                        unknown.c_str());
       } else if (world.root()) {
         app.exit(e);
@@ -114,6 +124,10 @@ int main(int argc, char** argv) {
 
     if (s->parsed()) code = cmd_sample(sample, world);
     if (p->parsed()) code = cmd_preprocess(prep, world);
+    if (t->parsed()) {
+      train.progress = !train_quiet;
+      code = cmd_train(train, world);
+    }
     if (i->parsed()) code = cmd_info(info, world);
   } catch (const Error& e) {
     if (!spdlog::default_logger()) std::fprintf(stderr, "error: %s\n", e.what());

@@ -3,40 +3,127 @@
 
 #include "core/error.hpp"
 #include "io/files.hpp"
+#include "flow/trainer.hpp"
 #include "io/h5util.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
 
+namespace {
+
+void write_preprocess_group(hid_t file, const Preprocessor& pre) {
+  hid_t g = make_group(file, "preprocess");
+  const auto& s = pre.settings();
+  const int ints[4] = {pre.n_particles(), pre.dim(), s.augment ? 1 : 0, s.whiten ? 1 : 0};
+  numeric_attribute<int>(g, "n_particles", H5T_NATIVE_INT, std::span<const int>(ints, 1));
+  numeric_attribute<int>(g, "dimension", H5T_NATIVE_INT, std::span<const int>(ints + 1, 1));
+  numeric_attribute<int>(g, "augment", H5T_NATIVE_INT, std::span<const int>(ints + 2, 1));
+  numeric_attribute<int>(g, "whiten", H5T_NATIVE_INT, std::span<const int>(ints + 3, 1));
+  const double L = pre.box_length(), ld = pre.log_det_forward();
+  numeric_attribute<double>(g, "box_length", H5T_NATIVE_DOUBLE, std::span<const double>(&L, 1));
+  numeric_attribute<double>(g, "log_det_forward", H5T_NATIVE_DOUBLE, std::span<const double>(&ld, 1));
+  string_attribute(g, "centre", s.centre);
+  string_attribute(g, "reference_lattice", s.reference_lattice);
+  const hsize_t n1 = pre.n_particles() - 1, D = pre.dim(), m = pre.latent_dim();
+  write_dataset(g, "reference_sites", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n1, D}, pre.relabel().site_coordinates().data());
+  write_dataset(g, "wrap_centres", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n1, D}, pre.wrap_centres().data());
+  const Pca& pca = pre.pca();
+  write_dataset(g, "pca_mean", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m}, pca.mean().data());
+  // Eigen is column-major: V's column k is contiguous; stored row-major [i][k] = V(i, k).
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> v = pca.components();
+  write_dataset(g, "pca_components", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m, m}, v.data());
+  write_dataset(g, "pca_eigenvalues", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m}, pca.eigenvalues().data());
+  H5Gclose(g);
+}
+
+void write_provenance(hid_t file, const std::string& resolved_input) {
+  string_attribute(file, "boltzmap_input", resolved_input);
+  string_attribute(file, "boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")");
+}
+
+void write_flow_group(hid_t file, const RealNvp<float>& flow) {
+  hid_t g = make_group(file, "flow");
+  const auto& sh = flow.shape();
+  const int ints[2] = {sh.dim, sh.blocks};
+  numeric_attribute<int>(g, "dim", H5T_NATIVE_INT, std::span<const int>(ints, 1));
+  numeric_attribute<int>(g, "blocks", H5T_NATIVE_INT, std::span<const int>(ints + 1, 1));
+  numeric_attribute<int>(g, "hidden", H5T_NATIVE_INT, std::span<const int>(sh.hidden));
+  numeric_attribute<double>(g, "scale_bound", H5T_NATIVE_DOUBLE, std::span<const double>(&sh.scale_bound, 1));
+  const long long count = static_cast<long long>(flow.parameter_count());
+  numeric_attribute<long long>(g, "parameter_count", H5T_NATIVE_LLONG, std::span<const long long>(&count, 1));
+  write_dataset(g, "parameters", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {static_cast<hsize_t>(count)}, flow.parameters().data());
+  H5Gclose(g);
+}
+
+}  // namespace
+
 void save_preprocessor(const std::string& path, const Preprocessor& pre, const std::string& resolved_input) {
   {
     const H5File f = H5File::create(partial_name(path));
-    string_attribute(f.id, "boltzmap_input", resolved_input);
-    string_attribute(f.id, "boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")");
-    hid_t g = make_group(f.id, "preprocess");
-    const auto& s = pre.settings();
-    const int ints[4] = {pre.n_particles(), pre.dim(), s.augment ? 1 : 0, s.whiten ? 1 : 0};
-    numeric_attribute<int>(g, "n_particles", H5T_NATIVE_INT, std::span<const int>(ints, 1));
-    numeric_attribute<int>(g, "dimension", H5T_NATIVE_INT, std::span<const int>(ints + 1, 1));
-    numeric_attribute<int>(g, "augment", H5T_NATIVE_INT, std::span<const int>(ints + 2, 1));
-    numeric_attribute<int>(g, "whiten", H5T_NATIVE_INT, std::span<const int>(ints + 3, 1));
-    const double L = pre.box_length(), ld = pre.log_det_forward();
-    numeric_attribute<double>(g, "box_length", H5T_NATIVE_DOUBLE, std::span<const double>(&L, 1));
-    numeric_attribute<double>(g, "log_det_forward", H5T_NATIVE_DOUBLE, std::span<const double>(&ld, 1));
-    string_attribute(g, "centre", s.centre);
-    string_attribute(g, "reference_lattice", s.reference_lattice);
-    const hsize_t n1 = pre.n_particles() - 1, D = pre.dim(), m = pre.latent_dim();
-    write_dataset(g, "reference_sites", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n1, D}, pre.relabel().site_coordinates().data());
-    write_dataset(g, "wrap_centres", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n1, D}, pre.wrap_centres().data());
-    const Pca& pca = pre.pca();
-    write_dataset(g, "pca_mean", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m}, pca.mean().data());
-    // Eigen is column-major: V's column k is contiguous; stored row-major [i][k] = V(i, k).
-    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> v = pca.components();
-    write_dataset(g, "pca_components", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m, m}, v.data());
-    write_dataset(g, "pca_eigenvalues", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m}, pca.eigenvalues().data());
+    write_provenance(f.id, resolved_input);
+    write_preprocess_group(f.id, pre);
+  }
+  commit_partial(path);
+}
+
+void save_flow(const std::string& path, const Preprocessor& pre, const Trainer& trainer, const std::string& resolved_input) {
+  {
+    const H5File f = H5File::create(partial_name(path));
+    write_provenance(f.id, resolved_input);
+    write_preprocess_group(f.id, pre);
+    write_flow_group(f.id, trainer.flow);
+  }
+  commit_partial(path);
+}
+
+void save_checkpoint(const std::string& path, const Preprocessor& pre, const Trainer& t, const std::string& resolved_input) {
+  {
+    const H5File f = H5File::create(partial_name(path));
+    write_provenance(f.id, resolved_input);
+    write_preprocess_group(f.id, pre);
+    write_flow_group(f.id, t.flow);
+    hid_t g = make_group(f.id, "checkpoint");
+    const long long v[3] = {t.next_epoch(), t.global_step(), t.adam.steps};
+    numeric_attribute<long long>(g, "next_epoch", H5T_NATIVE_LLONG, std::span<const long long>(v, 1));
+    numeric_attribute<long long>(g, "global_step", H5T_NATIVE_LLONG, std::span<const long long>(v + 1, 1));
+    numeric_attribute<long long>(g, "adam_steps", H5T_NATIVE_LLONG, std::span<const long long>(v + 2, 1));
+    const hsize_t P = t.flow.parameter_count();
+    std::vector<double> zeros;
+    const auto& m = t.adam.m.empty() ? (zeros = std::vector<double>(P, 0.0)) : t.adam.m;
+    const auto& s2 = t.adam.v.empty() ? zeros : t.adam.v;
+    write_dataset(g, "adam_m", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {P}, m.data());
+    write_dataset(g, "adam_v", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {P}, s2.data());
+    const hsize_t stride = static_cast<hsize_t>(pre.n_particles()) * pre.dim();
+    const hsize_t rows = t.pool.size() / stride;
+    write_dataset(g, "pool", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {rows, static_cast<hsize_t>(pre.n_particles()),
+                                                                  static_cast<hsize_t>(pre.dim())}, t.pool.data());
     H5Gclose(g);
   }
   commit_partial(path);
+}
+
+void load_checkpoint(const std::string& path, Trainer& t) {
+  const H5File f = H5File::open(path);
+  if (!exists(f.id, "/checkpoint") || !exists(f.id, "/flow/parameters"))
+    throw io_error(path + ": not a boltzmap training checkpoint");
+  auto params = read_all<float>(f.id, "/flow/parameters", H5T_NATIVE_FLOAT, path);
+  if (params.size() != t.flow.parameter_count())
+    throw io_error(path + ": the checkpoint's flow has " + std::to_string(params.size()) + " parameters, the input's " +
+                   std::to_string(t.flow.parameter_count()) + " ([flow] changed?); move the checkpoint away to start over");
+  auto pool = read_all<float>(f.id, "/checkpoint/pool", H5T_NATIVE_FLOAT, path);
+  if (pool.size() != t.pool.size())
+    throw io_error(path + ": the checkpoint's source pool does not match the input's pool_size; move it away to start over");
+  std::copy(params.begin(), params.end(), t.flow.parameters().begin());
+  t.pool = std::move(pool);
+  t.adam.m = read_all<double>(f.id, "/checkpoint/adam_m", H5T_NATIVE_DOUBLE, path);
+  t.adam.v = read_all<double>(f.id, "/checkpoint/adam_v", H5T_NATIVE_DOUBLE, path);
+  hid_t g = H5Gopen2(f.id, "checkpoint", H5P_DEFAULT);
+  t.adam.steps = static_cast<std::int64_t>(read_number_attribute(g, "adam_steps", path));
+  const auto next_epoch = static_cast<std::int64_t>(read_number_attribute(g, "next_epoch", path));
+  const auto step = static_cast<std::int64_t>(read_number_attribute(g, "global_step", path));
+  H5Gclose(g);
+  if (t.adam.steps == 0) t.adam.m.clear(), t.adam.v.clear();
+  t.set_progress(next_epoch, step);
 }
 
 Preprocessor load_preprocessor(const std::string& path) {

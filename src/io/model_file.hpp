@@ -1,5 +1,7 @@
-// The model file (out/<name>/model/): HDF5, serial, written atomically by rank 0. This version
-// holds the fitted preprocessing; the flow's parameters join it in a later version (flow.h5).
+// The model files (out/<name>/model/): HDF5, serial, written atomically by rank 0.
+// preprocess.h5 holds the fitted preprocessing; flow.h5 the same plus the trained flow; the
+// training checkpoint (model/checkpoints/checkpoint.h5) the flow, Adam's state, the source pool
+// and the position in the protocol.
 //   /preprocess  @n_particles @dimension @box_length @augment @whiten (0/1) @centre
 //                @reference_lattice @log_det_forward
 //     reference_sites  [N − 1][dim] float64   relabelling sites (lattice shifted, centre removed)
@@ -8,7 +10,13 @@
 //     pca_components   [(N − 1)·dim][(N − 1)·dim] float64   V, column k = k-th principal axis
 //     pca_eigenvalues  [(N − 1)·dim] float64   λ, decreasing
 //   @boltzmap_input (resolved TOML), @boltzmap_version
-// From Python: W = diag(λ^(−1/2)) Vᵀ (whiten) or Vᵀ, z = W (y − μ). Tests: tests/io/test_model_file.cpp.
+// From Python: W = diag(λ^(−1/2)) Vᵀ (whiten) or Vᵀ, z = W (y − μ).
+//   /flow  @dim @blocks @hidden [int array] @scale_bound @parameter_count
+//     parameters  [parameter_count] float32: per block (0 … blocks − 1), the S network then the T
+//                 network, each layer's W [out][in] row-major then its b [out]
+//   /checkpoint (checkpoints only)  @next_epoch @global_step @adam_steps
+//     adam_m, adam_v [parameter_count] float64;  pool [rows][N][dim] float32
+// Tests: tests/io/test_model_file.cpp.
 #pragma once
 #include <string>
 
@@ -18,5 +26,13 @@ namespace boltzmap {
 
 void save_preprocessor(const std::string& path, const Preprocessor& pre, const std::string& resolved_input);
 Preprocessor load_preprocessor(const std::string& path);
+
+class Trainer;
+// flow.h5: the preprocessing and the flow's parameters.
+void save_flow(const std::string& path, const Preprocessor& pre, const Trainer& trainer, const std::string& resolved_input);
+// The training state; load_checkpoint checks that it fits the trainer (parameter count, pool size).
+void save_checkpoint(const std::string& path, const Preprocessor& pre, const Trainer& trainer,
+                     const std::string& resolved_input);
+void load_checkpoint(const std::string& path, Trainer& trainer);
 
 }  // namespace boltzmap

@@ -1,0 +1,166 @@
+// boltzmap train FILE [--set ...]: trains the flow on the sampled data sets (METHOD.md protocol,
+// [flow] and [training]), resuming from model/checkpoints/checkpoint.h5 when it exists; writes
+// model/flow.h5, train_log.csv and the train.* keys of summary.json. SIGTERM and SIGUSR1 (SLURM's
+// pre-emption warning) end the current epoch, save a checkpoint and exit 0; running the same
+// command again resumes. Runs on rank 0 in this version (data-parallel trainer ranks come later).
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+#include "core/summary.hpp"
+#include "flow/trainer.hpp"
+#include "io/files.hpp"
+#include "io/h5md.hpp"
+#include "io/model_file.hpp"
+#include "version.hpp"
+
+namespace boltzmap {
+
+namespace {
+
+std::atomic<int> g_signal{0};
+extern "C" void on_signal(int sig) { g_signal = sig; }
+
+std::vector<float> load_set(const std::string& run, char label, const char* set, bool required, int N, int D) {
+  const std::string path = run + "/data/" + label + "_" + set + ".h5";
+  if (!std::filesystem::exists(path)) {
+    if (required)
+      throw io_error(path + ": missing (run `boltzmap sample` with datasets." + set + " > 0 for system " +
+                     std::string(1, label) + ")");
+    return {};
+  }
+  Frames f = read_h5md(path);
+  if (f.meta.particles != N || f.meta.dimension != D) throw io_error(path + ": does not match the input's N and dimension");
+  return std::move(f.positions);
+}
+
+const char* kCsvHeader =
+    "epoch,phase,learning_rate,loss_dir_train,loss_inv_train,loss_dir_validation,loss_inv_validation,"
+    "fraction_in_range,ress_validation,seconds,steps";
+
+// Keeps the log's rows of epochs before `next_epoch` (a resumed run rewrites what follows).
+void prepare_log(const std::string& path, std::int64_t next_epoch) {
+  std::vector<std::string> keep;
+  if (std::filesystem::exists(path) && next_epoch > 0) {
+    std::istringstream in(read_text(path));
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line))
+      if (!line.empty() && std::stoll(line.substr(0, line.find(','))) < next_epoch) keep.push_back(line);
+  }
+  std::string text = std::string(kCsvHeader) + "\n";
+  for (const auto& l : keep) text += l + "\n";
+  write_text_atomic(path, text);
+}
+
+}  // namespace
+
+int cmd_train(const TrainArgs& args, const Comm& comm) {
+  const Experiment e = load_experiment(args.input, args.sets);
+  if (!comm.root()) return 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
+  ensure_directory(ckpt_dir);
+  log_to_file(run + "/log.txt");
+  spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
+  const int N = e.box.n_particles, D = e.box.dimension;
+
+  bool needs_a = false;
+  for (const auto& p : e.training.phases) needs_a |= p.lambda_inv > 0;
+  TrainingData data;
+  data.b_train = load_set(run, 'B', "train", true, N, D);
+  data.b_validation = load_set(run, 'B', "validation", false, N, D);
+  data.a_train = load_set(run, 'A', "train", needs_a, N, D);
+  data.a_validation = load_set(run, 'A', "validation", false, N, D);
+
+  // The preprocessing, fitted exactly as `boltzmap preprocess` does (same draws, same result).
+  const double L = e.system('A').physics(D, N).box.length;
+  if (std::abs(L - e.system('B').physics(D, N).box.length) > 1e-12 * L)
+    throw input_error(args.input + ": systems A and B have different densities; the box-scaling layer is not in this version");
+  if (data.a_train.empty()) throw input_error(args.input + ": the preprocessing is fitted on A's and B's training sets; sample A's");
+  Preprocessor pre(e.preprocess, N, D, L);
+  const BatchView views[2] = {{data.a_train.data(), static_cast<int>(data.a_train.size() / (N * D)), N, D},
+                              {data.b_train.data(), static_cast<int>(data.b_train.size() / (N * D)), N, D}};
+  pre.fit(views, derive_seed(e.seed, 3));
+
+  Trainer trainer(e, pre, std::move(data));
+  spdlog::info("flow: {} coupling blocks, hidden {}, {} parameters; {} epochs in {} phase(s), batch {}",
+               e.flow.blocks, fmt::join(e.flow.hidden, "×"), trainer.flow.parameter_count(),
+               e.training.total_epochs(), e.training.phases.size(), e.training.batch_size);
+  if (std::filesystem::exists(ckpt)) {
+    load_checkpoint(ckpt, trainer);
+    spdlog::info("resuming from {} at epoch {} (step {})", ckpt, trainer.next_epoch(), trainer.global_step());
+  }
+  const EpochMetrics identity = trainer.next_epoch() == 0 ? trainer.validate() : EpochMetrics{};
+  const std::string log_path = run + "/train_log.csv";
+  prepare_log(log_path, trainer.next_epoch());
+
+  g_signal = 0;
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGUSR1, on_signal);
+  Progress progress("train", static_cast<double>(e.training.total_epochs()), "epochs", args.progress, 10.0);
+  EpochMetrics last;
+  double step_seconds = 0;
+  std::int64_t steps = 0;
+  while (!trainer.done()) {
+    try {
+      last = trainer.train_epoch();
+    } catch (const Error& err) {
+      if (err.code() != ExitCode::numerical) throw;
+      const std::string failed = ckpt_dir + "/checkpoint_failed.h5";
+      save_checkpoint(failed, pre, trainer, e.resolved_toml);
+      throw numerical_error(std::string(err.what()) + "; state saved in " + failed +
+                            " (the last regular checkpoint is unchanged)");
+    }
+    step_seconds += last.seconds;
+    steps += last.steps;
+    std::ofstream(log_path, std::ios::app) << fmt::format(
+        "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{}\n", last.epoch, last.phase + 1,
+        last.learning_rate, last.loss_dir_train, last.loss_inv_train, last.loss_dir_validation,
+        last.loss_inv_validation, last.fraction_in_range, last.ress_validation, last.seconds, last.steps);
+    progress.update(static_cast<double>(trainer.next_epoch()));
+    if (!args.progress || (last.epoch + 1) % 10 == 0 || trainer.done())
+      spdlog::info("epoch {} (phase {}, lr {:.2g}): L_dir {:.4f} / {:.4f} val, L_inv {:.4f} / {:.4f} val, in range {:.3f}, "
+                   "RESS {:.4f}, {:.2f} s",
+                   last.epoch + 1, last.phase + 1, last.learning_rate, last.loss_dir_train, last.loss_dir_validation,
+                   last.loss_inv_train, last.loss_inv_validation, last.fraction_in_range, last.ress_validation,
+                   last.seconds);
+    const bool stop = g_signal != 0;
+    if (stop || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done())
+      save_checkpoint(ckpt, pre, trainer, e.resolved_toml);
+    if (stop) {
+      spdlog::warn("signal {} received: checkpoint saved at epoch {}; run the same command to resume", int(g_signal),
+                   trainer.next_epoch());
+      return 0;
+    }
+  }
+  progress.finish();
+  save_flow(run + "/model/flow.h5", pre, trainer, e.resolved_toml);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::json tr = {{"parameters", trainer.flow.parameter_count()},
+                       {"epochs", trainer.next_epoch()},
+                       {"seconds_per_step", steps > 0 ? step_seconds / static_cast<double>(steps) : 0.0},
+                       {"final_loss_dir", last.loss_dir_validation},
+                       {"final_loss_inv", last.loss_inv_validation},
+                       {"fraction_in_range", last.fraction_in_range},
+                       {"ress_validation", last.ress_validation},
+                       {"seconds", seconds}};
+  if (identity.epoch == 0 && steps > 0) tr["fraction_in_range_identity"] = identity.fraction_in_range;
+  merge_summary(run + "/summary.json", {{"train", tr}});
+  spdlog::info("wrote {}/model/flow.h5 and {} ({:.1f} s)", run, log_path, seconds);
+  return 0;
+}
+
+}  // namespace boltzmap
