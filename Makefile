@@ -40,6 +40,7 @@ validate: build
 bench: build
 	@$(BUILD)/bench/bench_mcmc
 	@$(BUILD)/bench/bench_assignment
+	@$(BUILD)/bench/bench_flow
 
 clean:
 	rm -rf $(BUILD) $(BUILD).configure.log

@@ -1,0 +1,97 @@
+// bench_flow: one full training step of the paper's network (8 blocks, S and T MLPs of
+// 31–128–128–128–31, 657 904 parameters) on a batch of 2048 configurations of each kind (both
+// losses with their gradients through the energies, forces and inverse preprocessing, plus the
+// Adam update), and the forward-map throughput (configurations per second), single thread and all
+// threads. Systems IA → IB; configurations from a short MC run. Prints JSON (median of 3).
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "flow/adam.hpp"
+#include "flow/loss.hpp"
+#include "parallel/comm.hpp"
+#include "physics/lattice.hpp"
+#include "sampling/walkers.hpp"
+
+using namespace boltzmap;
+
+namespace {
+template <class F>
+double median_seconds(F&& f) {
+  double t[3];
+  for (double& x : t) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    x = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  std::sort(t, t + 3);
+  return t[1];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  MpiSession mpi(&argc, &argv);
+  const int N = 32, D = 2, batch = 2048;
+  const double L = box_length(N, 0.735, D);
+  System a, b;
+  for (System* s : {&a, &b}) {
+    s->n_particles = N;
+    s->box = Box{D, L};
+    s->beta = 1.0;
+  }
+  a.potential = make_pair_potential(PotentialKind::lj, 1.0, 1.0, 3.0, 0.8);
+  b.potential = make_pair_potential(PotentialKind::lj, 0.5, 1.0, 3.0, 0.8);
+  const auto lat = make_lattice("centered-square", D, N, L);
+  std::vector<std::vector<float>> x(2, std::vector<float>(static_cast<size_t>(batch) * N * D));
+  for (int k = 0; k < 2; ++k) {
+    WalkerSet ws(k == 0 ? a : b, 7 + k, 0, batch, lat);
+    ws.run(3000, 0.2f);
+    for (int w = 0; w < batch; ++w) ws.configuration(w, std::span<float>(x[k].data() + static_cast<size_t>(w) * N * D, N * D));
+  }
+  Preprocessor pre(PreprocessSettings{}, N, D, L);
+  const BatchView views[2] = {{x[0].data(), batch, N, D}, {x[1].data(), batch, N, D}};
+  pre.fit(views, 1);
+  RealNvp<float>::Mat z[2];
+  for (int k = 0; k < 2; ++k) {
+    std::vector<int> c(batch), g(batch);
+    pre.training_choices(3, k * batch, c, g);
+    z[k].resize(batch, pre.latent_dim());
+    pre.forward(views[k], c, g, z[k].data());
+  }
+  const LatentEnergy ea(pre, a, 1e5), eb(pre, b, 1e5);
+  RealNvp<float> flow(FlowShape{}, 1);
+  for (std::size_t i = 0; i < flow.parameter_count(); ++i) flow.parameters()[i] += 1e-3f * static_cast<float>(i % 7);
+  Adam adam;
+  ParamVector<float> grad;
+  const int all = omp_get_max_threads();
+  std::printf("{\n  \"benchmark\": \"flow\",\n  \"network\": \"8 blocks, S/T MLPs 31-128-128-128-31 tanh, float32\",\n");
+  std::printf("  \"parameters\": %zu,\n  \"batch\": %d,\n  \"results\": [\n", flow.parameter_count(), batch);
+  for (int threads : {1, all}) {
+    omp_set_num_threads(threads);
+    Eigen::setNbThreads(threads);
+    const double step = median_seconds([&] {
+      grad.assign(flow.parameter_count(), 0.0f);
+      losses<float>(flow, ea, eb, z[0], z[1], 1.0, 1.0, &grad);
+      adam.step(flow.parameters(), grad, 1e-6);
+    });
+    const double energy_only = median_seconds([&] {
+      RealNvp<double>::Vec e;
+      RealNvp<double>::Mat gz;
+      ea.evaluate(z[1].cast<double>(), e, &gz);
+      eb.evaluate(z[0].cast<double>(), e, &gz);
+    });
+    RealNvp<float>::Mat y;
+    RealNvp<float>::Vec ld;
+    const double fwd = median_seconds([&] { flow.forward(z[0], y, ld, nullptr); });
+    std::printf("    {\"threads\": %d, \"training_step_seconds\": %.4g, \"energies_and_forces_seconds\": %.4g, "
+                "\"forward_seconds\": %.4g, \"forward_configurations_per_second\": %.4g}%s\n",
+                threads, step, energy_only, fwd, batch / fwd, threads == all || all == 1 ? "" : ",");
+    if (all == 1) break;
+  }
+  std::printf("  ]\n}\n");
+  return 0;
+}
