@@ -41,6 +41,9 @@ bench: build
 	@$(BUILD)/bench/bench_mcmc
 	@$(BUILD)/bench/bench_assignment
 	@$(BUILD)/bench/bench_flow
+	@if /usr/bin/python3 -c "import torch" 2>/dev/null; then \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bench/bench_torch.py --threads 1 $(JOBS); \
+	else echo '{"benchmark": "flow_pytorch", "skipped": "python3-torch is not installed (apt-get install python3-torch libopenblas0)"}'; fi
 
 clean:
 	rm -rf $(BUILD) $(BUILD).configure.log
