@@ -157,7 +157,12 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
                        {"fraction_in_range", last.fraction_in_range},
                        {"ress_validation", last.ress_validation},
                        {"seconds", seconds}};
-  if (identity.epoch == 0 && steps > 0) tr["fraction_in_range_identity"] = identity.fraction_in_range;
+  if (identity.epoch == 0 && steps > 0) {  // the identity map's validation metrics (a fresh run's start)
+    tr["fraction_in_range_identity"] = identity.fraction_in_range;
+    tr["loss_dir_identity"] = identity.loss_dir_validation;
+    tr["loss_inv_identity"] = identity.loss_inv_validation;
+    tr["ress_validation_identity"] = identity.ress_validation;
+  }
   merge_summary(run + "/summary.json", {{"train", tr}});
   spdlog::info("wrote {}/model/flow.h5 and {} ({:.1f} s)", run, log_path, seconds);
   return 0;
