@@ -5,7 +5,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
+
+#include "core/error.hpp"
 
 #include "flow/trainer.hpp"
 #include "physics/lattice.hpp"
@@ -108,6 +111,27 @@ TEST(Trainer, ResumeEqualsUninterrupted) {
   EXPECT_EQ(resumed.global_step(), straight.global_step());
   EXPECT_EQ(straight.global_step(), 4 * 4);  // 400 B configurations in batches of 128: 4 steps per epoch
   EXPECT_NE(straight.pool, make_world(kTwoPhases)->data.a_train) << "phase 2 must have advanced the pool";
+}
+
+TEST(Trainer, NonFiniteLossStopsWithTheEpochAndTheTerm) {
+  const auto w = make_world(kTwoPhases);
+  Trainer t(w->e, *w->pre, w->data);
+  t.train_epoch();
+  const auto before = t.flow.parameters();
+  t.flow.parameters()[5] = std::numeric_limits<float>::quiet_NaN();  // poisons every output
+  try {
+    t.train_epoch();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::numerical);
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("epoch 1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("L_dir"), std::string::npos) << msg;
+  }
+  // No update was applied: every other parameter is as before the failing step.
+  for (std::size_t i = 0; i < before.size(); ++i)
+    if (i != 5) ASSERT_EQ(t.flow.parameters()[i], before[i]) << i;
+  EXPECT_EQ(t.next_epoch(), 1);
 }
 
 TEST(Trainer, PhaseOneLowersTheValidationDirectLoss) {
