@@ -58,12 +58,13 @@ void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec&
 template <class T>
 LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
                   const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, ParamVector<T>* grad) {
+                  double lambda_inv, ParamVector<T>* grad, typename RealNvp<T>::Cache* cache_in) {
   using Mat = typename RealNvp<T>::Mat;
   using Vec = typename RealNvp<T>::Vec;
   LossValues out;
   if (grad && grad->size() != flow.parameter_count()) grad->assign(flow.parameter_count(), T(0));
-  typename RealNvp<T>::Cache cache;
+  typename RealNvp<T>::Cache local;
+  typename RealNvp<T>::Cache& cache = cache_in ? *cache_in : local;
   Mat mapped, g_in;
   Vec logdet;
   RealNvp<double>::Mat g_e;
@@ -72,9 +73,9 @@ LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, cons
   auto term = [&](const Mat& z, double lambda, const LatentEnergyBase& energy, bool inverse) {
     const double n = static_cast<double>(z.rows());
     if (inverse)
-      flow.inverse(z, mapped, logdet, grad ? &cache : nullptr);
+      flow.inverse(z, mapped, logdet, &cache);
     else
-      flow.forward(z, mapped, logdet, grad ? &cache : nullptr);
+      flow.forward(z, mapped, logdet, &cache);
     energy.evaluate(mapped.template cast<double>(), e, grad ? &g_e : nullptr);
     const double value = (e - logdet.template cast<double>()).mean();
     if (grad) {
@@ -94,9 +95,9 @@ LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, cons
 
 template LossValues losses<float>(const RealNvp<float>&, const LatentEnergyBase&, const LatentEnergyBase&,
                                   const RealNvp<float>::Mat&, const RealNvp<float>::Mat&, double, double,
-                                  ParamVector<float>*);
+                                  ParamVector<float>*, RealNvp<float>::Cache*);
 template LossValues losses<double>(const RealNvp<double>&, const LatentEnergyBase&, const LatentEnergyBase&,
                                    const RealNvp<double>::Mat&, const RealNvp<double>::Mat&, double, double,
-                                   ParamVector<double>*);
+                                   ParamVector<double>*, RealNvp<double>::Cache*);
 
 }  // namespace boltzmap

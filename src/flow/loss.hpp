@@ -52,9 +52,10 @@ struct LossValues {
 // L_dir over z_b (B's preprocessed rows) and L_inv over z_a (A's); adds λ-weighted dL/dθ to grad
 // (resized to the parameter count if needed) unless grad is null. A term with λ = 0 is skipped.
 // T = float (training) or double (the gradient checks); energies and the means are in double.
+// cache: the flow's work buffers; pass the same one every step so that steps do not allocate them.
 template <class T>
 LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
                   const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, ParamVector<T>* grad);
+                  double lambda_inv, ParamVector<T>* grad, typename RealNvp<T>::Cache* cache = nullptr);
 
 }  // namespace boltzmap

@@ -66,7 +66,7 @@ void RealNvp<T>::mlp_forward(const Mlp& m, const Mat& h, MlpCache& c) const {
     Mat& dst = l + 1 < L ? c.act[l + 1] : c.out;
     dst.noalias() = c.act[l] * W.transpose();
     dst.rowwise() += bias;
-    if (l + 1 < L) dst = dst.array().tanh();
+    if (l + 1 < L) dst.array() = dst.array().tanh();
   }
 }
 

@@ -157,7 +157,7 @@ EpochMetrics Trainer::train_epoch() {
       za = preprocess(pool_configs, all, true, id0 + batch);
     }
     grad.assign(flow.parameter_count(), 0.0f);
-    const LossValues L = losses<float>(flow, energy_a_, energy_b_, za, zb, P.lambda_dir, P.lambda_inv, &grad);
+    const LossValues L = losses<float>(flow, energy_a_, energy_b_, za, zb, P.lambda_dir, P.lambda_inv, &grad, &cache_);
     for (const auto& [name, value] : {std::pair{"L_dir", L.dir}, std::pair{"L_inv", L.inv}})
       if (!std::isfinite(value))
         throw numerical_error(fmt::format("epoch {} (phase {}, step {}): {} = {}; the parameters are those before this step",

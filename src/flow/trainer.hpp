@@ -77,6 +77,7 @@ class Trainer {
   LatentEnergy raw_energy_a_, raw_energy_b_;   // unclamped (metrics)
   double b_low_ = 0, b_high_ = 0;               // B's reference 1st and 99th percentile of U
   std::int64_t next_epoch_ = 0, step_ = 0;
+  mutable RealNvp<float>::Cache cache_;  // the flow's work buffers, reused by every step
   std::uint64_t seed_batch_, seed_augment_, seed_pool_;
   int n_, d_;
 };
