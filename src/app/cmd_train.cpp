@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -65,6 +66,28 @@ void prepare_log(const std::string& path, std::int64_t next_epoch) {
   write_text_atomic(path, text);
 }
 
+// The resolved input without its comment and output_dir lines: what must match to resume.
+std::vector<std::string> resume_relevant(const std::string& resolved) {
+  std::vector<std::string> out;
+  std::istringstream in(resolved);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#' && line.rfind("output_dir", 0) != 0) out.push_back(line);
+  return out;
+}
+
+// Refuses to resume a checkpoint written for a different input (data, seed, network, protocol).
+void check_resume_input(const std::string& ckpt, const Experiment& e) {
+  const auto was = resume_relevant(read_root_attribute(ckpt, "boltzmap_input"));
+  const auto now = resume_relevant(e.resolved_toml);
+  for (std::size_t i = 0; i < std::max(was.size(), now.size()); ++i) {
+    const std::string a = i < was.size() ? was[i] : "(nothing)", b = i < now.size() ? now[i] : "(nothing)";
+    if (a != b)
+      throw input_error(ckpt + ": written for a different input — it has `" + a + "` where " + e.source_file +
+                        " now gives `" + b + "`; move the checkpoint away to start over, or restore the input");
+  }
+}
+
 }  // namespace
 
 int cmd_train(const TrainArgs& args, const Comm& comm) {
@@ -100,10 +123,13 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
                e.flow.blocks, fmt::join(e.flow.hidden, "×"), trainer.flow.parameter_count(),
                e.training.total_epochs(), e.training.phases.size(), e.training.batch_size);
   if (std::filesystem::exists(ckpt)) {
+    check_resume_input(ckpt, e);
     load_checkpoint(ckpt, trainer);
     spdlog::info("resuming from {} at epoch {} (step {})", ckpt, trainer.next_epoch(), trainer.global_step());
   }
-  const EpochMetrics identity = trainer.next_epoch() == 0 ? trainer.validate() : EpochMetrics{};
+  // The identity map's metrics, known only to a run that starts from the beginning.
+  std::optional<EpochMetrics> identity;
+  if (trainer.next_epoch() == 0) identity = trainer.validate();
   const std::string log_path = run + "/train_log.csv";
   prepare_log(log_path, trainer.next_epoch());
 
@@ -112,6 +138,10 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
   std::signal(SIGUSR1, on_signal);
   Progress progress("train", static_cast<double>(e.training.total_epochs()), "epochs", args.progress, 10.0);
   EpochMetrics last;
+  if (trainer.done()) {
+    spdlog::info("training is already complete ({} epochs); writing flow.h5 and the summary again", trainer.next_epoch());
+    last = trainer.validate();
+  }
   double step_seconds = 0;
   std::int64_t steps = 0;
   while (!trainer.done()) {
@@ -157,11 +187,11 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
                        {"fraction_in_range", last.fraction_in_range},
                        {"ress_validation", last.ress_validation},
                        {"seconds", seconds}};
-  if (identity.epoch == 0 && steps > 0) {  // the identity map's validation metrics (a fresh run's start)
-    tr["fraction_in_range_identity"] = identity.fraction_in_range;
-    tr["loss_dir_identity"] = identity.loss_dir_validation;
-    tr["loss_inv_identity"] = identity.loss_inv_validation;
-    tr["ress_validation_identity"] = identity.ress_validation;
+  if (identity) {  // the identity map's validation metrics (only a run from epoch 0 has them)
+    tr["fraction_in_range_identity"] = identity->fraction_in_range;
+    tr["loss_dir_identity"] = identity->loss_dir_validation;
+    tr["loss_inv_identity"] = identity->loss_inv_validation;
+    tr["ress_validation_identity"] = identity->ress_validation;
   }
   merge_summary(run + "/summary.json", {{"train", tr}});
   spdlog::info("wrote {}/model/flow.h5 and {} ({:.1f} s)", run, log_path, seconds);

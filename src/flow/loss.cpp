@@ -45,6 +45,10 @@ void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec&
     const double a = sys_.beta * total_energy<double>(sys_, x);
     e(r) = clamp_reduced_energy(a, clamp_start_, &slope);
     if (!gz) continue;
+    if (slope == 0.0) {  // the capped regime (or NaN): constant energy, no gradient (and no 0·NaN)
+      gz->row(r).setZero();
+      continue;
+    }
     std::vector<double> f(x.size());
     forces<double>(sys_, x, f);
     // ∂e/∂y_k = slope·β·(−F) for the N − 1 non-central particles; ∂e/∂z = W⁻ᵀ ∂e/∂y.

@@ -5,8 +5,8 @@
 // of the reduced energy. Gradients flow through the energy: ∂(βU)/∂x = −β·forces, times the
 // clamp's slope, back through P⁻¹ (PCA⁻¹ is linear; the wrap into the box and the re-inserted
 // central particle pass gradients unchanged), then through the flow's backward pass.
-// This is the clear double-precision reference (energies and forces of src/physics/energy.hpp);
-// the fast float32 path of the training loop is checked against it.
+// Energies and forces are the double-precision reference ones of src/physics/energy.hpp, for
+// float32 and double flows alike (a faster batched energy is future work).
 // Tests: tests/flow/test_loss.cpp (clamp; every parameter gradient of L against central
 // differences, clamp in its linear and log regimes).
 #pragma once

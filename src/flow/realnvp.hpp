@@ -11,8 +11,9 @@
 // dL/d(parameters) and return dL/d(input).
 // Templated on the scalar: float for training, double for the gradient checks. Storage: one flat
 // parameter vector (per block: S's layers then T's, each W [out][in] row-major then b [out]), so
-// the optimiser and checkpoints see one array. Work buffers live in a Cache that is sized once per
-// batch size: repeated calls with the same batch size do not allocate.
+// the optimiser and checkpoints see one array. Work buffers live in a Cache: reusing one across
+// calls with the same batch size avoids reallocating the forward activations (the backward pass
+// still allocates some temporaries: making steps allocation-free is open work).
 // Tests: tests/flow/test_realnvp.cpp (inverse ∘ forward = id, log-det against the finite-difference
 // Jacobian, every parameter gradient and the input gradient against central differences in double).
 #pragma once

@@ -58,7 +58,8 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
       d_(e.box.dimension) {
   const int stride = n_ * d_;
   if (data_.b_train.empty()) throw input_error("training needs B's training set (datasets.train of system B > 0)");
-  // B's reference energy range (strict 1st–99th percentiles of its training set).
+  // B's reference energy range: the 1st and 99th percentiles of its training set (the order
+  // statistics at ⌊0.01(n − 1)⌋ and ⌈0.99(n − 1)⌉); "in range" is strictly between them.
   std::vector<double> u;
   for (std::size_t r = 0; r * stride < data_.b_train.size(); ++r)
     u.push_back(total_energy<float>(sys_b_, std::span<const float>(data_.b_train.data() + r * stride, stride)));
@@ -116,16 +117,15 @@ void Trainer::refresh_pool_batch(std::vector<std::int64_t>& members, std::vector
   }
   const auto& sa = experiment_.system('A');
   const float step = static_cast<float>(sa.sampler.step_size.value_or(0.2 * sa.sigma));
-  // Walker ids step·k + i: every refresh draws its own moves.
-  WalkerSet ws(sys_a_, seed_pool_, static_cast<std::uint32_t>(step_ * k), k,
+  // Walker ids step·batch_size + i (the configured size, not this batch's k, which is smaller for
+  // an epoch's last batch): every refresh draws its own moves.
+  WalkerSet ws(sys_a_, seed_pool_, static_cast<std::uint32_t>(step_ * experiment_.training.batch_size), k,
                std::span<const float>(pool.data() + members[0] * stride, stride));
   for (int i = 0; i < k; ++i) ws.set_configuration(i, std::span<const float>(pool.data() + members[i] * stride, stride));
   if (experiment_.training.pool_mc_steps > 0) ws.run(static_cast<std::uint64_t>(experiment_.training.pool_mc_steps), step);
   configs.resize(static_cast<std::size_t>(k) * stride);
-  for (int i = 0; i < k; ++i) {
+  for (int i = 0; i < k; ++i)
     ws.configuration(i, std::span<float>(configs.data() + static_cast<std::size_t>(i) * stride, stride));
-    std::copy_n(configs.data() + static_cast<std::size_t>(i) * stride, stride, pool.data() + members[i] * stride);
-  }
 }
 
 EpochMetrics Trainer::train_epoch() {
@@ -164,15 +164,20 @@ EpochMetrics Trainer::train_epoch() {
                                           next_epoch_, ph + 1, step_, name, value));
     for (float g : grad)
       if (!std::isfinite(g))
-        throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient is not finite", next_epoch_, ph + 1, step_));
+        throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient of λ_dir·L_dir + λ_inv·L_inv is not "
+                                          "finite; the parameters are those before this step",
+                                          next_epoch_, ph + 1, step_));
+    // Only now, with the step accepted, do the advanced configurations replace their pool members.
+    for (std::size_t i = 0; i < members.size() && P.lambda_inv > 0; ++i)
+      std::copy_n(pool_configs.data() + i * stride, stride, pool.data() + members[i] * stride);
     adam.step(flow.parameters(), grad, lr);
     ++step_;
     ++m.steps;
     m.loss_dir_train += L.dir;
     m.loss_inv_train += L.inv;
   }
-  m.loss_dir_train /= std::max<std::int64_t>(1, m.steps);
-  m.loss_inv_train /= std::max<std::int64_t>(1, m.steps);
+  m.loss_dir_train = P.lambda_dir > 0 ? m.loss_dir_train / std::max<std::int64_t>(1, m.steps) : NAN;  // not trained
+  m.loss_inv_train = P.lambda_inv > 0 ? m.loss_inv_train / std::max<std::int64_t>(1, m.steps) : NAN;
   ++next_epoch_;
   const EpochMetrics v = validate();
   m.loss_dir_validation = v.loss_dir_validation;
@@ -217,6 +222,8 @@ EpochMetrics Trainer::validate() const {
       logw(r) = -bu_b(r) + bu_a(r) + logdet(r);
     }
     m.fraction_in_range = static_cast<double>(inside) / static_cast<double>(n);
+    for (Eigen::Index r = 0; r < n; ++r)
+      if (std::isnan(logw(r))) logw(r) = -std::numeric_limits<double>::infinity();  // weight 0
     const double top = logw.maxCoeff();
     const Eigen::ArrayXd w = (logw.array() - top).exp();
     m.ress_validation = std::isfinite(top) ? w.sum() * w.sum() / (w.square().sum() * static_cast<double>(n)) : 0.0;

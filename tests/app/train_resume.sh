@@ -95,5 +95,17 @@ kill -KILL "$pid"; wait "$pid" 2>/dev/null
   || bad "after SIGKILL the run resumes and completes" killed2.log
 same_flow straight/model/flow.h5 killed/model/flow.h5 && ok "after SIGKILL the flow equals the uninterrupted one" || bad "after SIGKILL the flow equals the uninterrupted one"
 
+# A finished run rerun: nothing to train, the summary keeps its numbers.
+cp straight/summary.json summary_before.json
+"$boltzmap" train in.toml --no-progress --set output_dir=straight > again.log 2>&1 && grep -q "already complete" again.log \
+  && ok "rerunning a finished training says so and exits 0" || bad "rerunning a finished training" again.log
+"$py" -c "import json,sys; a=json.load(open('summary_before.json'))['train']; b=json.load(open('straight/summary.json'))['train']; sys.exit(0 if a['fraction_in_range']==b['fraction_in_range'] and a['final_loss_dir']==b['final_loss_dir'] else 1)" \
+  && ok "the rerun keeps train.* (no zeros)" || bad "the rerun keeps train.*" straight/summary.json
+# A checkpoint is not resumed with a different input.
+"$boltzmap" train in.toml --no-progress --set output_dir=straight --set training.batch_size=50 > changed.log 2>&1
+code=$?
+[[ $code -eq 3 ]] && grep -q "written for a different input" changed.log && grep -q "batch_size = 100" changed.log \
+  && ok "a changed input is refused (exit 3, names the differing line)" || bad "a changed input is refused (exit $code)" changed.log
+
 echo "cli_train_resume: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

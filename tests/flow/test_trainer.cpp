@@ -111,6 +111,31 @@ TEST(Trainer, ResumeEqualsUninterrupted) {
   EXPECT_EQ(resumed.global_step(), straight.global_step());
   EXPECT_EQ(straight.global_step(), 4 * 4);  // 400 B configurations in batches of 128: 4 steps per epoch
   EXPECT_NE(straight.pool, make_world(kTwoPhases)->data.a_train) << "phase 2 must have advanced the pool";
+  EXPECT_EQ(straight.adam.steps, straight.global_step()) << "one Adam state across the phases";
+}
+
+TEST(Trainer, SmallPoolIsDrawnWithReplacement) {
+  // pool_size 50 < batch 128: members are drawn with replacement; every member stays a valid
+  // configuration in [0, L) and, over 8 refreshes of 128 draws, (almost surely) all 50 move.
+  const auto w = make_world(kTwoPhases);
+  Experiment e = w->e;
+  e.training.pool_size = 50;
+  Trainer t(e, *w->pre, w->data);
+  const auto start = t.pool;
+  ASSERT_EQ(start.size(), 50u * 16);
+  while (!t.done()) t.train_epoch();
+  const double L = box_length(8, 0.7, 2);
+  int moved = 0;
+  for (int r = 0; r < 50; ++r) {
+    bool same = true;
+    for (int k = 0; k < 16; ++k) {
+      const float v = t.pool[r * 16 + k];
+      ASSERT_TRUE(v >= 0 && v < L) << "member " << r;
+      same &= v == start[r * 16 + k];
+    }
+    moved += !same;
+  }
+  EXPECT_EQ(moved, 50);  // P(a member is never drawn in 8×128 draws) = (49/50)^1024 ≈ 1e-9
 }
 
 TEST(Trainer, NonFiniteLossStopsWithTheEpochAndTheTerm) {
