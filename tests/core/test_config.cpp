@@ -296,6 +296,20 @@ TEST(Config, FloatWithIntegerValueIsAnInteger) {
   EXPECT_EQ(e.system('A').sampler.walkers, 25000);
 }
 
+// The paper's state point and sampler protocol, shared by the four systems of both experiments.
+void expect_paper_state_and_sampler(const SystemConfig& s) {
+  SCOPED_TRACE(s.label);
+  EXPECT_EQ(s.inner_cutoff, 0.8);
+  EXPECT_EQ(s.temperature, 1.0);
+  EXPECT_EQ(s.density, 0.735);
+  EXPECT_EQ(s.sampler.walkers, 25000);
+  EXPECT_EQ(s.sampler.equilibration_moves, 10000);
+  EXPECT_EQ(s.sampler.moves_between_saves, 10000);
+  EXPECT_EQ(s.datasets.train, 9000);
+  EXPECT_EQ(s.datasets.validation, 1000);
+  EXPECT_EQ(s.datasets.evaluation, 500000);
+}
+
 TEST(Config, ShippedExperimentI) {
   const Experiment e = load_experiment(inputs_dir() + "/experiment_I.toml");
   EXPECT_EQ(e.name, "experiment_I");
@@ -313,18 +327,9 @@ TEST(Config, ShippedExperimentI) {
   ASSERT_TRUE(b.sampler.step_size);
   EXPECT_EQ(*b.sampler.step_size, 0.2);
   for (const SystemConfig* s : {&a, &b}) {
-    SCOPED_TRACE(s->label);
-    EXPECT_EQ(s->sigma, 1.0);
-    EXPECT_EQ(s->cutoff, 3.0);
-    EXPECT_EQ(s->inner_cutoff, 0.8);
-    EXPECT_EQ(s->temperature, 1.0);
-    EXPECT_EQ(s->density, 0.735);
-    EXPECT_EQ(s->sampler.walkers, 25000);
-    EXPECT_EQ(s->sampler.equilibration_moves, 10000);
-    EXPECT_EQ(s->sampler.moves_between_saves, 10000);
-    EXPECT_EQ(s->datasets.train, 9000);
-    EXPECT_EQ(s->datasets.validation, 1000);
-    EXPECT_EQ(s->datasets.evaluation, 500000);
+    EXPECT_EQ(s->sigma, 1.0) << s->label;
+    EXPECT_EQ(s->cutoff, 3.0) << s->label;
+    expect_paper_state_and_sampler(*s);
   }
 }
 
@@ -341,18 +346,7 @@ TEST(Config, ShippedExperimentII) {
   EXPECT_EQ(b.cutoff, 3.0);
   ASSERT_TRUE(b.sampler.step_size);
   EXPECT_EQ(*b.sampler.step_size, 0.175);
-  for (const SystemConfig* s : {&a, &b}) {
-    SCOPED_TRACE(s->label);
-    EXPECT_EQ(s->inner_cutoff, 0.8);
-    EXPECT_EQ(s->temperature, 1.0);
-    EXPECT_EQ(s->density, 0.735);
-    EXPECT_EQ(s->sampler.walkers, 25000);
-    EXPECT_EQ(s->sampler.equilibration_moves, 10000);
-    EXPECT_EQ(s->sampler.moves_between_saves, 10000);
-    EXPECT_EQ(s->datasets.train, 9000);
-    EXPECT_EQ(s->datasets.validation, 1000);
-    EXPECT_EQ(s->datasets.evaluation, 500000);
-  }
+  for (const SystemConfig* s : {&a, &b}) expect_paper_state_and_sampler(*s);
 }
 
 TEST(Config, PreprocessSection) {
