@@ -32,6 +32,7 @@ namespace boltzmap {
 namespace {
 
 std::atomic<int> g_signal{0};
+bool g_interrupted = false;
 extern "C" void on_signal(int sig) { g_signal = sig; }
 
 std::vector<float> load_set(const std::string& run, char label, const char* set, bool required, int N, int D) {
@@ -66,13 +67,12 @@ void prepare_log(const std::string& path, std::int64_t next_epoch) {
   write_text_atomic(path, text);
 }
 
-// The resolved input without its comment and output_dir lines: what must match to resume.
+// The resolved input's lines that training depends on (not [analysis]): what must match to resume.
 std::vector<std::string> resume_relevant(const std::string& resolved) {
   std::vector<std::string> out;
-  std::istringstream in(resolved);
+  std::istringstream in(resolved_sections(resolved, {"", "box", "systems", "preprocess", "flow", "training"}));
   std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] != '#' && line.rfind("output_dir", 0) != 0) out.push_back(line);
+  while (std::getline(in, line)) out.push_back(line);
   return out;
 }
 
@@ -90,8 +90,15 @@ void check_resume_input(const std::string& ckpt, const Experiment& e) {
 
 }  // namespace
 
+bool train_was_interrupted() { return g_interrupted; }
+
+bool checkpoint_fits_input(const std::string& ckpt, const Experiment& e) {
+  return resume_relevant(read_root_attribute(ckpt, "boltzmap_input")) == resume_relevant(e.resolved_toml);
+}
+
 int cmd_train(const TrainArgs& args, const Comm& comm) {
   const Experiment e = load_experiment(args.input, args.sets);
+  g_interrupted = false;
   if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
@@ -173,6 +180,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     if (stop) {
       spdlog::warn("signal {} received: checkpoint saved at epoch {}; run the same command to resume", int(g_signal),
                    trainer.next_epoch());
+      g_interrupted = true;
       return 0;
     }
   }

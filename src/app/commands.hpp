@@ -27,6 +27,32 @@ struct TrainArgs {
   bool progress = true;
 };
 int cmd_train(const TrainArgs& args, const Comm& comm);
+// True after cmd_train returned because of SIGTERM/SIGUSR1 (checkpoint saved, training not done).
+bool train_was_interrupted();
+// Whether a training checkpoint was written for the same training-relevant input as e.
+struct Experiment;
+bool checkpoint_fits_input(const std::string& ckpt, const Experiment& e);
+
+struct MapArgs {
+  std::string input;
+  std::vector<std::string> sets;
+  bool progress = true;
+};
+int cmd_map(const MapArgs& args, const Comm& comm);
+
+struct AnalyzeArgs {
+  std::string input;
+  std::vector<std::string> sets;
+  bool no_plot = false;
+};
+int cmd_analyze(const AnalyzeArgs& args, const Comm& comm);
+
+struct RunArgs {
+  std::string input;  // empty: inputs/demo.toml
+  std::vector<std::string> sets;
+  bool progress = true;
+};
+int cmd_run(const RunArgs& args, const Comm& comm);
 
 struct InfoArgs {
   std::string file;

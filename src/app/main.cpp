@@ -52,11 +52,14 @@ int main(int argc, char** argv) {
                  "Runs on its own (one rank plays every role) or under mpirun/srun.",
                  "boltzmap"};
     app.footer(std::string("Examples:\n"
+                           "  boltzmap run                       (the demo: sample, train, map, analyze, plot)\n"
+                           "  boltzmap run inputs/experiment_I.toml\n"
                            "  boltzmap sample inputs/demo.toml\n"
                            "  boltzmap sample inputs/experiment_I.toml --system B --set systems.B.sampler.walkers=5000\n"
                            "  mpirun -n 4 boltzmap sample inputs/experiment_II.toml\n"
                            "  boltzmap preprocess inputs/demo.toml\n"
                            "  boltzmap train inputs/demo.toml\n"
+                           "  boltzmap map inputs/demo.toml && boltzmap analyze inputs/demo.toml\n"
                            "  boltzmap info out/demo/data/B_train.h5\n"
                            "Input keys: README.md (\"Input reference\"). Threads: OMP_NUM_THREADS or --threads.\n") +
                exit_codes);
@@ -96,6 +99,35 @@ int main(int argc, char** argv) {
     t->add_flag("--no-progress", train_quiet, "no progress bar; a log line per epoch");
     t->footer(exit_codes);
 
+    MapArgs map;
+    auto* mp = app.add_subcommand("map", "Map the evaluation sets through the trained flow (A→B with F, B→A with "
+                                         "F⁻¹): mapped/{A_to_B,B_to_A}.h5 with energies, log-Jacobians, log-weights "
+                                         "and the canonical-domain flag");
+    mp->add_option("FILE", map.input, "experiment input (TOML); needs model/flow.h5 and the evaluation sets")->required();
+    mp->add_option("--set", map.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    bool map_quiet = false;
+    mp->add_flag("--no-progress", map_quiet, "no progress bar or progress lines");
+    mp->footer(exit_codes);
+
+    AnalyzeArgs analyze;
+    auto* an = app.add_subcommand("analyze", "Reweighted observables, ESS and free energies (each direction, BAR) with "
+                                             "bootstrap errors, for the flow and the identity map: analysis.h5, "
+                                             "summary.json, figures/*.png");
+    an->add_option("FILE", analyze.input, "experiment input (TOML); needs the mapped files of `boltzmap map`")->required();
+    an->add_option("--set", analyze.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    an->add_flag("--no-plot", analyze.no_plot, "do not call tools/plot");
+    an->footer(exit_codes);
+
+    RunArgs runa;
+    auto* rn = app.add_subcommand("run", "The whole pipeline: sample, train, map, analyze, plot — skipping stages whose "
+                                         "outputs exist for the same input (out/<name>/stages.json), so a re-run "
+                                         "resumes where it stopped");
+    rn->add_option("FILE", runa.input, "experiment input (TOML); default inputs/demo.toml");
+    rn->add_option("--set", runa.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    bool run_quiet = false;
+    rn->add_flag("--no-progress", run_quiet, "no progress bars; periodic log lines");
+    rn->footer(exit_codes);
+
     InfoArgs info;
     auto* i = app.add_subcommand("info", "Describe an HDF5 file written by boltzmap (groups, datasets, attributes)");
     i->add_option("FILE", info.file, "an .h5 file")->required();
@@ -111,7 +143,7 @@ int main(int argc, char** argv) {
       const std::string unknown = app.get_subcommands().empty() ? first_word(argc, argv) : "";
       if (!unknown.empty()) {
         if (world.root())
-          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: sample, preprocess, train, info (see boltzmap --help)\n",
+          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: run, sample, preprocess, train, map, analyze, info (see boltzmap --help)\n",
                        unknown.c_str());
       } else if (world.root()) {
         app.exit(e);
@@ -127,6 +159,15 @@ int main(int argc, char** argv) {
     if (t->parsed()) {
       train.progress = !train_quiet;
       code = cmd_train(train, world);
+    }
+    if (mp->parsed()) {
+      map.progress = !map_quiet;
+      code = cmd_map(map, world);
+    }
+    if (an->parsed()) code = cmd_analyze(analyze, world);
+    if (rn->parsed()) {
+      runa.progress = !run_quiet;
+      code = cmd_run(runa, world);
     }
     if (i->parsed()) code = cmd_info(info, world);
   } catch (const Error& e) {

@@ -292,7 +292,7 @@ void apply_override(toml::table& root, const std::string& assignment, Context& c
   ctx.raw_override[key] = text;
 }
 
-const std::vector<std::string> later_sections = {"analysis", "parallel"};
+const std::vector<std::string> later_sections = {"parallel"};
 
 SystemConfig read_system(Section& systems, const std::string& label, const BoxConfig& box) {
   SystemConfig c;
@@ -458,6 +458,13 @@ std::string resolved_text(const Experiment& e) {
       o << (i ? ", " : "") << "[" << p.learning_rate[i].first << ", " << toml_number(p.learning_rate[i].second) << "]";
     o << "]\n";
   }
+  o << "\n[analysis]\n";
+  o << "bootstrap_replicates = " << e.analysis.bootstrap_replicates << "\n";
+  o << "bootstrap_scheme = " << toml_quote(e.analysis.bootstrap_scheme) << "\n";
+  o << "energy_bins = " << e.analysis.energy_bins << "\n";
+  o << "rdf_bins = " << e.analysis.rdf_bins << "\n";
+  o << "max_configurations = " << e.analysis.max_configurations << "\n";
+  o << "plot = " << (e.analysis.plot ? "true" : "false") << "\n";
   return o.str();
 }
 
@@ -572,6 +579,18 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   }
   tr.finish();
 
+  // [analysis]
+  Section an = top.table("analysis", false);
+  AnalysisSettings& a = e.analysis;
+  a.bootstrap_replicates = static_cast<int>(an.integer("bootstrap_replicates", 100, 2, 100000, "bootstrap replicates"));
+  a.bootstrap_scheme = an.choice("bootstrap_scheme", "multinomial", {"multinomial", "poisson"});
+  a.energy_bins = static_cast<int>(an.integer("energy_bins", 80, 2, 100000, "bins of the energy histograms"));
+  a.rdf_bins = static_cast<int>(an.integer("rdf_bins", 100, 2, 100000, "bins of g(r) up to L/2"));
+  a.max_configurations = an.integer("max_configurations", 0, 0, std::int64_t{1} << 40,
+                                    "configurations per evaluation set to map and analyse; 0 = all");
+  a.plot = an.boolean("plot", true, "draw the figures with tools/plot (needs Python 3, matplotlib, h5py)");
+  an.finish();
+
   std::map<std::string, std::string> later;
   for (const auto& s : later_sections) later[s] = "it is added by a later issue";
   top.finish(later);
@@ -594,6 +613,25 @@ Experiment parse_with_context(const std::string& text, Context& ctx, const std::
 }
 
 }  // namespace
+
+std::string resolved_sections(const std::string& resolved, const std::vector<std::string>& tables) {
+  std::istringstream in(resolved);
+  std::string line, out, table;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '[') {
+      const auto a = line.find_first_not_of('['), b = line.find(']');
+      table = line.substr(a, b - a);
+    }
+    if (line.rfind("output_dir", 0) == 0 && table.empty()) continue;
+    for (const auto& t : tables)
+      if (table == t || table.rfind(t + ".", 0) == 0) {
+        out += line + "\n";
+        break;
+      }
+  }
+  return out;
+}
 
 Experiment parse_experiment(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides) {
   Context ctx{origin, {}, {}};

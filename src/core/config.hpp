@@ -70,6 +70,16 @@ struct TrainingSettings {
   std::int64_t total_epochs() const;
 };
 
+// [analysis]: boltzmap map / analyze (src/analysis/).
+struct AnalysisSettings {
+  int bootstrap_replicates = 100;
+  std::string bootstrap_scheme = "multinomial";  // multinomial (the paper's) | poisson (splits across ranks)
+  int energy_bins = 80;
+  int rdf_bins = 100;
+  std::int64_t max_configurations = 0;  // per evaluation set; 0 = all
+  bool plot = true;                     // draw the figures with tools/plot when Python is present
+};
+
 struct BoxConfig {
   int dimension = 2;
   int n_particles = 32;
@@ -86,6 +96,7 @@ struct Experiment {
   PreprocessSettings preprocess;
   FlowSettings flow;
   TrainingSettings training;
+  AnalysisSettings analysis;
 
   std::string source_file;    // the input file as given
   std::string resolved_toml;  // every key with its effective value (defaults filled in)
@@ -96,6 +107,11 @@ struct Experiment {
 // Loads and validates `path` with `overrides` ("key=value", dotted keys) applied on top.
 // Throws Error(ExitCode::input) with a located message; Error(ExitCode::io) if unreadable.
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// The lines of a resolved input (Experiment::resolved_toml) that belong to the given tables
+// ("" = the top-level keys other than output_dir; "systems" includes "systems.A.sampler", …), in
+// order: what a stage's outputs depend on (stage hashes of `boltzmap run`, the resume check).
+std::string resolved_sections(const std::string& resolved, const std::vector<std::string>& tables);
 
 // Same, from a string (tests); `origin` names it in messages.
 Experiment parse_experiment(const std::string& text, const std::string& origin,

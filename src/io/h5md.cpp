@@ -102,6 +102,10 @@ H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Com
   hid_t obs = make_group(file_, "observables");
   time_series(obs, "potential_energy", H5T_IEEE_F64LE, {F}, energy_, energy_step_, energy_time_);
   time_series(obs, "walker", H5T_STD_I32LE, {F}, walker_, walker_step_, walker_time_);
+  for (const auto& name : meta.observables) {
+    auto& h = extra_[name];
+    time_series(obs, name.c_str(), H5T_IEEE_F64LE, {F}, h[0], h[1], h[2]);
+  }
   H5Gclose(obs);
 
   for (const auto& [k, v] : meta.attributes) string_attribute(file_, k.c_str(), v);
@@ -130,6 +134,21 @@ void H5mdWriter::write(std::int64_t first, std::int64_t count, std::span<const f
   write_rows(walker_, H5T_NATIVE_INT32, first, count, walkers.data());
   for (hid_t s : {step_, energy_step_, walker_step_}) write_rows(s, H5T_NATIVE_INT64, first, count, steps.data());
   for (hid_t t : {time_, energy_time_, walker_time_}) write_rows(t, H5T_NATIVE_DOUBLE, first, count, times.data());
+  for (const auto& [name, h] : extra_) {
+    write_rows(h[1], H5T_NATIVE_INT64, first, count, steps.data());
+    write_rows(h[2], H5T_NATIVE_DOUBLE, first, count, times.data());
+  }
+}
+
+void H5mdWriter::write_observable(const std::string& name, std::int64_t first, std::int64_t count,
+                                  std::span<const double> values) {
+  const auto it = extra_.find(name);
+  if (it == extra_.end() || first < 0 || count < 0 || first + count > meta_.frames ||
+      values.size() < static_cast<std::size_t>(count))
+    throw Error(ExitCode::failure, fmt::format("{}: H5mdWriter::write_observable({}, first {}, count {}) with {} values",
+                                               partial_name(path_), name, first, count, values.size()));
+  if (meta_.frames == 0) return;
+  write_rows(it->second[0], H5T_NATIVE_DOUBLE, first, count, values.data());
 }
 
 void H5mdWriter::release() {
@@ -138,6 +157,12 @@ void H5mdWriter::release() {
       H5Dclose(*d);
       *d = -1;
     }
+  for (auto& [name, h] : extra_)
+    for (hid_t& d : h)
+      if (d >= 0) {
+        H5Dclose(d);
+        d = -1;
+      }
   if (file_ >= 0) {
     H5Fclose(file_);
     file_ = -1;
@@ -160,6 +185,13 @@ H5mdWriter::~H5mdWriter() {
 }
 
 // ---------------------------------------------------------------- reading
+
+std::vector<double> read_observable(const std::string& path, const std::string& name) {
+  const H5File f = H5File::open(path);
+  const std::string d = "/observables/" + name + "/value";
+  if (!exists(f.id, d)) throw io_error(path + ": no " + d + " (not written by `boltzmap map`?)");
+  return read_all<double>(f.id, d, H5T_NATIVE_DOUBLE, path);
+}
 
 std::string read_root_attribute(const std::string& path, const std::string& name) {
   const H5File f = H5File::open(path);

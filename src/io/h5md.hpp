@@ -12,6 +12,7 @@
 #pragma once
 #include <hdf5.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -28,6 +29,9 @@ struct FrameMeta {
   int dimension = 0;
   double box_length = 0.0;
   std::map<std::string, std::string> attributes;  // root string attributes
+  // Extra per-frame float64 observables, written as /observables/<name>/{value,step,time}
+  // (mapped configurations: source energy, log-Jacobian, log-weight, ...).
+  std::vector<std::string> observables;
 };
 
 class H5mdWriter {
@@ -43,6 +47,9 @@ class H5mdWriter {
   void write(std::int64_t first, std::int64_t count, std::span<const float> positions, std::span<const double> energies,
              std::span<const std::int64_t> steps, std::span<const std::int32_t> walkers);
 
+  // Collective: rows [first, first + count) of the extra observable `name` (one of meta.observables);
+  // call after write() of the same frames (which writes their steps).
+  void write_observable(const std::string& name, std::int64_t first, std::int64_t count, std::span<const double> values);
   // Collective: closes the file and renames it into place.
   void close();
 
@@ -53,6 +60,7 @@ class H5mdWriter {
   const Comm& comm_;
   hid_t file_ = -1, pos_ = -1, energy_ = -1, step_ = -1, time_ = -1, walker_ = -1, energy_step_ = -1, energy_time_ = -1,
         walker_step_ = -1, walker_time_ = -1;
+  std::map<std::string, std::array<hid_t, 3>> extra_;  // value, step, time of each extra observable
 };
 
 struct Frames {
@@ -66,6 +74,9 @@ struct Frames {
 // Serial read of a whole H5MD configuration file (as written above, or any H5MD file with
 // particles/all/position and, optionally, observables/potential_energy).
 Frames read_h5md(const std::string& path);
+
+// /observables/<name>/value of an H5MD file as float64 (throws io_error if absent).
+std::vector<double> read_observable(const std::string& path, const std::string& name);
 
 // A string attribute of the root group ("" if absent), without reading the datasets.
 std::string read_root_attribute(const std::string& path, const std::string& name);

@@ -34,6 +34,19 @@ double read_number_attribute(hid_t obj, const char* name, const std::string& fna
   return v;
 }
 
+std::vector<double> read_numbers_attribute(hid_t obj, const char* name, const std::string& fname) {
+  if (H5Aexists(obj, name) <= 0) throw io_error(fname + ": missing attribute " + name);
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t space = H5Aget_space(a);
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  H5Sclose(space);
+  std::vector<double> v(static_cast<std::size_t>(std::max<hssize_t>(n, 0)));
+  const herr_t rc = v.empty() ? 0 : H5Aread(a, H5T_NATIVE_DOUBLE, v.data());
+  H5Aclose(a);
+  if (rc < 0) throw io_error(fname + ": attribute " + name + " is not numeric");
+  return v;
+}
+
 hid_t make_group(hid_t parent, const char* name) {
   hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(g);

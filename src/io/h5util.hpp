@@ -48,6 +48,8 @@ void numeric_attribute(hid_t obj, const char* name, hid_t type, std::span<const 
 
 // Reads a numeric scalar attribute (converted to double); throws io_error naming fname if absent.
 double read_number_attribute(hid_t obj, const char* name, const std::string& fname);
+// Reads a numeric 1-D (or scalar) attribute as doubles; throws io_error naming fname if absent.
+std::vector<double> read_numbers_attribute(hid_t obj, const char* name, const std::string& fname);
 
 // A whole dataset written in one serial call.
 template <class T>

@@ -155,4 +155,28 @@ Preprocessor load_preprocessor(const std::string& path) {
   return pre;
 }
 
+Model load_flow(const std::string& path) {
+  Preprocessor pre = load_preprocessor(path);
+  const H5File f = H5File::open(path);
+  if (!exists(f.id, "/flow/parameters")) throw io_error(path + ": not a trained model (no /flow group; run `boltzmap train`)");
+  hid_t g = H5Gopen2(f.id, "flow", H5P_DEFAULT);
+  FlowShape shape;
+  shape.dim = static_cast<int>(read_number_attribute(g, "dim", path));
+  shape.blocks = static_cast<int>(read_number_attribute(g, "blocks", path));
+  shape.hidden.clear();
+  for (double h : read_numbers_attribute(g, "hidden", path)) shape.hidden.push_back(static_cast<int>(h));
+  shape.scale_bound = read_number_attribute(g, "scale_bound", path);
+  H5Gclose(g);
+  if (shape.dim != pre.latent_dim())
+    throw io_error(path + ": the flow's dim " + std::to_string(shape.dim) + " differs from the preprocessing's " +
+                   std::to_string(pre.latent_dim()));
+  auto flow = std::make_unique<RealNvp<float>>(shape, 0);
+  const auto params = read_all<float>(f.id, "/flow/parameters", H5T_NATIVE_FLOAT, path);
+  if (params.size() != flow->parameter_count())
+    throw io_error(path + ": /flow/parameters has " + std::to_string(params.size()) + " values, the shape needs " +
+                   std::to_string(flow->parameter_count()));
+  std::copy(params.begin(), params.end(), flow->parameters().begin());
+  return Model{std::move(pre), std::move(flow)};
+}
+
 }  // namespace boltzmap

@@ -18,6 +18,7 @@
 //     adam_m, adam_v [parameter_count] float64;  pool [rows][N][dim] float32
 // Tests: tests/io/test_model_file.cpp.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "transforms/preprocessor.hpp"
@@ -28,6 +29,15 @@ void save_preprocessor(const std::string& path, const Preprocessor& pre, const s
 Preprocessor load_preprocessor(const std::string& path);
 
 class Trainer;
+template <class T>
+class RealNvp;
+// A trained model: the preprocessing and the flow, as flow.h5 holds them.
+struct Model {
+  Preprocessor pre;
+  std::unique_ptr<RealNvp<float>> flow;
+};
+// Reads flow.h5 (throws io_error naming the file and what is missing or inconsistent).
+Model load_flow(const std::string& path);
 // flow.h5: the preprocessing and the flow's parameters.
 void save_flow(const std::string& path, const Preprocessor& pre, const Trainer& trainer, const std::string& resolved_input);
 // The training state; load_checkpoint checks that it fits the trainer (parameter count, pool size).

@@ -96,4 +96,23 @@ void Preprocessor::inverse(const float* z, BatchView x) const {
   drop_inverse(yv, L_, x);
 }
 
+void Preprocessor::in_domain(const float* z, int rows, std::span<std::uint8_t> inside) const {
+  if (!fitted()) throw Error(ExitCode::failure, "Preprocessor::in_domain before fit()");
+  const int m = latent_dim();
+  AlignedFloats y(static_cast<size_t>(rows) * m);
+  pca_.inverse(z, BatchView{y.data(), rows, 1, m});
+  std::vector<std::uint8_t> window(rows);
+  const double half = 0.5 * L_;
+  for (int r = 0; r < rows; ++r) {
+    bool ok = true;
+    for (int j = 0; j < m; ++j) {
+      const double u = static_cast<double>(y[static_cast<size_t>(r) * m + j]) - centres_[j];
+      ok &= u >= -half && u < half;
+    }
+    window[r] = ok;
+  }
+  relabel_.forward(BatchView{y.data(), rows, n_ - 1, dim_}, inside);
+  for (int r = 0; r < rows; ++r) inside[r] = inside[r] && window[r];
+}
+
 }  // namespace boltzmap

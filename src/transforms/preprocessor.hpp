@@ -42,6 +42,12 @@ class Preprocessor {
   // x [rows][N][D] in [0, L) from z.
   void inverse(const float* z, BatchView x) const;
 
+  // The canonical-domain test (METHOD.md, "The domain of the map") of latent rows z
+  // [rows][(N − 1)·D]: inside[r] = 1 when y = PCA⁻¹(z_r) lies in every wrap window
+  // [c_kd − L/2, c_kd + L/2) and the configuration it represents relabels onto itself (the
+  // assignment is the identity), i.e. preprocessing P⁻¹(z_r) again gives z_r back; 0 otherwise.
+  // A mapped configuration outside the domain is a relabelled copy of one inside it.
+  void in_domain(const float* z, int rows, std::span<std::uint8_t> inside) const;
   double log_det_forward() const { return pca_.log_det_forward(); }
   int n_particles() const { return n_; }
   int dim() const { return dim_; }

@@ -1,0 +1,130 @@
+// See estimators.hpp.
+#include "analysis/estimators.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace boltzmap {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+double count_of(Counts c, std::size_t i) { return c.empty() ? 1.0 : static_cast<double>(c[i]); }
+
+double max_finite(std::span<const double> v, Counts counts) {
+  double m = -kInf;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (count_of(counts, i) > 0 && v[i] > m) m = v[i];
+  return m;
+}
+
+// f(x) = 1/(1 + eˣ) without overflow; f(+∞) = 0.
+double fermi(double x) {
+  if (x > 0) {
+    const double e = std::exp(-x);
+    return e / (1.0 + e);
+  }
+  return 1.0 / (1.0 + std::exp(x));
+}
+
+}  // namespace
+
+double total_count(std::size_t n, Counts counts) {
+  if (counts.empty()) return static_cast<double>(n);
+  double s = 0;
+  for (auto c : counts) s += c;
+  return s;
+}
+
+double logsumexp(std::span<const double> v, Counts counts) {
+  const double m = max_finite(v, counts);
+  if (!std::isfinite(m)) return m;  // all −∞ (or +∞ / NaN present: propagate)
+  double s = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) s += count_of(counts, i) * std::exp(v[i] - m);
+  return m + std::log(s);
+}
+
+double kish_ess(std::span<const double> log_w, Counts counts) {
+  const double m = max_finite(log_w, counts);
+  if (!std::isfinite(m)) return 0.0;
+  double s1 = 0, s2 = 0;
+  for (std::size_t i = 0; i < log_w.size(); ++i) {
+    const double w = std::exp(log_w[i] - m), c = count_of(counts, i);
+    s1 += c * w;
+    s2 += c * w * w;
+  }
+  return s1 * s1 / s2;
+}
+
+double log_mean_weight(std::span<const double> log_w, Counts counts) {
+  return logsumexp(log_w, counts) - std::log(total_count(log_w.size(), counts));
+}
+
+double delta_f_from_a(std::span<const double> log_w_b, double coverage_b, Counts counts) {
+  return -log_mean_weight(log_w_b, counts) + std::log(coverage_b);
+}
+
+double delta_f_from_b(std::span<const double> log_w_a, double coverage_a, Counts counts) {
+  return log_mean_weight(log_w_a, counts) - std::log(coverage_a);
+}
+
+double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_w_a, Counts counts_a, Counts counts_b,
+                   double guess) {
+  const double n_f = total_count(log_w_b.size(), counts_a), n_r = total_count(log_w_a.size(), counts_b);
+  if (!(n_f > 0 && n_r > 0) || !std::isfinite(max_finite(log_w_b, counts_a)) ||
+      !std::isfinite(max_finite(log_w_a, counts_b)))
+    return std::numeric_limits<double>::quiet_NaN();
+  const double M = std::log(n_f / n_r);
+  // g(Δ) = Σ_F f(M + W_F − Δ) − Σ_R f(−M + W_R + Δ), increasing in Δ; g' = Σ f(1 − f) over both.
+  auto g = [&](double delta, double* slope) {
+    double lhs = 0, rhs = 0, d = 0;
+    for (std::size_t i = 0; i < log_w_b.size(); ++i) {
+      const double c = count_of(counts_a, i);
+      if (c == 0 || log_w_b[i] == -kInf) continue;
+      const double f = fermi(M - log_w_b[i] - delta);
+      lhs += c * f;
+      d += c * f * (1 - f);
+    }
+    for (std::size_t j = 0; j < log_w_a.size(); ++j) {
+      const double c = count_of(counts_b, j);
+      if (c == 0 || log_w_a[j] == -kInf) continue;
+      const double f = fermi(-M - log_w_a[j] + delta);
+      rhs += c * f;
+      d += c * f * (1 - f);
+    }
+    if (slope) *slope = d;
+    return lhs - rhs;
+  };
+  // Bracket the root by stepping out from the guess in doubling steps.
+  double x = std::isfinite(guess) ? guess : 0.0;
+  double lo = x, hi = x, step = 1.0;
+  while (g(lo, nullptr) > 0) {
+    hi = lo;
+    lo -= step;
+    step *= 2;
+    if (step > 1e6) return std::numeric_limits<double>::quiet_NaN();
+  }
+  step = 1.0;
+  while (g(hi, nullptr) < 0) {
+    lo = hi;
+    hi += step;
+    step *= 2;
+    if (step > 1e6) return std::numeric_limits<double>::quiet_NaN();
+  }
+  x = std::clamp(x, lo, hi);
+  for (int it = 0; it < 200; ++it) {
+    double slope = 0;
+    const double v = g(x, &slope);
+    if (v == 0) return x;
+    (v < 0 ? lo : hi) = x;
+    double next = slope > 0 ? x - v / slope : 0.5 * (lo + hi);
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    if (std::abs(next - x) <= 1e-12 * (1.0 + std::abs(x)) || hi - lo <= 1e-12 * (1.0 + std::abs(x))) return next;
+    x = next;
+  }
+  return x;
+}
+
+}  // namespace boltzmap

@@ -1,0 +1,44 @@
+// Estimators on log-weights (METHOD.md "Weights, observables, free energy"), all in double:
+// logsumexp, Kish's effective sample size, the one-sided (exponential-averaging) free-energy
+// estimates with the coverage correction of "The domain of the map", and Bennett's acceptance
+// ratio. Log-weights may be −∞ (a configuration outside the canonical domain: weight zero).
+// Every function takes optional multiplicities `counts` (a bootstrap replicate: configuration i
+// appears counts[i] times; empty = each once), so the same code gives the estimate and its
+// bootstrap replicates.
+// Conventions: log w_B(x_A) = −β_B U_B(F(x_A)) + β_A U_A(x_A) + log|det J_F(x_A)| (A→B, Eq. 11),
+// log w_A(x_B) the mirror (B→A, Eq. 10); ΔF always means β_B F_B − β_A F_A.
+// Tests: tests/analysis/test_estimators.cpp.
+#pragma once
+#include <cstdint>
+#include <span>
+
+namespace boltzmap {
+
+using Counts = std::span<const std::uint8_t>;
+
+// log Σ_i counts_i·exp(v_i); −∞ when every term is −∞ (or there are none).
+double logsumexp(std::span<const double> v, Counts counts = {});
+// Σ counts (n when counts is empty).
+double total_count(std::size_t n, Counts counts);
+// Kish ESS (Σw)²/Σw² of w = exp(log_w) with multiplicities; 0 when every weight is zero.
+double kish_ess(std::span<const double> log_w, Counts counts = {});
+// log of the sample mean of w: logsumexp − ln Σcounts.
+double log_mean_weight(std::span<const double> log_w, Counts counts = {});
+
+// ΔF from A→B samples: −ln mean(w_B) + ln c_B, with c_B the coverage of B's samples (the
+// fraction whose B→A image stays in the domain; 1 = no correction).
+double delta_f_from_a(std::span<const double> log_w_b, double coverage_b = 1.0, Counts counts = {});
+// ΔF from B→A samples: ln mean(w_A) − ln c_A.
+double delta_f_from_b(std::span<const double> log_w_a, double coverage_a = 1.0, Counts counts = {});
+
+// Bennett's acceptance ratio from both directions: the root ΔF of
+//   Σ_i f(M + W_F,i − ΔF) = Σ_j f(−M + W_R,j + ΔF),  f(x) = 1/(1 + eˣ),
+// with forward works W_F = −log w_B (A→B samples), reverse works W_R = −log w_A (B→A samples)
+// and M = ln(n_F/n_R). Configurations of weight zero (W = +∞) drop out of both sums. Solved by
+// Newton's method safeguarded by bisection, to 1e-12 relative; `guess` (e.g. the full-sample
+// answer when solving a bootstrap replicate) only speeds it up. NaN when either side has no
+// configuration of non-zero weight.
+double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_w_a, Counts counts_a = {},
+                   Counts counts_b = {}, double guess = 0.0);
+
+}  // namespace boltzmap

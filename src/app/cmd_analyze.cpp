@@ -1,0 +1,190 @@
+// boltzmap analyze FILE: reads the evaluation sets and the mapped files of `boltzmap map`, computes
+// for both directions the reference, untransformed, raw, reweighted and identity-reweighted
+// observables (energy histograms, ⟨U⟩, g(r), ESS), the free-energy differences (each direction,
+// coverage-corrected and not, and BAR) with bootstrap errors (src/analysis/analysis.hpp), writes
+// analysis.h5 and the analyze.* keys of summary.json, prints a results table, and draws the
+// figures with tools/plot when Python is present. Runs on rank 0 (threads over configurations).
+// Tests: tests/app/analysis_pipeline.sh.
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "analysis/analysis.hpp"
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/summary.hpp"
+#include "io/analysis_file.hpp"
+#include "io/files.hpp"
+#include "io/h5md.hpp"
+#include "version.hpp"
+
+namespace boltzmap {
+
+Frames read_evaluation_set(const Experiment& e, char label);  // cmd_map.cpp
+
+namespace {
+
+struct MappedFile {
+  Frames frames;  // mapped positions; energies = U_target(x′)
+  std::vector<double> identity_energy, log_weight_unrestricted, identity_log_weight;
+  std::vector<std::uint8_t> in_domain;
+};
+
+MappedFile read_mapped(const std::string& run, Direction d, std::int64_t expected, const std::string& input) {
+  const std::string path = run + "/mapped/" + direction_name(d) + ".h5";
+  if (!std::filesystem::exists(path)) throw io_error(path + ": missing (run `boltzmap map " + input + "` first)");
+  MappedFile m;
+  m.frames = read_h5md(path);
+  if (m.frames.meta.frames != expected)
+    throw io_error(path + ": holds " + std::to_string(m.frames.meta.frames) + " configurations, the evaluation set " +
+                   std::to_string(expected) + " (run `boltzmap map " + input + "` again)");
+  m.identity_energy = read_observable(path, "identity_energy");
+  m.log_weight_unrestricted = read_observable(path, "log_weight_unrestricted");
+  m.identity_log_weight = read_observable(path, "identity_log_weight");
+  for (double f : read_observable(path, "in_domain")) m.in_domain.push_back(f != 0.0);
+  return m;
+}
+
+std::vector<double> energies(const System& s, const Frames& f) {
+  const std::size_t row = static_cast<std::size_t>(f.meta.particles) * f.meta.dimension, n = f.positions.size() / row;
+  std::vector<double> u(n);
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < n; ++i) u[i] = total_energy(s, std::span<const float>(f.positions.data() + i * row, row));
+  return u;
+}
+
+double value(const std::vector<double>& v) { return summarise(v).value; }
+double error(const std::vector<double>& v) { return summarise(v).error; }
+
+// A JSON number (NaN/inf become null, which JSON can hold).
+nlohmann::json num(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
+  const Experiment e = load_experiment(args.input, args.sets);
+  if (!comm.root()) return 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string run = e.output_dir;
+  log_to_file(run + "/log.txt");
+  spdlog::info("boltzmap {} (git {}) analyze {} → {}/analysis.h5 ({} bootstrap replicates, {})", build::version,
+               build::git_hash, args.input, run, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
+  const int N = e.box.n_particles, D = e.box.dimension;
+  const System sys_a = e.system('A').physics(D, N), sys_b = e.system('B').physics(D, N);
+  const double L = sys_a.box.length;
+  const Frames eval_a = read_evaluation_set(e, 'A'), eval_b = read_evaluation_set(e, 'B');
+  const std::vector<double> u_a = energies(sys_a, eval_a), u_b = energies(sys_b, eval_b);
+  const MappedFile ab = read_mapped(run, Direction::a_to_b, eval_a.meta.frames, args.input);
+  const MappedFile ba = read_mapped(run, Direction::b_to_a, eval_b.meta.frames, args.input);
+  auto data = [](const Frames& src, const MappedFile& m, const Frames& ref, const std::vector<double>& u_ref) {
+    return DirectionData{src.positions,        m.frames.positions,           m.frames.energies,
+                         m.identity_energy,    m.log_weight_unrestricted,    m.identity_log_weight,
+                         m.in_domain,          ref.positions,                u_ref};
+  };
+  AnalysisOptions opt;
+  opt.replicates = e.analysis.bootstrap_replicates;
+  opt.scheme = parse_bootstrap_scheme(e.analysis.bootstrap_scheme);
+  opt.energy_bins = e.analysis.energy_bins;
+  opt.rdf_bins = e.analysis.rdf_bins;
+  opt.seed = e.seed;
+  const AnalysisResult res = analyze(data(eval_a, ab, eval_b, u_b), data(eval_b, ba, eval_a, u_a), N, D, L, opt);
+  write_analysis(run + "/analysis.h5", res, {e.resolved_toml, e.analysis.bootstrap_scheme, N, D, L});
+
+  // summary.json: DESIGN.md's analyze.* names, energies as totals per configuration.
+  nlohmann::json an, identity;
+  for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
+    const DirectionResult& r = res.direction(d);
+    const double cov = value(r.reweighted.inside_fraction);
+    an[direction_name(d)] = {
+        {"mean_energy_reference", num(value(r.reference.mean_energy))},
+        {"mean_energy_reference_err", num(error(r.reference.mean_energy))},
+        {"mean_energy_untransformed", num(value(r.untransformed.mean_energy))},
+        {"mean_energy_raw", num(value(r.raw.mean_energy))},
+        {"mean_energy_reweighted", num(value(r.reweighted.mean_energy))},
+        {"mean_energy_reweighted_err", num(error(r.reweighted.mean_energy))},
+        {"ess", num(value(r.reweighted.ess))},
+        {"ess_fraction", num(value(r.reweighted.ess_fraction))},
+        {"delta_f", num(value(r.delta_f))},
+        {"delta_f_err", num(error(r.delta_f))},
+        {"delta_f_uncorrected", num(value(r.delta_f_uncorrected))},
+        {"delta_f_uncorrected_err", num(error(r.delta_f_uncorrected))},
+        {"coverage", num(cov)},
+        {"coverage_err", num(error(r.reweighted.inside_fraction))},
+        {"out_of_domain_fraction", num(1.0 - cov)},
+        {"out_of_domain_weight_fraction", num(value(r.reweighted.outside_weight_fraction))},
+        {"ess_ratio_vs_identity", num(value(r.reweighted.ess) / value(r.identity.ess))},
+        {"configurations", r.raw.mean_energy.empty() ? 0 : static_cast<std::int64_t>(d == Direction::a_to_b ? eval_a.meta.frames : eval_b.meta.frames)}};
+    identity[direction_name(d)] = {{"ess", num(value(r.identity.ess))},
+                                   {"ess_fraction", num(value(r.identity.ess_fraction))},
+                                   {"mean_energy_reweighted", num(value(r.identity.mean_energy))},
+                                   {"mean_energy_reweighted_err", num(error(r.identity.mean_energy))},
+                                   {"delta_f", num(value(r.delta_f_identity))},
+                                   {"delta_f_err", num(error(r.delta_f_identity))}};
+  }
+  an["delta_f_bar"] = num(value(res.delta_f_bar));
+  an["delta_f_bar_err"] = num(error(res.delta_f_bar));
+  identity["delta_f_bar"] = num(value(res.delta_f_bar_identity));
+  identity["delta_f_bar_err"] = num(error(res.delta_f_bar_identity));
+  an["identity"] = identity;
+  an["bootstrap_replicates"] = opt.replicates;
+  an["bootstrap_scheme"] = e.analysis.bootstrap_scheme;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  an["seconds"] = seconds;
+  merge_summary(run + "/summary.json", {{"analyze", an}});
+
+  // The results table (energies per particle, as the paper's figures' axes are per configuration).
+  std::string table = fmt::format("results (U per configuration; ± bootstrap errors, {} replicates)\n", opt.replicates);
+  table += fmt::format("  {:<7} {:>20} {:>12} {:>12} {:>20} {:>20} {:>9} {:>9} {:>8}\n", "", "<U> reference",
+                       "untransf.", "raw", "reweighted", "identity-rew.", "ESS/n", "ESS id/n", "coverage");
+  for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
+    const DirectionResult& r = res.direction(d);
+    auto pm = [](const std::vector<double>& v) { return fmt::format("{:.3f} ± {:.3f}", value(v), error(v)); };
+    table += fmt::format("  {:<7} {:>20} {:>12.3f} {:>12.3f} {:>20} {:>20} {:>9.4f} {:>9.4f} {:>8.4f}\n",
+                         direction_name(d), pm(r.reference.mean_energy), value(r.untransformed.mean_energy),
+                         value(r.raw.mean_energy), pm(r.reweighted.mean_energy), pm(r.identity.mean_energy),
+                         value(r.reweighted.ess_fraction), value(r.identity.ess_fraction), value(r.reweighted.inside_fraction));
+  }
+  auto pmf = [](const std::vector<double>& v) { return fmt::format("{:.4f} ± {:.4f}", value(v), error(v)); };
+  table += "  βΔF = β_B F_B − β_A F_A        flow                  identity map\n";
+  table += fmt::format("    from A→B (corrected)      {:<22}{}\n", pmf(res.a_to_b.delta_f), pmf(res.a_to_b.delta_f_identity));
+  table += fmt::format("    from A→B (uncorrected)    {}\n", pmf(res.a_to_b.delta_f_uncorrected));
+  table += fmt::format("    from B→A (corrected)      {:<22}{}\n", pmf(res.b_to_a.delta_f), pmf(res.b_to_a.delta_f_identity));
+  table += fmt::format("    from B→A (uncorrected)    {}\n", pmf(res.b_to_a.delta_f_uncorrected));
+  table += fmt::format("    BAR                       {:<22}{}", pmf(res.delta_f_bar), pmf(res.delta_f_bar_identity));
+  spdlog::info("{}", table);
+  for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
+    const double cov = value(res.direction(d).reweighted.inside_fraction);
+    if (cov < 1.0)
+      spdlog::warn("{}: {:.1f}% of the mapped configurations fall outside the canonical domain and get weight zero; "
+                   "the reweighted observables of {} describe only the share {:.3f} of its distribution that the "
+                   "map covers, and the one-sided ΔF from the other direction is corrected by ln of this coverage",
+                   direction_name(d), 100.0 * (1.0 - cov), d == Direction::a_to_b ? "B" : "A", cov);
+  }
+  spdlog::info("wrote {}/analysis.h5 and the analyze.* keys of {}/summary.json ({:.1f} s)", run, run, seconds);
+
+  if (e.analysis.plot && !args.no_plot) {
+    const std::string plot = std::string(build::source_dir) + "/tools/plot";
+    // Debian's interpreter first (a user's own python3 on PATH may lack matplotlib/h5py).
+    std::string python;
+    for (const char* py : {"/usr/bin/python3", "python3"})
+      if (python.empty() && std::system(fmt::format("{} -c 'import matplotlib, h5py' >/dev/null 2>&1", py).c_str()) == 0)
+        python = py;
+    const std::string cmd = fmt::format("{} '{}' analysis '{}/analysis.h5' --train-log '{}/train_log.csv' --out '{}/figures' --title '{}'",
+                                        python, plot, run, run, run, e.name);
+    if (!std::filesystem::exists(plot) || python.empty())
+      spdlog::warn("figures skipped: needs python3 with matplotlib and h5py (tools/install-deps) and {}", plot);
+    else if (std::system(cmd.c_str()) != 0)
+      spdlog::warn("tools/plot failed (command: {}); analysis.h5 is complete", cmd);
+    else
+      spdlog::info("figures: {}/figures/{}.png and {}/figures/training.png", run, e.name, run);
+  }
+  return 0;
+}
+
+}  // namespace boltzmap

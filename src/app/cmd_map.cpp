@@ -1,0 +1,130 @@
+// boltzmap map FILE: applies the trained flow (model/flow.h5) to the evaluation sets — F to A's
+// (A→B), F⁻¹ to B's (B→A) — and writes mapped/{A_to_B,B_to_A}.h5: H5MD files of the mapped
+// configurations with their energies, log-Jacobians, log-weights (Eqs. 10, 11; −∞ outside the
+// canonical domain), the domain flag and the identity map's energies and weights (layout in
+// README, "Output files"). Data-parallel: each rank maps a block of configurations and writes its
+// hyperslab collectively. Tests: tests/app/analysis_pipeline.sh.
+#include <chrono>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "analysis/mapping.hpp"
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/progress.hpp"
+#include "core/summary.hpp"
+#include "io/files.hpp"
+#include "io/h5md.hpp"
+#include "io/model_file.hpp"
+#include "version.hpp"
+
+namespace boltzmap {
+
+namespace {
+
+const std::vector<std::string> kObservables = {"source_energy",  "log_jacobian",          "log_weight",
+                                               "log_weight_unrestricted", "in_domain", "identity_energy",
+                                               "identity_log_weight"};
+
+}  // namespace
+
+// Reads an evaluation set, capped at max_configurations (0 = all); throws naming what to run.
+Frames read_evaluation_set(const Experiment& e, char label) {
+  const std::string path = e.output_dir + "/data/" + label + "_evaluation.h5";
+  if (!std::filesystem::exists(path))
+    throw io_error(path + ": missing (run `boltzmap sample " + e.source_file + "` with systems." + label +
+                   ".datasets.evaluation > 0)");
+  Frames f = read_h5md(path);
+  if (f.meta.particles != e.box.n_particles || f.meta.dimension != e.box.dimension)
+    throw io_error(path + ": its N and dimension do not match " + e.source_file);
+  if (f.meta.frames == 0) throw input_error(path + ": has no configurations (systems." + std::string(1, label) + ".datasets.evaluation = 0)");
+  const std::int64_t cap = e.analysis.max_configurations;
+  if (cap > 0 && f.meta.frames > cap) {
+    const std::size_t row = static_cast<std::size_t>(f.meta.particles) * f.meta.dimension;
+    f.meta.frames = cap;
+    f.positions.resize(static_cast<std::size_t>(cap) * row);
+    f.energies.resize(std::min<std::size_t>(f.energies.size(), static_cast<std::size_t>(cap)));
+  }
+  return f;
+}
+
+int cmd_map(const MapArgs& args, const Comm& comm) {
+  const Experiment e = load_experiment(args.input, args.sets);
+  const std::string run = e.output_dir, model_path = run + "/model/flow.h5";
+  if (comm.root()) {
+    ensure_directory(run + "/mapped");
+    log_to_file(run + "/log.txt");
+    spdlog::info("boltzmap {} (git {}) map {} → {}/mapped ({} rank(s))", build::version, build::git_hash, args.input, run,
+                 comm.size());
+  }
+  if (!std::filesystem::exists(model_path))
+    throw io_error(model_path + ": missing (run `boltzmap train " + args.input + "` first)");
+  const Model model = load_flow(model_path);
+  const int N = e.box.n_particles, D = e.box.dimension;
+  if (model.pre.n_particles() != N || model.pre.dim() != D)
+    throw input_error(model_path + ": trained for another N or dimension than " + args.input);
+  const System sys[2] = {e.system('A').physics(D, N), e.system('B').physics(D, N)};
+  nlohmann::json summary;
+  for (Direction dir : {Direction::a_to_b, Direction::b_to_a}) {
+    const bool ab = dir == Direction::a_to_b;
+    const Frames src = read_evaluation_set(e, ab ? 'A' : 'B');
+    const std::int64_t n = src.meta.frames;
+    const Range mine = block_of(n, comm.rank(), comm.size());
+    const std::size_t row = static_cast<std::size_t>(N) * D;
+    const auto t0 = std::chrono::steady_clock::now();
+    Progress progress(std::string("map ") + direction_name(dir), static_cast<double>(n), "configurations",
+                      args.progress && comm.root(), 10.0);
+    const MappedSet m = map_configurations(
+        model.pre, *model.flow, sys[ab ? 0 : 1], sys[ab ? 1 : 0], dir,
+        std::span<const float>(src.positions.data() + mine.begin * row, static_cast<std::size_t>(mine.end - mine.begin) * row),
+        [&](std::size_t k) { progress.update(static_cast<double>(k) * comm.size()); });
+    progress.finish();
+
+    FrameMeta meta;
+    meta.frames = n;
+    meta.particles = N;
+    meta.dimension = D;
+    meta.box_length = model.pre.box_length();
+    meta.attributes = {{"boltzmap_input", e.resolved_toml},
+                       {"boltzmap_version", build::version},
+                       {"boltzmap_system", ab ? "B" : "A"},
+                       {"boltzmap_set", std::string("mapped ") + direction_name(dir)}};
+    meta.observables = kObservables;
+    const std::string path = run + "/mapped/" + direction_name(dir) + ".h5";
+    H5mdWriter w(path, meta, comm);
+    const auto k = static_cast<std::size_t>(mine.end - mine.begin);
+    std::vector<std::int64_t> frame(k);
+    std::vector<std::int32_t> walker(k);
+    for (std::size_t i = 0; i < k; ++i) {
+      frame[i] = mine.begin + static_cast<std::int64_t>(i);  // the source frame
+      walker[i] = src.walkers.empty() ? -1 : src.walkers[static_cast<std::size_t>(frame[i])];
+    }
+    w.write(mine.begin, static_cast<std::int64_t>(k), m.positions, m.mapped_energy, frame, walker);
+    const std::vector<double> inside(m.in_domain.begin(), m.in_domain.end());
+    const std::vector<const std::vector<double>*> cols = {&m.source_energy, &m.log_jacobian, &m.log_weight,
+                                                          &m.log_weight_unrestricted, &inside, &m.identity_energy,
+                                                          &m.identity_log_weight};
+    for (std::size_t c = 0; c < cols.size(); ++c) w.write_observable(kObservables[c], mine.begin, static_cast<std::int64_t>(k), *cols[c]);
+    w.close();
+
+    double outside = 0;
+    for (auto f : m.in_domain) outside += f ? 0.0 : 1.0;
+    outside = comm.sum(outside);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (comm.root()) {
+      spdlog::info("{}: {} configurations mapped in {:.1f} s ({:.0f}/s); {:.2f}% outside the canonical domain → {}",
+                   direction_name(dir), n, seconds, static_cast<double>(n) / seconds, 100.0 * outside / static_cast<double>(n), path);
+      summary[direction_name(dir)] = {{"configurations", n},
+                                      {"seconds", seconds},
+                                      {"configurations_per_second", static_cast<double>(n) / seconds},
+                                      {"out_of_domain_fraction", outside / static_cast<double>(n)}};
+    }
+  }
+  if (comm.root()) merge_summary(run + "/summary.json", {{"map", summary}});
+  return 0;
+}
+
+}  // namespace boltzmap

@@ -1,0 +1,143 @@
+// boltzmap run [FILE]: the whole pipeline — sample A, sample B, train, map, analyze (with the
+// figures) — skipping every stage whose outputs exist and were made from the same input. Each
+// stage's input is the part of the resolved input it depends on (resolved_sections); its FNV-1a
+// hash is recorded in out/<name>/stages.json when the stage completes. A stage runs again when
+// its hash changed, an output is missing, or an earlier stage ran in this invocation; an
+// interrupted training resumes from its checkpoint (boltzmap train). Without FILE it runs
+// inputs/demo.toml. Tests: tests/app/analysis_pipeline.sh (skip, re-run after a change).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/commands.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "io/files.hpp"
+#include "version.hpp"
+
+namespace boltzmap {
+
+namespace {
+
+std::string fnv1a(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+struct Stage {
+  std::string name;
+  std::vector<std::string> tables;   // the input sections its outputs depend on
+  std::vector<std::string> outputs;  // relative to the run folder
+};
+
+std::vector<Stage> stages(const Experiment& e) {
+  std::vector<Stage> s;
+  for (char label : {'A', 'B'}) {
+    Stage st{std::string("sample_") + label, {"", "box", std::string("systems.") + label}, {}};
+    const auto& d = e.system(label).datasets;
+    const std::pair<const char*, std::int64_t> sets[] = {{"train", d.train}, {"validation", d.validation}, {"evaluation", d.evaluation}};
+    for (const auto& [set, n] : sets)
+      if (n > 0) st.outputs.push_back(fmt::format("data/{}_{}.h5", label, set));
+    s.push_back(st);
+  }
+  const std::vector<std::string> model = {"", "box", "systems", "preprocess", "flow", "training"};
+  std::vector<std::string> with_analysis = model;
+  with_analysis.push_back("analysis");
+  s.push_back({"train", model, {"model/flow.h5"}});
+  s.push_back({"map", with_analysis, {"mapped/A_to_B.h5", "mapped/B_to_A.h5"}});
+  s.push_back({"analyze", with_analysis, {"analysis.h5"}});
+  return s;
+}
+
+nlohmann::json read_records(const std::string& path) {
+  if (!std::filesystem::exists(path)) return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(read_text(path));
+  } catch (const nlohmann::json::exception&) {
+    return nlohmann::json::object();  // unreadable: every stage runs again
+  }
+}
+
+}  // namespace
+
+std::string default_input() {
+  if (std::filesystem::exists("inputs/demo.toml")) return "inputs/demo.toml";
+  return std::string(build::source_dir) + "/inputs/demo.toml";
+}
+
+int cmd_run(const RunArgs& args, const Comm& comm) {
+  const std::string input = args.input.empty() ? default_input() : args.input;
+  const Experiment e = load_experiment(input, args.sets);
+  const std::string run = e.output_dir, records_path = run + "/stages.json";
+  if (comm.root()) ensure_directory(run);
+  bool upstream_ran = false;
+  for (const Stage& st : stages(e)) {
+    const std::string hash = fnv1a(resolved_sections(e.resolved_toml, st.tables));
+    std::string decision = "run";
+    if (comm.root()) {
+      nlohmann::json rec = read_records(records_path);
+      bool present = true;
+      for (const auto& o : st.outputs) present &= std::filesystem::exists(run + "/" + o);
+      if (!upstream_ran && present && rec.value(st.name, std::string()) == hash) decision = "skip";
+      if (decision == "run") {  // forget this and later stages until they complete again
+        bool later = false;
+        for (const Stage& s2 : stages(e)) {
+          later |= s2.name == st.name;
+          if (later) rec.erase(s2.name);
+        }
+        write_text_atomic(records_path, rec.dump(2) + "\n");
+      }
+    }
+    comm.broadcast(decision);
+    if (decision == "skip") {
+      if (comm.root()) spdlog::info("run: {} is up to date (outputs present, input unchanged), skipped", st.name);
+      continue;
+    }
+    if (comm.root()) spdlog::info("run: stage {}", st.name);
+    upstream_ran = true;
+    int code = 0;
+    if (st.name == "sample_A" || st.name == "sample_B") {
+      code = cmd_sample(SampleArgs{input, st.name.substr(7), args.sets, args.progress}, comm);
+    } else if (st.name == "train") {
+      // A checkpoint of an earlier, different input would block training (boltzmap train refuses
+      // it): `run` follows the input, so it moves that checkpoint aside (kept, not deleted).
+      const std::string ckpt = run + "/model/checkpoints/checkpoint.h5";
+      if (comm.root() && std::filesystem::exists(ckpt) && !checkpoint_fits_input(ckpt, e)) {
+        const auto stamp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        const std::string aside = run + "/model/checkpoints/checkpoint.other-input." + std::to_string(stamp) + ".h5";
+        std::filesystem::rename(ckpt, aside);
+        spdlog::warn("run: {} was written for a different input; moved to {} and training starts afresh", ckpt, aside);
+      }
+      code = cmd_train(TrainArgs{input, args.sets, args.progress}, comm);
+      std::string stopped = train_was_interrupted() ? "1" : "0";
+      comm.broadcast(stopped);
+      if (stopped == "1") {
+        if (comm.root()) spdlog::warn("run: training was interrupted; run the same command again to resume");
+        return code;
+      }
+    } else if (st.name == "map") {
+      code = cmd_map(MapArgs{input, args.sets, args.progress}, comm);
+    } else {
+      code = cmd_analyze(AnalyzeArgs{input, args.sets, false}, comm);
+    }
+    if (code != 0) return code;
+    if (comm.root()) {
+      nlohmann::json rec = read_records(records_path);
+      rec[st.name] = hash;
+      write_text_atomic(records_path, rec.dump(2) + "\n");
+    }
+  }
+  if (comm.root()) spdlog::info("run: done; results in {}/summary.json, {}/analysis.h5 and {}/figures/", run, run, run);
+  return 0;
+}
+
+}  // namespace boltzmap
