@@ -161,10 +161,13 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
     const double cov = value(res.direction(d).reweighted.inside_fraction);
     if (cov < 1.0)
-      spdlog::warn("{}: {:.1f}% of the mapped configurations fall outside the canonical domain and get weight zero; "
-                   "the reweighted observables of {} describe only the share {:.3f} of its distribution that the "
-                   "map covers, and the one-sided ΔF from the other direction is corrected by ln of this coverage",
-                   direction_name(d), 100.0 * (1.0 - cov), d == Direction::a_to_b ? "B" : "A", cov);
+      spdlog::warn("{}: {:.1f}% of {}'s mapped configurations fall outside the canonical domain and get weight zero "
+                   "(coverage c_{} = {:.4f}); the reweighted observables of {} from {} describe only the share {:.4f} of "
+                   "{}'s distribution that the map reaches, and the one-sided ΔF from {} is corrected by ln c_{}",
+                   direction_name(d), 100.0 * (1.0 - cov), d == Direction::a_to_b ? "A" : "B",
+                   d == Direction::a_to_b ? "A" : "B", cov, d == Direction::a_to_b ? "A" : "B",
+                   d == Direction::a_to_b ? "B_to_A" : "A_to_B", cov, d == Direction::a_to_b ? "A" : "B",
+                   d == Direction::a_to_b ? "B_to_A" : "A_to_B", d == Direction::a_to_b ? "A" : "B");
   }
   spdlog::info("wrote {}/analysis.h5 and the analyze.* keys of {}/summary.json ({:.1f} s)", run, run, seconds);
 

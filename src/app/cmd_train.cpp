@@ -50,7 +50,7 @@ std::vector<float> load_set(const std::string& run, char label, const char* set,
 
 const char* kCsvHeader =
     "epoch,phase,learning_rate,loss_dir_train,loss_inv_train,loss_dir_validation,loss_inv_validation,"
-    "fraction_in_range,ress_validation,seconds,steps";
+    "fraction_in_range,ress_validation,seconds,steps,out_of_domain_a_to_b,out_of_domain_b_to_a";
 
 // Keeps the log's rows of epochs before `next_epoch` (a resumed run rewrites what follows).
 void prepare_log(const std::string& path, std::int64_t next_epoch) {
@@ -164,16 +164,17 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     step_seconds += last.seconds;
     steps += last.steps;
     std::ofstream(log_path, std::ios::app) << fmt::format(
-        "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{}\n", last.epoch, last.phase + 1,
+        "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{},{:.6g},{:.6g}\n", last.epoch, last.phase + 1,
         last.learning_rate, last.loss_dir_train, last.loss_inv_train, last.loss_dir_validation,
-        last.loss_inv_validation, last.fraction_in_range, last.ress_validation, last.seconds, last.steps);
+        last.loss_inv_validation, last.fraction_in_range, last.ress_validation, last.seconds, last.steps,
+        last.out_of_domain_a_to_b, last.out_of_domain_b_to_a);
     progress.update(static_cast<double>(trainer.next_epoch()));
     if (!args.progress || (last.epoch + 1) % 10 == 0 || trainer.done())
       spdlog::info("epoch {} (phase {}, lr {:.2g}): L_dir {:.4f} / {:.4f} val, L_inv {:.4f} / {:.4f} val, in range {:.3f}, "
-                   "RESS {:.4f}, {:.2f} s",
+                   "RESS {:.4f}, outside domain {:.3f} (A→B) / {:.3f} (B→A), {:.2f} s",
                    last.epoch + 1, last.phase + 1, last.learning_rate, last.loss_dir_train, last.loss_dir_validation,
                    last.loss_inv_train, last.loss_inv_validation, last.fraction_in_range, last.ress_validation,
-                   last.seconds);
+                   last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.seconds);
     const bool stop = g_signal != 0;
     if (stop || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done())
       save_checkpoint(ckpt, pre, trainer, e.resolved_toml);
@@ -194,6 +195,8 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
                        {"final_loss_inv", last.loss_inv_validation},
                        {"fraction_in_range", last.fraction_in_range},
                        {"ress_validation", last.ress_validation},
+                       {"out_of_domain_a_to_b", last.out_of_domain_a_to_b},
+                       {"out_of_domain_b_to_a", last.out_of_domain_b_to_a},
                        {"seconds", seconds}};
   if (identity) {  // the identity map's validation metrics (only a run from epoch 0 has them)
     tr["fraction_in_range_identity"] = identity->fraction_in_range;

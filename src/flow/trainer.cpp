@@ -184,6 +184,8 @@ EpochMetrics Trainer::train_epoch() {
   m.loss_inv_validation = v.loss_inv_validation;
   m.fraction_in_range = v.fraction_in_range;
   m.ress_validation = v.ress_validation;
+  m.out_of_domain_a_to_b = v.out_of_domain_a_to_b;
+  m.out_of_domain_b_to_a = v.out_of_domain_b_to_a;
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }
@@ -192,6 +194,7 @@ EpochMetrics Trainer::validate() const {
   EpochMetrics m;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   m.loss_dir_validation = m.loss_inv_validation = m.fraction_in_range = m.ress_validation = nan;
+  m.out_of_domain_a_to_b = m.out_of_domain_b_to_a = nan;
   const int stride = n_ * d_;
   auto all_rows = [&](const std::vector<float>& v) {
     std::vector<std::int64_t> r(v.size() / stride);
@@ -202,6 +205,13 @@ EpochMetrics Trainer::validate() const {
   if (!data_.b_validation.empty()) {
     const auto zb = preprocess(data_.b_validation, all_rows(data_.b_validation), false, 0);
     m.loss_dir_validation = losses<float>(flow, energy_a_, energy_b_, empty, zb, 1.0, 0.0, nullptr).dir;
+    // B → A: the share of generated configurations outside the canonical domain.
+    RealNvp<float>::Mat x;
+    RealNvp<float>::Vec logdet;
+    flow.inverse(zb, x, logdet, nullptr);
+    std::vector<std::uint8_t> in(static_cast<std::size_t>(x.rows()));
+    pre_.in_domain(x.data(), static_cast<int>(x.rows()), in);
+    m.out_of_domain_b_to_a = 1.0 - static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(in.size());
   }
   if (!data_.a_validation.empty()) {
     const auto za = preprocess(data_.a_validation, all_rows(data_.a_validation), false, 0);
@@ -222,8 +232,12 @@ EpochMetrics Trainer::validate() const {
       logw(r) = -bu_b(r) + bu_a(r) + logdet(r);
     }
     m.fraction_in_range = static_cast<double>(inside) / static_cast<double>(n);
+    // Weight zero outside the canonical domain (METHOD.md "The domain of the map") or for NaN.
+    std::vector<std::uint8_t> in(static_cast<std::size_t>(n));
+    pre_.in_domain(y.data(), static_cast<int>(n), in);
+    m.out_of_domain_a_to_b = 1.0 - static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(n);
     for (Eigen::Index r = 0; r < n; ++r)
-      if (std::isnan(logw(r))) logw(r) = -std::numeric_limits<double>::infinity();  // weight 0
+      if (std::isnan(logw(r)) || !in[static_cast<std::size_t>(r)]) logw(r) = -std::numeric_limits<double>::infinity();
     const double top = logw.maxCoeff();
     const Eigen::ArrayXd w = (logw.array() - top).exp();
     m.ress_validation = std::isfinite(top) ? w.sum() * w.sum() / (w.square().sum() * static_cast<double>(n)) : 0.0;

@@ -6,7 +6,8 @@
 // from a checkpoint continues exactly as an uninterrupted one.
 // Metrics per epoch: training and validation losses, the fraction of A→B-mapped validation
 // configurations whose U_B lies strictly inside B's 1st–99th percentile range, and the relative
-// effective sample size of the A→B weights on the validation set.
+// effective sample size of the A→B weights on the validation set (weight zero outside the canonical
+// domain), and the share of generated configurations outside that domain in each direction.
 // Tests: tests/flow/test_trainer.cpp (resume = uninterrupted; phase 1 lowers validation L_dir).
 #pragma once
 #include <cstdint>
@@ -33,7 +34,9 @@ struct EpochMetrics {
   double loss_dir_train = 0, loss_inv_train = 0;  // means over the epoch's steps (terms with λ > 0)
   double loss_dir_validation = 0, loss_inv_validation = 0;
   double fraction_in_range = 0;  // of F(A validation) inside B's 1st–99th energy percentiles
-  double ress_validation = 0;    // Kish ESS / n of the A→B weights on A's validation set
+  double ress_validation = 0;    // Kish ESS / n of the A→B weights on A's validation set (zero outside the domain)
+  // Share of the generated validation configurations outside the canonical domain (F(A), F⁻¹(B)).
+  double out_of_domain_a_to_b = 0, out_of_domain_b_to_a = 0;
   double seconds = 0;
   std::int64_t steps = 0;        // optimiser steps in this epoch
 };

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# cli_analysis_pipeline: `boltzmap run FILE` samples, trains, maps and analyses a tiny experiment;
+# writes the mapped files, analysis.h5 and summary.json's analyze.* keys (DESIGN.md names, issue 6's
+# additions, the identity baseline); a second run skips every stage; a change of [analysis] re-runs
+# only map and analyze; map and analyze without their inputs fail with exit 4 naming what to run;
+# a bad [analysis] key fails with exit 3; 1 and 2 ranks map to the same weights.
+set -u
+boltzmap=$1 tmp=$2 mpiexec=${3:-}
+py=/usr/bin/python3; [[ -x $py ]] || py=python3
+rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -z ${2:-} || ! -f $2 ]] || tail -n 20 "$2" | sed 's/^/    | /'; }
+cat > in.toml <<'TOML'
+name = "pipe"
+seed = 5
+[box]
+n_particles = 18
+[systems.A]
+potential = "lj"
+epsilon = 1.0
+cutoff = 2.5
+temperature = 1.0
+density = 0.6
+[systems.A.sampler]
+walkers = 300
+step_size = 0.25
+equilibration_moves = 2000
+moves_between_saves = 500
+[systems.A.datasets]
+train = 600
+validation = 200
+evaluation = 900
+[systems.B]
+potential = "lj"
+epsilon = 0.5
+cutoff = 2.5
+temperature = 1.0
+density = 0.6
+[systems.B.sampler]
+walkers = 300
+step_size = 0.3
+equilibration_moves = 2000
+moves_between_saves = 500
+[systems.B.datasets]
+train = 600
+validation = 200
+evaluation = 900
+[flow]
+blocks = 4
+hidden = [16]
+[training]
+batch_size = 200
+pool_mc_steps = 50
+checkpoint_every = 2
+[[training.phases]]
+epochs = 3
+lambda_dir = 1.0
+lambda_inv = 0.0
+learning_rate = [[0, 1e-3]]
+[[training.phases]]
+epochs = 2
+lambda_dir = 1.0
+lambda_inv = 1.0
+learning_rate = [[0, 1e-4]]
+[analysis]
+bootstrap_replicates = 30
+plot = false
+TOML
+
+# Stage inputs missing: clear errors, exit 4.
+"$boltzmap" map in.toml > map_early.log 2>&1; rc=$?
+[[ $rc -eq 4 ]] && grep -q "boltzmap train" map_early.log && ok "map before train: exit 4, says to train" || bad "map before train (rc $rc)" map_early.log
+"$boltzmap" analyze in.toml > an_early.log 2>&1; rc=$?
+[[ $rc -eq 4 ]] && grep -q "boltzmap sample" an_early.log && ok "analyze before sample: exit 4, says to sample" || bad "analyze before sample (rc $rc)" an_early.log
+"$boltzmap" run in.toml --set analysis.bootstrap_scheme=jackknife > bad_key.log 2>&1; rc=$?
+[[ $rc -eq 3 ]] && grep -q "bootstrap_scheme" bad_key.log && grep -q "poisson" bad_key.log && ok "bad bootstrap_scheme: exit 3 naming the key and the choices" || bad "bad bootstrap_scheme (rc $rc)" bad_key.log
+
+# The whole pipeline.
+"$boltzmap" run in.toml --no-progress > run1.log 2>&1; rc=$?
+[[ $rc -eq 0 ]] && ok "run completes" || bad "run (rc $rc)" run1.log
+for f in data/A_evaluation.h5 data/B_evaluation.h5 model/flow.h5 mapped/A_to_B.h5 mapped/B_to_A.h5 analysis.h5 stages.json; do
+  [[ -f out/pipe/$f ]] && ok "wrote $f" || bad "missing $f"
+done
+"$boltzmap" info out/pipe/mapped/A_to_B.h5 > info.log 2>&1
+for obs in log_weight log_weight_unrestricted in_domain log_jacobian source_energy identity_energy identity_log_weight; do
+  grep -q "observables/$obs/value" info.log && ok "mapped file has $obs" || bad "mapped file lacks $obs" info.log
+done
+$py - out/pipe/summary.json <<'PY' > summary_check.log 2>&1 && ok "summary.json has DESIGN's analyze.* keys with sane values" || bad "summary analyze.* keys" summary_check.log
+import json, math, sys
+a = json.load(open(sys.argv[1]))["analyze"]
+need = ["mean_energy_reference", "mean_energy_reference_err", "mean_energy_untransformed", "mean_energy_raw",
+        "mean_energy_reweighted", "mean_energy_reweighted_err", "ess", "ess_fraction", "delta_f", "delta_f_err",
+        "delta_f_uncorrected", "coverage", "out_of_domain_fraction", "out_of_domain_weight_fraction"]
+for d in ("A_to_B", "B_to_A"):
+    for k in need:
+        assert k in a[d], (d, k)
+    assert 0 < a[d]["ess_fraction"] <= 1, a[d]
+    assert 0 <= a[d]["coverage"] <= 1 and abs(a[d]["coverage"] + a[d]["out_of_domain_fraction"] - 1) < 1e-12
+    assert a[d]["mean_energy_reference_err"] > 0
+for k in ("delta_f_bar", "delta_f_bar_err"):
+    assert k in a and math.isfinite(a[k]), k
+for d in ("A_to_B", "B_to_A"):
+    for k in ("ess", "ess_fraction", "mean_energy_reweighted", "delta_f", "delta_f_err"):
+        assert k in a["identity"][d], ("identity", d, k)
+assert "delta_f_bar" in a["identity"]
+# B has half of A's ε at the same T: F_B < F_A per particle → βΔF > 0 here; BAR between the one-sided ones' range.
+print("delta_f_bar", a["delta_f_bar"], "identity", a["identity"]["delta_f_bar"])
+assert abs(a["delta_f_bar"] - a["identity"]["delta_f_bar"]) < 6 * math.hypot(a["delta_f_bar_err"], a["identity"]["delta_f_bar_err"]) + 0.05
+PY
+
+# A second run: every stage up to date.
+"$boltzmap" run in.toml --no-progress > run2.log 2>&1; rc=$?
+n=$(grep -c "up to date" run2.log)
+[[ $rc -eq 0 && $n -eq 5 ]] && ok "second run skips all 5 stages" || bad "second run skipped $n stages (rc $rc)" run2.log
+# Only [analysis] changed: sampling and training are skipped, map and analyze run.
+"$boltzmap" run in.toml --no-progress --set analysis.bootstrap_replicates=20 > run3.log 2>&1; rc=$?
+[[ $rc -eq 0 ]] && grep -q "sample_A is up to date" run3.log && grep -q "train is up to date" run3.log \
+  && grep -q "run: stage map" run3.log && grep -q "run: stage analyze" run3.log && grep -q "20 bootstrap replicates" run3.log \
+  && ok "a changed [analysis] re-runs map and analyze only" || bad "partial re-run (rc $rc)" run3.log
+# A missing output makes its stage (and the later ones) run again.
+rm out/pipe/mapped/B_to_A.h5
+"$boltzmap" run in.toml --no-progress --set analysis.bootstrap_replicates=20 > run4.log 2>&1; rc=$?
+[[ $rc -eq 0 ]] && grep -q "train is up to date" run4.log && grep -q "run: stage map" run4.log && [[ -f out/pipe/mapped/B_to_A.h5 ]] \
+  && ok "a deleted mapped file is made again" || bad "re-run after deletion (rc $rc)" run4.log
+
+# 1 and 2 ranks: the same log-weights (mapping is per configuration; rows may round differently in
+# a different chunk, so compare to 1e-5).
+if [[ -n $mpiexec ]]; then
+  cp out/pipe/mapped/A_to_B.h5 np1.h5
+  "$mpiexec" -n 2 "$boltzmap" map in.toml --no-progress --set analysis.bootstrap_replicates=20 > np2.log 2>&1; rc=$?
+  $py - np1.h5 out/pipe/mapped/A_to_B.h5 <<'PY' > np2_check.log 2>&1 && [[ $rc -eq 0 ]] && ok "mpi: 2 ranks map like 1" || bad "mpi map np2 (rc $rc)" np2_check.log
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+for k in ("log_weight_unrestricted", "in_domain", "identity_log_weight"):
+    x, y = a[f"observables/{k}/value"][:], b[f"observables/{k}/value"][:]
+    assert x.shape == y.shape and np.allclose(x, y, rtol=1e-5, atol=1e-4), k
+assert np.allclose(a["particles/all/position/value"][:], b["particles/all/position/value"][:], atol=1e-4)
+PY
+fi
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
