@@ -1,6 +1,6 @@
 # boltzmap: the commands users type. Each target first installs missing system packages
 # (tools/install-deps, idempotent), then configures and builds, then does its job.
-#   make run       build and run the default demo: sample, preprocess, train (inputs/demo.toml → out/demo/)
+#   make run       build and run the default demo: boltzmap run (sample, train, map, analyze, plot; out/demo/)
 #   make test      build and run the test suite (ctest), including the quick physics validation
 #   make validate  the long physics validations (the paper's three systems at full size)
 #   make bench     benchmarks, JSON on stdout
@@ -25,11 +25,7 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	$(BUILD)/src/boltzmap sample inputs/demo.toml
-	$(BUILD)/src/boltzmap preprocess inputs/demo.toml
-	rm -rf out/demo/model/checkpoints out/demo/train_log.csv
-	$(BUILD)/src/boltzmap train inputs/demo.toml
-	$(BUILD)/src/boltzmap info out/demo/model/flow.h5
+	$(BUILD)/src/boltzmap run inputs/demo.toml
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE '^validation$$' $(CTEST_ARGS)

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -66,6 +67,37 @@ double error(const std::vector<double>& v) { return summarise(v).error; }
 nlohmann::json num(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
 
 }  // namespace
+
+std::string results_table(const nlohmann::json& an) {
+  auto get = [](const nlohmann::json& j, const char* k) {
+    return j.contains(k) && j[k].is_number() ? j[k].get<double>() : std::numeric_limits<double>::quiet_NaN();
+  };
+  auto pm = [&](const nlohmann::json& j, const char* k, const std::string& e, int digits) {
+    return fmt::format("{:.{}f} ± {:.{}f}", get(j, k), digits, get(j, e.c_str()), digits);
+  };
+  std::string t = fmt::format("results (U per configuration, ± bootstrap errors of {} {} replicates)\n",
+                              an.value("bootstrap_replicates", 0), an.value("bootstrap_scheme", std::string()));
+  t += fmt::format("  {:<7} {:>18} {:>10} {:>10} {:>18} {:>18} {:>7} {:>7} {:>8}\n", "", "<U> reference", "untransf.",
+                   "raw", "reweighted", "identity rew.", "ESS/n", "id ESS/n", "coverage");
+  const nlohmann::json& id = an["identity"];
+  for (const char* d : {"A_to_B", "B_to_A"}) {
+    const nlohmann::json& x = an[d];
+    t += fmt::format("  {:<7} {:>18} {:>10.3f} {:>10.3f} {:>18} {:>18} {:>7.4f} {:>7.4f} {:>8.4f}\n", d,
+                     pm(x, "mean_energy_reference", "mean_energy_reference_err", 3), get(x, "mean_energy_untransformed"),
+                     get(x, "mean_energy_raw"), pm(x, "mean_energy_reweighted", "mean_energy_reweighted_err", 3),
+                     pm(id[d], "mean_energy_reweighted", "mean_energy_reweighted_err", 3), get(x, "ess_fraction"),
+                     get(id[d], "ess_fraction"), get(x, "coverage"));
+  }
+  t += "  βΔF = β_B F_B − β_A F_A          flow                identity map\n";
+  t += fmt::format("    from A→B                   {:<20}{}\n", pm(an["A_to_B"], "delta_f", "delta_f_err", 4),
+                   pm(id["A_to_B"], "delta_f", "delta_f_err", 4));
+  t += fmt::format("    from B→A                   {:<20}{}\n", pm(an["B_to_A"], "delta_f", "delta_f_err", 4),
+                   pm(id["B_to_A"], "delta_f", "delta_f_err", 4));
+  t += fmt::format("    from B→A, no coverage corr. {}\n", pm(an["B_to_A"], "delta_f_uncorrected", "delta_f_uncorrected_err", 4));
+  t += fmt::format("    BAR                        {:<20}{}", pm(an, "delta_f_bar", "delta_f_bar_err", 4),
+                   pm(id, "delta_f_bar", "delta_f_bar_err", 4));
+  return t;
+}
 
 int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   const Experiment e = load_experiment(args.input, args.sets);
@@ -138,26 +170,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   an["seconds"] = seconds;
   merge_summary(run + "/summary.json", {{"analyze", an}});
 
-  // The results table (energies per particle, as the paper's figures' axes are per configuration).
-  std::string table = fmt::format("results (U per configuration; ± bootstrap errors, {} replicates)\n", opt.replicates);
-  table += fmt::format("  {:<7} {:>20} {:>12} {:>12} {:>20} {:>20} {:>9} {:>9} {:>8}\n", "", "<U> reference",
-                       "untransf.", "raw", "reweighted", "identity-rew.", "ESS/n", "ESS id/n", "coverage");
-  for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
-    const DirectionResult& r = res.direction(d);
-    auto pm = [](const std::vector<double>& v) { return fmt::format("{:.3f} ± {:.3f}", value(v), error(v)); };
-    table += fmt::format("  {:<7} {:>20} {:>12.3f} {:>12.3f} {:>20} {:>20} {:>9.4f} {:>9.4f} {:>8.4f}\n",
-                         direction_name(d), pm(r.reference.mean_energy), value(r.untransformed.mean_energy),
-                         value(r.raw.mean_energy), pm(r.reweighted.mean_energy), pm(r.identity.mean_energy),
-                         value(r.reweighted.ess_fraction), value(r.identity.ess_fraction), value(r.reweighted.inside_fraction));
-  }
-  auto pmf = [](const std::vector<double>& v) { return fmt::format("{:.4f} ± {:.4f}", value(v), error(v)); };
-  table += "  βΔF = β_B F_B − β_A F_A        flow                  identity map\n";
-  table += fmt::format("    from A→B (corrected)      {:<22}{}\n", pmf(res.a_to_b.delta_f), pmf(res.a_to_b.delta_f_identity));
-  table += fmt::format("    from A→B (uncorrected)    {}\n", pmf(res.a_to_b.delta_f_uncorrected));
-  table += fmt::format("    from B→A (corrected)      {:<22}{}\n", pmf(res.b_to_a.delta_f), pmf(res.b_to_a.delta_f_identity));
-  table += fmt::format("    from B→A (uncorrected)    {}\n", pmf(res.b_to_a.delta_f_uncorrected));
-  table += fmt::format("    BAR                       {:<22}{}", pmf(res.delta_f_bar), pmf(res.delta_f_bar_identity));
-  spdlog::info("{}", table);
+  spdlog::info("{}", results_table(an));
   for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
     const double cov = value(res.direction(d).reweighted.inside_fraction);
     if (cov < 1.0)

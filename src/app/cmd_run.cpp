@@ -136,7 +136,13 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
       write_text_atomic(records_path, rec.dump(2) + "\n");
     }
   }
-  if (comm.root()) spdlog::info("run: done; results in {}/summary.json, {}/analysis.h5 and {}/figures/", run, run, run);
+  if (comm.root()) {
+    const nlohmann::json summary = read_records(run + "/summary.json");
+    if (summary.contains("analyze") && summary["analyze"].contains("identity")) spdlog::info("{}", results_table(summary["analyze"]));
+    const std::string fig = run + "/figures/" + e.name + ".png";
+    spdlog::info("run: done; results in {}/summary.json and {}/analysis.h5{}", run, run,
+                 std::filesystem::exists(fig) ? "; figure " + fig : "");
+  }
   return 0;
 }
 

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "parallel/comm.hpp"
 
 namespace boltzmap {
@@ -46,6 +48,8 @@ struct AnalyzeArgs {
   bool no_plot = false;
 };
 int cmd_analyze(const AnalyzeArgs& args, const Comm& comm);
+// The results table printed by analyze and run, from summary.json's "analyze" object.
+std::string results_table(const nlohmann::json& analyze);
 
 struct RunArgs {
   std::string input;  // empty: inputs/demo.toml
