@@ -47,13 +47,17 @@ std::vector<double> log_weight_restricted(const DirectionData& d) {
   return lw;
 }
 
-DirectionResult statistics(const DirectionData& d, const BootstrapCounts& source_counts,
-                           const BootstrapCounts& reference_counts, int N, int D, double L, const AnalysisOptions& o) {
+// reference_inside: the other direction's domain flags of the reference samples (they are its source).
+DirectionResult statistics(const DirectionData& d, std::span<const std::uint8_t> reference_inside,
+                           const BootstrapCounts& source_counts, const BootstrapCounts& reference_counts, int N, int D,
+                           double L, const AnalysisOptions& o) {
   DirectionResult r;
   r.energy_bins = energy_bins(d, o.energy_bins);
   r.r_bins = Bins{0.0, 0.5 * L, o.rdf_bins};
-  r.reference = set_statistics(d.reference_positions, d.reference_energy, N, D, L, {Weighting{}}, reference_counts,
-                               r.energy_bins, r.r_bins)[0];
+  auto ref = set_statistics(d.reference_positions, d.reference_energy, N, D, L,
+                            {Weighting{}, Weighting{{}, reference_inside}}, reference_counts, r.energy_bins, r.r_bins);
+  r.reference = std::move(ref[0]);
+  r.reference_covered = std::move(ref[1]);
   auto id = set_statistics(d.source_positions, d.identity_energy, N, D, L,
                            {Weighting{}, Weighting{d.identity_log_weight, {}}}, source_counts, r.energy_bins, r.r_bins);
   r.untransformed = std::move(id[0]);
@@ -85,13 +89,14 @@ AnalysisResult analyze(const DirectionData& ab, const DirectionData& ba, int N, 
   const std::size_t n_a = ab.mapped_energy.size(), n_b = ba.mapped_energy.size();
   if (ab.reference_energy.size() != n_b || ba.reference_energy.size() != n_a)
     throw Error(ExitCode::failure, "analyze: each direction's reference must be the other's source samples");
+  // (Same samples in the same order: the caller passes the same evaluation set to both.)
   // One resampling per system's evaluation set, shared by every set built on those samples.
   const BootstrapCounts counts_a = bootstrap_counts(o.scheme, o.replicates, n_a, derive_seed(o.seed, 10));
   const BootstrapCounts counts_b = bootstrap_counts(o.scheme, o.replicates, n_b, derive_seed(o.seed, 11));
   AnalysisResult res;
   res.replicates = o.replicates;
-  res.a_to_b = statistics(ab, counts_a, counts_b, N, D, L, o);
-  res.b_to_a = statistics(ba, counts_b, counts_a, N, D, L, o);
+  res.a_to_b = statistics(ab, ba.in_domain, counts_a, counts_b, N, D, L, o);
+  res.b_to_a = statistics(ba, ab.in_domain, counts_b, counts_a, N, D, L, o);
 
   const int R1 = o.replicates + 1;
   auto& f = res.a_to_b;

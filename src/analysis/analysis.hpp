@@ -7,6 +7,8 @@
 //   identity       A's samples reweighted with the identity map's weights (free-energy perturbation)
 // and the free-energy difference ΔF = β_B F_B − β_A F_A from each direction (uncorrected and
 // coverage-corrected) and from Bennett's acceptance ratio, for the flow and for the identity map.
+// plus the reference restricted to the covered part of the target (METHOD.md rule 3: reweighted
+// observables of X from Y→X samples describe only the share c_X of X that the map reaches).
 // Every quantity has a bootstrap error: replicate r resamples A's and B's evaluation sets
 // (independently of each other, the same draws for every set built on the same samples) and
 // reweights after resampling.
@@ -44,6 +46,9 @@ struct DirectionData {
 struct DirectionResult {
   Bins energy_bins, r_bins;
   SetStatistics reference, untransformed, raw, reweighted, identity;
+  // The target's own samples restricted to the part the map covers (those whose image under the
+  // other direction's map stays in the domain): what `reweighted` estimates when coverage < 1.
+  SetStatistics reference_covered;
   // Per replicate (0 = full sample): ΔF from this direction's samples, with and without the
   // coverage correction, and from the identity map.
   std::vector<double> delta_f, delta_f_uncorrected, delta_f_identity;

@@ -71,6 +71,7 @@ Estimate summarise(std::span<const double> v) {
       s += v[r];
       ++k;
     }
+  e.finite = k;
   if (k < 2) {
     e.error = std::numeric_limits<double>::quiet_NaN();
     return e;

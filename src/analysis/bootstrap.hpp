@@ -29,6 +29,7 @@ BootstrapCounts bootstrap_counts(BootstrapScheme scheme, int replicates, std::si
 // the finite replicates 1 … R (NaN when fewer than two are finite).
 struct Estimate {
   double value = 0, error = 0;
+  int finite = 0;  // replicates that entered the error
 };
 Estimate summarise(std::span<const double> per_replicate);
 

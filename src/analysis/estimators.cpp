@@ -70,25 +70,29 @@ double delta_f_from_b(std::span<const double> log_w_a, double coverage_a, Counts
   return log_mean_weight(log_w_a, counts) - std::log(coverage_a);
 }
 
-double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_w_a, Counts counts_a, Counts counts_b,
+double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_w_a, Counts counts_fwd, Counts counts_rev,
                    double guess) {
-  const double n_f = total_count(log_w_b.size(), counts_a), n_r = total_count(log_w_a.size(), counts_b);
-  if (!(n_f > 0 && n_r > 0) || !std::isfinite(max_finite(log_w_b, counts_a)) ||
-      !std::isfinite(max_finite(log_w_a, counts_b)))
+  const double n_f = total_count(log_w_b.size(), counts_fwd), n_r = total_count(log_w_a.size(), counts_rev);
+  if (!(n_f > 0 && n_r > 0) || !std::isfinite(max_finite(log_w_b, counts_fwd)) ||
+      !std::isfinite(max_finite(log_w_a, counts_rev)))
     return std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t i = 0; i < log_w_b.size(); ++i)
+    if (count_of(counts_fwd, i) > 0 && std::isnan(log_w_b[i])) return std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t j = 0; j < log_w_a.size(); ++j)
+    if (count_of(counts_rev, j) > 0 && std::isnan(log_w_a[j])) return std::numeric_limits<double>::quiet_NaN();
   const double M = std::log(n_f / n_r);
   // g(Δ) = Σ_F f(M + W_F − Δ) − Σ_R f(−M + W_R + Δ), increasing in Δ; g' = Σ f(1 − f) over both.
   auto g = [&](double delta, double* slope) {
     double lhs = 0, rhs = 0, d = 0;
     for (std::size_t i = 0; i < log_w_b.size(); ++i) {
-      const double c = count_of(counts_a, i);
+      const double c = count_of(counts_fwd, i);
       if (c == 0 || log_w_b[i] == -kInf) continue;
       const double f = fermi(M - log_w_b[i] - delta);
       lhs += c * f;
       d += c * f * (1 - f);
     }
     for (std::size_t j = 0; j < log_w_a.size(); ++j) {
-      const double c = count_of(counts_b, j);
+      const double c = count_of(counts_rev, j);
       if (c == 0 || log_w_a[j] == -kInf) continue;
       const double f = fermi(-M - log_w_a[j] + delta);
       rhs += c * f;

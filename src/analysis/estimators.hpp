@@ -36,9 +36,10 @@ double delta_f_from_b(std::span<const double> log_w_a, double coverage_a = 1.0, 
 // with forward works W_F = −log w_B (A→B samples), reverse works W_R = −log w_A (B→A samples)
 // and M = ln(n_F/n_R). Configurations of weight zero (W = +∞) drop out of both sums. Solved by
 // Newton's method safeguarded by bisection, to 1e-12 relative; `guess` (e.g. the full-sample
-// answer when solving a bootstrap replicate) only speeds it up. NaN when either side has no
-// configuration of non-zero weight.
-double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_w_a, Counts counts_a = {},
-                   Counts counts_b = {}, double guess = 0.0);
+// answer when solving a bootstrap replicate) only speeds it up. counts_fwd go with log_w_b (A's
+// samples), counts_rev with log_w_a (B's). NaN when either side has no configuration of non-zero
+// weight or a log-weight is NaN.
+double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_w_a, Counts counts_fwd = {},
+                   Counts counts_rev = {}, double guess = 0.0);
 
 }  // namespace boltzmap

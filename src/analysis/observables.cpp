@@ -16,7 +16,7 @@ void add_pair_histogram(const float* x, int n_particles, int dim, double L, cons
         const double u = minimum_image(static_cast<double>(x[i * dim + d]) - x[j * dim + d], L, inv_l);
         r2 += u * u;
       }
-      if (r2 < lo2 || r2 >= hi2) continue;
+      if (!(r2 >= lo2 && r2 < hi2)) continue;  // also skips NaN
       const int b = static_cast<int>((std::sqrt(r2) - bins.lo) * inv_w);
       out[b < bins.count ? b : bins.count - 1] += 1.0;
     }

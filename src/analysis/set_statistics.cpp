@@ -105,10 +105,11 @@ std::vector<SetStatistics> set_statistics(std::span<const float> positions, std:
             s.s0[r] += cj;
             s.s1[r] += x;
             s.s2[r] += x * w[j];
-            s.su[r] += x * energy[i0 + j];
+            if (x != 0.0) s.su[r] += x * energy[i0 + j];
             s.in[r] += in ? cj : 0.0;
             s.s1raw[r] += cj * wraw[j];
             s.s1out[r] += in ? 0.0 : cj * wraw[j];
+            if (x == 0.0) continue;  // weight zero: its energy (even inf/NaN) must not enter
             if (ebin[i0 + j] >= 0) s.hist(r, ebin[i0 + j]) += x;
             cw(r, static_cast<Eigen::Index>(j)) = x;
           }
@@ -127,6 +128,7 @@ std::vector<SetStatistics> set_statistics(std::span<const float> positions, std:
     SetStatistics& o = out[k];
     o.energy_bins = E;
     o.rdf_bins = G;
+    o.n = s.s0[0];
     for (auto* v : {&o.mean_energy, &o.ess, &o.ess_fraction, &o.log_mean_weight, &o.inside_fraction,
                     &o.outside_weight_fraction})
       v->assign(R1, nan);

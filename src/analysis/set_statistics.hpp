@@ -30,6 +30,7 @@ struct SetStatistics {  // every vector: index r = replicate (0 = full sample)
   std::vector<double> energy_histogram;  // [R + 1][energy bins], a density
   std::vector<double> rdf;               // [R + 1][r bins], g(r)
   int energy_bins = 0, rdf_bins = 0;
+  double n = 0;  // configurations in the full sample
   // Replicate r's row of a histogram.
   std::span<const double> histogram_row(int r) const { return {energy_histogram.data() + static_cast<std::size_t>(r) * energy_bins, static_cast<std::size_t>(energy_bins)}; }
   std::span<const double> rdf_row(int r) const { return {rdf.data() + static_cast<std::size_t>(r) * rdf_bins, static_cast<std::size_t>(rdf_bins)}; }

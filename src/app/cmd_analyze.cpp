@@ -33,9 +33,25 @@ namespace {
 
 struct MappedFile {
   Frames frames;  // mapped positions; energies = U_target(x′)
-  std::vector<double> identity_energy, log_weight_unrestricted, identity_log_weight;
+  std::vector<double> source_energy, identity_energy, log_weight_unrestricted, identity_log_weight;
   std::vector<std::uint8_t> in_domain;
 };
+
+// The mapped file must come from these evaluation configurations and this input's systems and model:
+// its stored source energies must equal U_source recomputed now (same code, so to rounding), and
+// its stored input must agree on every section the mapping depends on.
+void check_mapped(const std::string& path, const MappedFile& m, const std::vector<double>& u_source, const Experiment& e) {
+  const std::vector<std::string> tables = {"", "box", "systems", "preprocess", "flow", "training"};
+  if (resolved_sections(m.frames.meta.attributes.count("boltzmap_input") ? m.frames.meta.attributes.at("boltzmap_input") : "",
+                        tables) != resolved_sections(e.resolved_toml, tables))
+    throw io_error(path + ": made from a different input (systems, data, model or training differ from " + e.source_file +
+                   "); run `boltzmap map " + e.source_file + "` again");
+  for (std::size_t i = 0; i < u_source.size(); ++i)
+    if (!(std::abs(m.source_energy[i] - u_source[i]) <= 1e-9 * (1.0 + std::abs(u_source[i]))))
+      throw io_error(path + ": frame " + std::to_string(i) + " was mapped from another configuration than the evaluation set's (U " +
+                     std::to_string(m.source_energy[i]) + " vs " + std::to_string(u_source[i]) + "); run `boltzmap map " +
+                     e.source_file + "` again");
+}
 
 MappedFile read_mapped(const std::string& run, Direction d, std::int64_t expected, const std::string& input) {
   const std::string path = run + "/mapped/" + direction_name(d) + ".h5";
@@ -45,6 +61,7 @@ MappedFile read_mapped(const std::string& run, Direction d, std::int64_t expecte
   if (m.frames.meta.frames != expected)
     throw io_error(path + ": holds " + std::to_string(m.frames.meta.frames) + " configurations, the evaluation set " +
                    std::to_string(expected) + " (run `boltzmap map " + input + "` again)");
+  m.source_energy = read_observable(path, "source_energy");
   m.identity_energy = read_observable(path, "identity_energy");
   m.log_weight_unrestricted = read_observable(path, "log_weight_unrestricted");
   m.identity_log_weight = read_observable(path, "identity_log_weight");
@@ -77,16 +94,20 @@ std::string results_table(const nlohmann::json& an) {
   };
   std::string t = fmt::format("results (U per configuration, ± bootstrap errors of {} {} replicates)\n",
                               an.value("bootstrap_replicates", 0), an.value("bootstrap_scheme", std::string()));
-  t += fmt::format("  {:<7} {:>18} {:>10} {:>10} {:>18} {:>18} {:>7} {:>7} {:>8}\n", "", "<U> reference", "untransf.",
-                   "raw", "reweighted", "identity rew.", "ESS/n", "id ESS/n", "coverage");
+  t += fmt::format("  {:<7} {:>18} {:>18} {:>10} {:>10} {:>18} {:>18} {:>7} {:>8} {:>8} {:>14}\n", "", "<U> reference",
+                   "ref. covered part", "untransf.", "raw", "reweighted", "identity rew.", "ESS/n", "id ESS/n",
+                   "outside", "target covered");
   const nlohmann::json& id = an["identity"];
   for (const char* d : {"A_to_B", "B_to_A"}) {
     const nlohmann::json& x = an[d];
-    t += fmt::format("  {:<7} {:>18} {:>10.3f} {:>10.3f} {:>18} {:>18} {:>7.4f} {:>7.4f} {:>8.4f}\n", d,
-                     pm(x, "mean_energy_reference", "mean_energy_reference_err", 3), get(x, "mean_energy_untransformed"),
+    const char* other = std::string(d) == "A_to_B" ? "B_to_A" : "A_to_B";
+    t += fmt::format("  {:<7} {:>18} {:>18} {:>10.3f} {:>10.3f} {:>18} {:>18} {:>7.4f} {:>8.4f} {:>8.4f} {:>14.4f}\n", d,
+                     pm(x, "mean_energy_reference", "mean_energy_reference_err", 3),
+                     pm(x, "mean_energy_reference_covered", "mean_energy_reference_covered_err", 3),
+                     get(x, "mean_energy_untransformed"),
                      get(x, "mean_energy_raw"), pm(x, "mean_energy_reweighted", "mean_energy_reweighted_err", 3),
                      pm(id[d], "mean_energy_reweighted", "mean_energy_reweighted_err", 3), get(x, "ess_fraction"),
-                     get(id[d], "ess_fraction"), get(x, "coverage"));
+                     get(id[d], "ess_fraction"), get(x, "out_of_domain_fraction"), get(an[other], "coverage"));
   }
   t += "  βΔF = β_B F_B − β_A F_A          flow                identity map\n";
   t += fmt::format("    from A→B                   {:<20}{}\n", pm(an["A_to_B"], "delta_f", "delta_f_err", 4),
@@ -114,6 +135,8 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   const std::vector<double> u_a = energies(sys_a, eval_a), u_b = energies(sys_b, eval_b);
   const MappedFile ab = read_mapped(run, Direction::a_to_b, eval_a.meta.frames, args.input);
   const MappedFile ba = read_mapped(run, Direction::b_to_a, eval_b.meta.frames, args.input);
+  check_mapped(run + "/mapped/A_to_B.h5", ab, u_a, e);
+  check_mapped(run + "/mapped/B_to_A.h5", ba, u_b, e);
   auto data = [](const Frames& src, const MappedFile& m, const Frames& ref, const std::vector<double>& u_ref) {
     return DirectionData{src.positions,        m.frames.positions,           m.frames.energies,
                          m.identity_energy,    m.log_weight_unrestricted,    m.identity_log_weight,
@@ -136,6 +159,8 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
     an[direction_name(d)] = {
         {"mean_energy_reference", num(value(r.reference.mean_energy))},
         {"mean_energy_reference_err", num(error(r.reference.mean_energy))},
+        {"mean_energy_reference_covered", num(value(r.reference_covered.mean_energy))},
+        {"mean_energy_reference_covered_err", num(error(r.reference_covered.mean_energy))},
         {"mean_energy_untransformed", num(value(r.untransformed.mean_energy))},
         {"mean_energy_raw", num(value(r.raw.mean_energy))},
         {"mean_energy_reweighted", num(value(r.reweighted.mean_energy))},
@@ -171,6 +196,20 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   merge_summary(run + "/summary.json", {{"analyze", an}});
 
   spdlog::info("{}", results_table(an));
+  // Replicates where an estimate is undefined (e.g. no weight left in the resample) are left out of
+  // its error; say so, since the error then describes fewer replicates.
+  auto dropped = [&](const char* what, const std::vector<double>& v) {
+    const int finite = summarise(v).finite;
+    if (finite < opt.replicates)
+      spdlog::warn("{}: {} of {} bootstrap replicates are undefined (NaN/inf) and left out of its error", what,
+                   opt.replicates - finite, opt.replicates);
+  };
+  dropped("βΔF (BAR)", res.delta_f_bar);
+  for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
+    const std::string n = direction_name(d);
+    dropped((n + " βΔF").c_str(), res.direction(d).delta_f);
+    dropped((n + " reweighted ⟨U⟩").c_str(), res.direction(d).reweighted.mean_energy);
+  }
   for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
     const double cov = value(res.direction(d).reweighted.inside_fraction);
     if (cov < 1.0)

@@ -5,6 +5,7 @@
 // README, "Output files"). Data-parallel: each rank maps a block of configurations and writes its
 // hyperslab collectively. Tests: tests/app/analysis_pipeline.sh.
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -63,10 +64,20 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
   if (!std::filesystem::exists(model_path))
     throw io_error(model_path + ": missing (run `boltzmap train " + args.input + "` first)");
   const Model model = load_flow(model_path);
+  const std::vector<std::string> model_tables = {"", "box", "systems", "preprocess", "flow", "training"};
+  if (comm.root() && resolved_sections(read_root_attribute(model_path, "boltzmap_input"), model_tables) !=
+                         resolved_sections(e.resolved_toml, model_tables))
+    spdlog::warn("{} was trained from an input that differs from {} in its systems, data, [preprocess], [flow] or "
+                 "[training]; mapping with it anyway (run `boltzmap train` to retrain)",
+                 model_path, args.input);
   const int N = e.box.n_particles, D = e.box.dimension;
   if (model.pre.n_particles() != N || model.pre.dim() != D)
     throw input_error(model_path + ": trained for another N or dimension than " + args.input);
   const System sys[2] = {e.system('A').physics(D, N), e.system('B').physics(D, N)};
+  for (const System& x : sys)
+    if (std::abs(x.box.length - model.pre.box_length()) > 1e-9 * x.box.length)
+      throw input_error(args.input + ": a system's box side L = " + std::to_string(x.box.length) + " differs from the model's " +
+                        std::to_string(model.pre.box_length()) + " (density changed since training?); retrain, or restore the input");
   nlohmann::json summary;
   for (Direction dir : {Direction::a_to_b, Direction::b_to_a}) {
     const bool ab = dir == Direction::a_to_b;

@@ -2,12 +2,16 @@
 // figures) — skipping every stage whose outputs exist and were made from the same input. Each
 // stage's input is the part of the resolved input it depends on (resolved_sections); its FNV-1a
 // hash is recorded in out/<name>/stages.json when the stage completes. A stage runs again when
-// its hash changed, an output is missing, or an earlier stage ran in this invocation; an
+// its hash changed, an output is missing or was made from another input (each output stores the
+// input it was made from), or a stage it reads ran in this invocation; an
 // interrupted training resumes from its checkpoint (boltzmap train). Without FILE it runs
 // inputs/demo.toml. Tests: tests/app/analysis_pipeline.sh (skip, re-run after a change).
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <set>
+#include <sstream>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -18,6 +22,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "io/files.hpp"
+#include "io/h5md.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -33,16 +38,32 @@ std::string fnv1a(const std::string& s) {
   return fmt::format("{:016x}", h);
 }
 
+// A stage: the text of the resolved input its outputs depend on (key), its outputs (relative to the
+// run folder; each records the input it was made from) and the earlier stages it reads.
 struct Stage {
   std::string name;
-  std::vector<std::string> tables;   // the input sections its outputs depend on
-  std::vector<std::string> outputs;  // relative to the run folder
+  std::function<std::string(const std::string& resolved)> key;
+  std::vector<std::string> outputs;
+  std::vector<std::string> after;
 };
+
+std::function<std::string(const std::string&)> sections(std::vector<std::string> tables,
+                                                        std::string analysis_prefix = "") {
+  return [tables, analysis_prefix](const std::string& resolved) {
+    std::string k = resolved_sections(resolved, tables);
+    if (!analysis_prefix.empty()) {  // one key of [analysis] only
+      std::istringstream in(resolved_sections(resolved, {"analysis"}));
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind(analysis_prefix, 0) == 0) k += line + "\n";
+    }
+    return k;
+  };
+}
 
 std::vector<Stage> stages(const Experiment& e) {
   std::vector<Stage> s;
   for (char label : {'A', 'B'}) {
-    Stage st{std::string("sample_") + label, {"", "box", std::string("systems.") + label}, {}};
+    Stage st{std::string("sample_") + label, sections({"", "box", std::string("systems.") + label}), {}, {}};
     const auto& d = e.system(label).datasets;
     const std::pair<const char*, std::int64_t> sets[] = {{"train", d.train}, {"validation", d.validation}, {"evaluation", d.evaluation}};
     for (const auto& [set, n] : sets)
@@ -50,20 +71,33 @@ std::vector<Stage> stages(const Experiment& e) {
     s.push_back(st);
   }
   const std::vector<std::string> model = {"", "box", "systems", "preprocess", "flow", "training"};
-  std::vector<std::string> with_analysis = model;
-  with_analysis.push_back("analysis");
-  s.push_back({"train", model, {"model/flow.h5"}});
-  s.push_back({"map", with_analysis, {"mapped/A_to_B.h5", "mapped/B_to_A.h5"}});
-  s.push_back({"analyze", with_analysis, {"analysis.h5"}});
+  std::vector<std::string> all = model;
+  all.push_back("analysis");
+  s.push_back({"train", sections(model), {"model/flow.h5"}, {"sample_A", "sample_B"}});
+  s.push_back({"map", sections(model, "max_configurations"), {"mapped/A_to_B.h5", "mapped/B_to_A.h5"},
+               {"sample_A", "sample_B", "train"}});
+  s.push_back({"analyze", sections(all), {"analysis.h5"}, {"sample_A", "sample_B", "map"}});
   return s;
 }
 
 nlohmann::json read_records(const std::string& path) {
   if (!std::filesystem::exists(path)) return nlohmann::json::object();
   try {
-    return nlohmann::json::parse(read_text(path));
+    nlohmann::json j = nlohmann::json::parse(read_text(path));
+    if (j.is_object()) return j;
   } catch (const nlohmann::json::exception&) {
-    return nlohmann::json::object();  // unreadable: every stage runs again
+  }
+  return nlohmann::json::object();  // unreadable or not an object: every stage runs again
+}
+
+// Whether an output exists and was made from the same (relevant) input: the stored
+// @boltzmap_input of an HDF5 output must give the same key as the current input.
+bool output_current(const std::string& path, const Stage& st, const std::string& key) {
+  if (!std::filesystem::exists(path)) return false;
+  try {
+    return st.key(read_root_attribute(path, "boltzmap_input")) == key;
+  } catch (const Error&) {
+    return false;  // unreadable: make it again
   }
 }
 
@@ -79,21 +113,18 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
   const Experiment e = load_experiment(input, args.sets);
   const std::string run = e.output_dir, records_path = run + "/stages.json";
   if (comm.root()) ensure_directory(run);
-  bool upstream_ran = false;
+  std::set<std::string> ran;  // stages run in this invocation: their readers run again
   for (const Stage& st : stages(e)) {
-    const std::string hash = fnv1a(resolved_sections(e.resolved_toml, st.tables));
+    const std::string key = st.key(e.resolved_toml), hash = fnv1a(key);
     std::string decision = "run";
     if (comm.root()) {
       nlohmann::json rec = read_records(records_path);
-      bool present = true;
-      for (const auto& o : st.outputs) present &= std::filesystem::exists(run + "/" + o);
-      if (!upstream_ran && present && rec.value(st.name, std::string()) == hash) decision = "skip";
-      if (decision == "run") {  // forget this and later stages until they complete again
-        bool later = false;
-        for (const Stage& s2 : stages(e)) {
-          later |= s2.name == st.name;
-          if (later) rec.erase(s2.name);
-        }
+      bool current = rec.value(st.name, std::string()) == hash;
+      for (const auto& o : st.outputs) current = current && output_current(run + "/" + o, st, key);
+      for (const auto& a : st.after) current = current && !ran.count(a);
+      if (current) decision = "skip";
+      if (decision == "run") {  // forget this stage until it completes again
+        rec.erase(st.name);
         write_text_atomic(records_path, rec.dump(2) + "\n");
       }
     }
@@ -103,7 +134,7 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
       continue;
     }
     if (comm.root()) spdlog::info("run: stage {}", st.name);
-    upstream_ran = true;
+    ran.insert(st.name);
     int code = 0;
     if (st.name == "sample_A" || st.name == "sample_B") {
       code = cmd_sample(SampleArgs{input, st.name.substr(7), args.sets, args.progress}, comm);

@@ -22,6 +22,7 @@ void series(hid_t g, const char* name, const std::vector<double>& v) {
   const Estimate e = summarise(v);
   scalar(d, "value", e.value);
   scalar(d, "error", e.error);
+  scalar(d, "finite_replicates", e.finite);
   H5Dclose(d);
 }
 
@@ -55,6 +56,7 @@ void write_set(hid_t parent, const char* name, const SetStatistics& s, int R1) {
   both("ess_fraction", s.ess_fraction);
   both("inside_fraction", s.inside_fraction);
   both("outside_weight_fraction", s.outside_weight_fraction);
+  scalar(g, "n", s.n);
   H5Gclose(g);
 }
 
@@ -82,6 +84,8 @@ void write_analysis(const std::string& path, const AnalysisResult& res, const An
       hid_t g = make_group(f.id, direction_name(d));
       string_attribute(g, "source", d == Direction::a_to_b ? "A" : "B");
       string_attribute(g, "target", d == Direction::a_to_b ? "B" : "A");
+      scalar(g, "n_source", dr.raw.n);
+      scalar(g, "n_reference", dr.reference.n);
       vector(g, "energy_bin_edges", edges(dr.energy_bins));
       vector(g, "r_bin_edges", edges(dr.r_bins));
       std::vector<double> centres(dr.r_bins.count);
@@ -92,6 +96,7 @@ void write_analysis(const std::string& path, const AnalysisResult& res, const An
       series(g, "delta_f_identity", dr.delta_f_identity);
       series(g, "coverage", dr.reweighted.inside_fraction);
       write_set(g, "reference", dr.reference, R1);
+      write_set(g, "reference_covered", dr.reference_covered, R1);
       write_set(g, "untransformed", dr.untransformed, R1);
       write_set(g, "raw", dr.raw, R1);
       write_set(g, "reweighted", dr.reweighted, R1);

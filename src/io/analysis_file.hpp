@@ -6,14 +6,14 @@
 //     delta_f, delta_f_uncorrected, delta_f_identity [R + 1]  βΔF = β_B F_B − β_A F_A per replicate
 //       (row 0 = full sample; rows 1 … R bootstrap replicates), with @value @error each
 //     coverage [R + 1]  share of this direction's source samples whose image stays in the domain
-//     /reference /untransformed /raw /reweighted /identity          (see src/analysis/analysis.hpp)
+//     /reference /reference_covered /untransformed /raw /reweighted /identity   (src/analysis/analysis.hpp)
 //       energy_histogram, energy_histogram_err [E]  density (1/energy)
 //       rdf, rdf_err [G]                            g(r)
 //       @mean_energy @mean_energy_err @ess @ess_err @ess_fraction @ess_fraction_err
 //       @inside_fraction @inside_fraction_err @outside_weight_fraction @outside_weight_fraction_err @n
 //   /free_energy  delta_f_bar, delta_f_bar_identity [R + 1], each with @value @error
 // Energies are totals per configuration (U). Values: full sample; errors: bootstrap standard deviations.
-// Tests: tests/app/analysis_pipeline.sh reads it back with h5py-free checks via `boltzmap info`.
+// Tests: tests/app/analysis_pipeline.sh reads it back (h5py) and checks it against summary.json.
 #pragma once
 #include <string>
 

@@ -101,7 +101,9 @@ void Preprocessor::in_domain(const float* z, int rows, std::span<std::uint8_t> i
   const int m = latent_dim();
   AlignedFloats y(static_cast<size_t>(rows) * m);
   pca_.inverse(z, BatchView{y.data(), rows, 1, m});
-  std::vector<std::uint8_t> window(rows);
+  // Window test first; only rows that pass it are relabelled (a non-finite coordinate fails it,
+  // and the assignment solver must never see one).
+  std::vector<int> pass;
   const double half = 0.5 * L_;
   for (int r = 0; r < rows; ++r) {
     bool ok = true;
@@ -109,10 +111,15 @@ void Preprocessor::in_domain(const float* z, int rows, std::span<std::uint8_t> i
       const double u = static_cast<double>(y[static_cast<size_t>(r) * m + j]) - centres_[j];
       ok &= u >= -half && u < half;
     }
-    window[r] = ok;
+    inside[r] = 0;
+    if (ok) pass.push_back(r);
   }
-  relabel_.forward(BatchView{y.data(), rows, n_ - 1, dim_}, inside);
-  for (int r = 0; r < rows; ++r) inside[r] = inside[r] && window[r];
+  AlignedFloats packed(pass.size() * static_cast<size_t>(m));
+  for (size_t k = 0; k < pass.size(); ++k)
+    std::copy_n(y.data() + static_cast<size_t>(pass[k]) * m, m, packed.data() + k * m);
+  std::vector<std::uint8_t> identity(pass.size());
+  relabel_.forward(BatchView{packed.data(), static_cast<int>(pass.size()), n_ - 1, dim_}, identity);
+  for (size_t k = 0; k < pass.size(); ++k) inside[pass[k]] = identity[k];
 }
 
 }  // namespace boltzmap

@@ -53,23 +53,28 @@ TEST(Estimators, KishEffectiveSampleSize) {
 // log w_B = −u_B(F x) + u_A(x) + d ln(σ_B/σ_A) = d ln(σ_B/σ_A) for every x, and
 // ΔF = β_B F_B − β_A F_A = −ln(Z_B/Z_A) = −d ln(σ_B/σ_A).
 TEST(Estimators, ExactAffineMapGivesConstantWeightsAndTheExactFreeEnergy) {
-  const int d = 5, n = 200;
+  const int d = 5, n = 200, n_b = 2000;  // unequal sizes: BAR's M = ln(n_F/n_R) ≠ 0 matters
   const double sa = 0.7, sb = 1.9, mu = 0.4, exact = -d * std::log(sb / sa);
   std::mt19937_64 g(2);
   std::normal_distribution<double> z(0, 1);
-  std::vector<double> lw_b(n), lw_a(n);
+  std::vector<double> lw_b(n), lw_a(n_b);
   for (int i = 0; i < n; ++i) {
-    double ua = 0, ub = 0, ua2 = 0, ub2 = 0;
+    double ua = 0, ub = 0;
     for (int k = 0; k < d; ++k) {
       const double xa = sa * z(g), y = mu + sb / sa * xa;  // A sample and its image
       ua += xa * xa / (2 * sa * sa);
       ub += (y - mu) * (y - mu) / (2 * sb * sb);
-      const double yb = mu + sb * z(g), xb = (yb - mu) * sa / sb;  // B sample and its preimage
-      ub2 += (yb - mu) * (yb - mu) / (2 * sb * sb);
-      ua2 += xb * xb / (2 * sa * sa);
     }
     lw_b[i] = -ub + ua + d * std::log(sb / sa);
-    lw_a[i] = -ua2 + ub2 - d * std::log(sb / sa);
+  }
+  for (int i = 0; i < n_b; ++i) {
+    double ua = 0, ub = 0;
+    for (int k = 0; k < d; ++k) {
+      const double yb = mu + sb * z(g), xb = (yb - mu) * sa / sb;  // B sample and its preimage
+      ub += (yb - mu) * (yb - mu) / (2 * sb * sb);
+      ua += xb * xb / (2 * sa * sa);
+    }
+    lw_a[i] = -ua + ub - d * std::log(sb / sa);
   }
   for (int i = 0; i < n; ++i) EXPECT_NEAR(lw_b[i], lw_b[0], 1e-12);
   EXPECT_NEAR(kish_ess(lw_b), n, 1e-9);
@@ -137,59 +142,73 @@ TEST(Estimators, BarHasTheSmallerErrorWhenTheOverlapIsPoor) {
 // The domain rules (METHOD.md "The domain of the map") on a model with an exact answer: two
 // particles on a line, t = x₂ − x₁; relabelling swaps them (t ↔ −t), so the canonical domain is
 // D = {t ≥ 0} and U is even. A: u_A = t²/2, B: u_B = t²/(2s²), so on D Z_A = √(2π)/2,
-// Z_B = s√(2π)/2 and ΔF = −ln s. The map F(t) = s·t − c sends A's t < c/s outside D (a relabelled
-// copy); F⁻¹(y) = (y + c)/s never leaves D, so c_B = 1 and c_A = P_A(t ≥ c/s) = erfc(c/(s√2)).
-TEST(Estimators, DomainIndicatorAndCoverageCorrectionGiveTheExactFreeEnergy) {
-  const double s = 1.5, c = 1.0, exact = -std::log(s);
-  const double c_a_exact = std::erfc(c / (s * std::sqrt(2.0)));
-  const int n = 200000;
+// Z_B = s√(2π)/2 and ΔF = −ln s. The map F(t) = s·t + b, F⁻¹(y) = (y − b)/s:
+//   b < 0: F sends A's t < −b/s outside D (a relabelled copy); F⁻¹ never leaves D:
+//          c_A = P_A(t ≥ −b/s) = erfc(−b/(s√2)), c_B = 1;
+//   b > 0: F never leaves D; F⁻¹ sends B's y < b outside: c_A = 1, c_B = erfc(b/(s√2)).
+// Only the indicator (weight zero outside D) and the coverage corrections give the exact ΔF.
+void domain_case(double b) {
+  const double s = 1.5, exact = -std::log(s);
+  const double c_a_exact = b < 0 ? std::erfc(-b / (s * std::sqrt(2.0))) : 1.0;
+  const double c_b_exact = b > 0 ? std::erfc(b / (s * std::sqrt(2.0))) : 1.0;
+  const int n = 100000;
   std::mt19937_64 g(5);
   std::normal_distribution<double> z(0, 1);
-  std::vector<double> lw_b(n), lw_b_no_indicator(n), lw_a(n);
-  int inside = 0;
+  std::vector<double> lw_b(n), lw_b_all(n), lw_a(n), lw_a_all(n);
+  std::vector<std::uint8_t> in_a(n), in_b(n);
   for (int i = 0; i < n; ++i) {
-    const double t = std::abs(z(g));  // A on D
-    const double y = s * t - c;       // its image
-    const double lw = -(y * y) / (2 * s * s) + 0.5 * t * t + std::log(s);
-    lw_b_no_indicator[i] = lw;
-    lw_b[i] = y >= 0 ? lw : -kInf;
-    inside += y >= 0;
-    const double yb = s * std::abs(z(g));  // B on D
-    const double tb = (yb + c) / s;        // its preimage, always in D
-    lw_a[i] = -0.5 * tb * tb + yb * yb / (2 * s * s) - std::log(s);
+    const double t = std::abs(z(g)), y = s * t + b;  // A on D and its image
+    lw_b_all[i] = -(y * y) / (2 * s * s) + 0.5 * t * t + std::log(s);
+    in_a[i] = y >= 0;
+    lw_b[i] = in_a[i] ? lw_b_all[i] : -kInf;
+    const double yb = s * std::abs(z(g)), tb = (yb - b) / s;  // B on D and its preimage
+    lw_a_all[i] = -0.5 * tb * tb + yb * yb / (2 * s * s) - std::log(s);
+    in_b[i] = tb >= 0;
+    lw_a[i] = in_b[i] ? lw_a_all[i] : -kInf;
   }
-  const double c_a = static_cast<double>(inside) / n, c_b = 1.0;
-  EXPECT_NEAR(c_a, c_a_exact, 4 * std::sqrt(c_a_exact * (1 - c_a_exact) / n));
-
-  const int R = 100;
+  const int R = 60;
   const auto ca = bootstrap_counts(BootstrapScheme::poisson, R, n, 50), cb = bootstrap_counts(BootstrapScheme::poisson, R, n, 51);
-  std::vector<double> from_a, from_a_raw, from_b, from_b_raw, bar, bar_raw;
+  auto share = [&](const std::vector<std::uint8_t>& in, Counts c) {
+    double k = 0, tot = 0;
+    for (int i = 0; i < n; ++i) tot += c[i], k += in[i] ? c[i] : 0;
+    return k / tot;
+  };
+  std::vector<double> c_a, c_b, from_a, from_a_raw, from_b, from_b_raw, bar, bar_raw;
   for (int r = 0; r <= R; ++r) {
-    double in_r = 0, tot = 0;
-    for (int i = 0; i < n; ++i) {
-      tot += ca.row(r)[i];
-      in_r += lw_b[i] > -kInf ? ca.row(r)[i] : 0;
-    }
-    from_a.push_back(delta_f_from_a(lw_b, c_b, ca.row(r)));
-    from_a_raw.push_back(delta_f_from_a(lw_b_no_indicator, 1.0, ca.row(r)));
-    from_b.push_back(delta_f_from_b(lw_a, in_r / tot, cb.row(r)));
-    from_b_raw.push_back(delta_f_from_b(lw_a, 1.0, cb.row(r)));
+    c_a.push_back(share(in_a, ca.row(r)));
+    c_b.push_back(share(in_b, cb.row(r)));
+    from_a.push_back(delta_f_from_a(lw_b, c_b.back(), ca.row(r)));
+    from_a_raw.push_back(delta_f_from_a(lw_b_all, 1.0, ca.row(r)));
+    from_b.push_back(delta_f_from_b(lw_a, c_a.back(), cb.row(r)));
+    from_b_raw.push_back(delta_f_from_b(lw_a_all, 1.0, cb.row(r)));
     bar.push_back(delta_f_bar(lw_b, lw_a, ca.row(r), cb.row(r)));
-    bar_raw.push_back(delta_f_bar(lw_b_no_indicator, lw_a, ca.row(r), cb.row(r)));
+    bar_raw.push_back(delta_f_bar(lw_b_all, lw_a_all, ca.row(r), cb.row(r)));
   }
-  const Estimate a = summarise(from_a), a_raw = summarise(from_a_raw), b = summarise(from_b), b_raw = summarise(from_b_raw),
+  const Estimate ea = summarise(c_a), eb = summarise(c_b);
+  EXPECT_LT(std::abs(ea.value - c_a_exact), 4 * ea.error + 1e-12);
+  EXPECT_LT(std::abs(eb.value - c_b_exact), 4 * eb.error + 1e-12);
+  const Estimate a = summarise(from_a), a_raw = summarise(from_a_raw), bb = summarise(from_b), b_raw = summarise(from_b_raw),
                  br = summarise(bar), br_raw = summarise(bar_raw);
-  // With the indicator and the coverage correction: exact within 4 standard errors.
+  // With the indicator and the coverage corrections: exact within 4 standard errors.
   EXPECT_LT(std::abs(a.value - exact), 4 * a.error) << a.value << " ± " << a.error;
-  EXPECT_LT(std::abs(b.value - exact), 4 * b.error) << b.value << " ± " << b.error;
+  EXPECT_LT(std::abs(bb.value - exact), 4 * bb.error) << bb.value << " ± " << bb.error;
   EXPECT_LT(std::abs(br.value - exact), 4 * br.error) << br.value << " ± " << br.error;
-  // Without them: biased by many standard errors. A→B without the indicator counts the copies
-  // outside D (ΔF too low); B→A without the correction is low by −ln c_A.
-  EXPECT_GT(std::abs(a_raw.value - exact), 10 * a_raw.error) << a_raw.value;
+  // Without them: biased by many standard errors (the copies outside D count double), on the
+  // leaking side and in BAR.
+  const Estimate& leaky_raw = b < 0 ? a_raw : b_raw;
+  EXPECT_GT(std::abs(leaky_raw.value - exact), 10 * leaky_raw.error) << leaky_raw.value;
   EXPECT_GT(std::abs(br_raw.value - exact), 10 * br_raw.error) << br_raw.value;
-  EXPECT_NEAR(b_raw.value - exact, std::log(c_a_exact), 4 * b_raw.error);
-  EXPECT_GT(std::abs(b_raw.value - exact), 10 * b_raw.error);
+  // The indicator without the coverage correction: the other side's estimate is off by exactly the
+  // log of the leaking side's coverage.
+  if (b < 0) {
+    EXPECT_NEAR(delta_f_from_b(lw_a, 1.0) - exact, std::log(c_a_exact), 4 * bb.error);
+  } else {
+    EXPECT_NEAR(delta_f_from_a(lw_b, 1.0) - exact, -std::log(c_b_exact), 4 * a.error);
+  }
 }
+
+TEST(Estimators, DomainRulesGiveTheExactFreeEnergyWhenTheForwardMapLeaves) { domain_case(-1.0); }
+TEST(Estimators, DomainRulesGiveTheExactFreeEnergyWhenTheInverseMapLeaves) { domain_case(+1.0); }
 
 }  // namespace
 }  // namespace boltzmap

@@ -90,6 +90,24 @@ TEST(Mapping, LogWeightsAreEq11RecomputedFromTheMappedConfigurations) {
   RecordProperty("outside", outside);
 }
 
+// The sign convention of the log-Jacobian: a flow whose first block scales its transformed half by
+// e^κ (S's last bias = κ, its weights zero) has log|det ∂F/∂z| = κ·31 for A→B and −κ·31 for B→A,
+// and Eq. 11's weight carries +log|det J_F|.
+TEST(Mapping, LogJacobianIsThatOfFForAToBAndOfItsInverseForBToA) {
+  const Liquids s = setup(32, 200, 5);
+  const int m = s.pre.latent_dim(), h = 16, keep = m / 2, trans = m - keep;
+  RealNvp<float> flow(FlowShape{m, 2, {h}, 0.0}, 7);
+  const float kappa = 0.01f;
+  const std::size_t s_last_bias = static_cast<std::size_t>(h) * keep + h + static_cast<std::size_t>(trans) * h;
+  for (int k = 0; k < trans; ++k) flow.parameters()[s_last_bias + k] = kappa;
+  const MappedSet f = map_configurations(s.pre, flow, s.a, s.b, Direction::a_to_b, s.x);
+  const MappedSet b = map_configurations(s.pre, flow, s.b, s.a, Direction::b_to_a, s.x);
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    EXPECT_NEAR(f.log_jacobian[i], kappa * trans, 1e-5);
+    EXPECT_NEAR(b.log_jacobian[i], -kappa * trans, 1e-5);
+  }
+}
+
 // The domain's definition: P(P⁻¹(z)) = z. Brute force: the window check on y = PCA⁻¹(z), and the
 // identity being an optimal assignment of the 7 particles to the 7 sites (all 5040 of them).
 TEST(Mapping, DomainTestAgreesWithReprocessingAndBruteForceRelabellingForNEight) {

@@ -104,31 +104,77 @@ for d in ("A_to_B", "B_to_A"):
     for k in ("ess", "ess_fraction", "mean_energy_reweighted", "delta_f", "delta_f_err"):
         assert k in a["identity"][d], ("identity", d, k)
 assert "delta_f_bar" in a["identity"]
-# B has half of A's ε at the same T: F_B < F_A per particle → βΔF > 0 here; BAR between the one-sided ones' range.
+# B has half of A's attraction at the same T: Z_B < Z_A, so βΔF = β_B F_B − β_A F_A > 0.
 print("delta_f_bar", a["delta_f_bar"], "identity", a["identity"]["delta_f_bar"])
-assert abs(a["delta_f_bar"] - a["identity"]["delta_f_bar"]) < 6 * math.hypot(a["delta_f_bar_err"], a["identity"]["delta_f_bar_err"]) + 0.05
+assert a["delta_f_bar"] > 0 and a["identity"]["delta_f_bar"] > 0
+# Every estimate of the same ΔF agrees within 6 combined bootstrap errors.
+bar, e = a["delta_f_bar"], a["delta_f_bar_err"]
+for name, v, ve in [("identity BAR", a["identity"]["delta_f_bar"], a["identity"]["delta_f_bar_err"]),
+                    ("A_to_B", a["A_to_B"]["delta_f"], a["A_to_B"]["delta_f_err"]),
+                    ("B_to_A", a["B_to_A"]["delta_f"], a["B_to_A"]["delta_f_err"]),
+                    ("identity A_to_B", a["identity"]["A_to_B"]["delta_f"], a["identity"]["A_to_B"]["delta_f_err"])]:
+    assert abs(v - bar) < 6 * math.hypot(e, ve), (name, v, ve, bar, e)
+# The reweighted reference agrees with the target's own samples over the part the map covers.
+for d in ("A_to_B", "B_to_A"):
+    x = a[d]
+    assert abs(x["mean_energy_reweighted"] - x["mean_energy_reference_covered"]) < 6 * math.hypot(
+        x["mean_energy_reweighted_err"], x["mean_energy_reference_covered_err"]), (d, x)
+PY
+$py - out/pipe/analysis.h5 out/pipe/summary.json <<'PY' > h5_check.log 2>&1 && ok "analysis.h5 holds the documented layout and the summary's numbers" || bad "analysis.h5 layout/values" h5_check.log
+import sys, json, h5py, numpy as np
+f, a = h5py.File(sys.argv[1], "r"), json.load(open(sys.argv[2]))["analyze"]
+R = int(f.attrs["bootstrap_replicates"])
+assert R == 30
+for d in ("A_to_B", "B_to_A"):
+    g = f[d]
+    for s in ("reference", "reference_covered", "untransformed", "raw", "reweighted", "identity"):
+        for k in ("energy_histogram", "energy_histogram_err", "rdf", "rdf_err"):
+            assert k in g[s], (d, s, k)
+        assert len(g[s]["rdf"]) == 100 and len(g[s]["energy_histogram"]) == 80
+    assert len(g["delta_f"]) == R + 1 and g["delta_f"].attrs["value"] == g["delta_f"][0]
+    assert np.isclose(g["reweighted"].attrs["mean_energy"], a[d]["mean_energy_reweighted"])
+    assert np.isclose(g["delta_f"].attrs["value"], a[d]["delta_f"])
+    # The reference energy histogram is a density: it integrates to the share inside the bins (≈ 1).
+    w = np.diff(g["energy_bin_edges"][:])
+    assert 0.99 < (g["reference/energy_histogram"][:] * w).sum() <= 1 + 1e-9
+    assert g.attrs["n_source"] == 900 and g.attrs["n_reference"] == 900
+assert np.isclose(f["free_energy/delta_f_bar"].attrs["value"], a["delta_f_bar"])
 PY
 
 # A second run: every stage up to date.
 "$boltzmap" run in.toml --no-progress > run2.log 2>&1; rc=$?
 n=$(grep -c "up to date" run2.log)
 [[ $rc -eq 0 && $n -eq 5 ]] && ok "second run skips all 5 stages" || bad "second run skipped $n stages (rc $rc)" run2.log
-# Only [analysis] changed: sampling and training are skipped, map and analyze run.
+# Only the bootstrap changed: sampling, training and mapping are skipped, analyze runs.
 "$boltzmap" run in.toml --no-progress --set analysis.bootstrap_replicates=20 > run3.log 2>&1; rc=$?
 [[ $rc -eq 0 ]] && grep -q "sample_A is up to date" run3.log && grep -q "train is up to date" run3.log \
-  && grep -q "run: stage map" run3.log && grep -q "run: stage analyze" run3.log && grep -q "20 bootstrap replicates" run3.log \
-  && ok "a changed [analysis] re-runs map and analyze only" || bad "partial re-run (rc $rc)" run3.log
+  && grep -q "map is up to date" run3.log && grep -q "run: stage analyze" run3.log && grep -q "20 bootstrap replicates" run3.log \
+  && ok "a changed bootstrap re-runs analyze only" || bad "partial re-run (rc $rc)" run3.log
 # A missing output makes its stage (and the later ones) run again.
 rm out/pipe/mapped/B_to_A.h5
 "$boltzmap" run in.toml --no-progress --set analysis.bootstrap_replicates=20 > run4.log 2>&1; rc=$?
-[[ $rc -eq 0 ]] && grep -q "train is up to date" run4.log && grep -q "run: stage map" run4.log && [[ -f out/pipe/mapped/B_to_A.h5 ]] \
-  && ok "a deleted mapped file is made again" || bad "re-run after deletion (rc $rc)" run4.log
+[[ $rc -eq 0 ]] && grep -q "train is up to date" run4.log && grep -q "run: stage map" run4.log && grep -q "run: stage analyze" run4.log \
+  && [[ -f out/pipe/mapped/B_to_A.h5 ]] && ok "a deleted mapped file is made again, and the analysis after it" || bad "re-run after deletion (rc $rc)" run4.log
+# An upstream change ([training]) re-runs training and everything after it, not the sampling.
+"$boltzmap" run in.toml --no-progress --set analysis.bootstrap_replicates=20 --set training.checkpoint_every=1 > run5.log 2>&1; rc=$?
+[[ $rc -eq 0 ]] && grep -q "sample_B is up to date" run5.log && grep -q "run: stage train" run5.log && grep -q "run: stage map" run5.log \
+  && grep -q "run: stage analyze" run5.log && grep -q "moved to" run5.log \
+  && ok "a changed [training] re-runs train, map and analyze (the old checkpoint moved aside)" || bad "upstream change (rc $rc)" run5.log
+# An output made by hand from another input is not mistaken for current.
+"$boltzmap" map in.toml --no-progress --set analysis.max_configurations=100 > map_other.log 2>&1
+"$boltzmap" run in.toml --no-progress --set analysis.bootstrap_replicates=20 --set training.checkpoint_every=1 > run6.log 2>&1; rc=$?
+[[ $rc -eq 0 ]] && grep -q "train is up to date" run6.log && grep -q "run: stage map" run6.log \
+  && ok "a mapped file from another input is made again" || bad "stale output detection (rc $rc)" run6.log
+"$boltzmap" map in.toml --no-progress --set systems.B.epsilon=0.4 > /dev/null 2>&1
+"$boltzmap" analyze in.toml --no-plot --set analysis.bootstrap_replicates=20 --set training.checkpoint_every=1 > an_stale.log 2>&1; rc=$?
+[[ $rc -eq 4 ]] && grep -q "different input" an_stale.log && ok "analyze refuses mapped files of another input (exit 4)" || bad "analyze stale (rc $rc)" an_stale.log
 
 # 1 and 2 ranks: the same log-weights (mapping is per configuration; rows may round differently in
 # a different chunk, so compare to 1e-5).
 if [[ -n $mpiexec ]]; then
+  "$boltzmap" map in.toml --no-progress > np1.log 2>&1
   cp out/pipe/mapped/A_to_B.h5 np1.h5
-  "$mpiexec" -n 2 "$boltzmap" map in.toml --no-progress --set analysis.bootstrap_replicates=20 > np2.log 2>&1; rc=$?
+  "$mpiexec" -n 2 "$boltzmap" map in.toml --no-progress > np2.log 2>&1; rc=$?
   $py - np1.h5 out/pipe/mapped/A_to_B.h5 <<'PY' > np2_check.log 2>&1 && [[ $rc -eq 0 ]] && ok "mpi: 2 ranks map like 1" || bad "mpi map np2 (rc $rc)" np2_check.log
 import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r") for p in sys.argv[1:3])

@@ -113,8 +113,8 @@ check "unknown key" 3 "unknown2.toml:$(line_of 'equilibraton_moves = 10' unknown
   "systems.A.sampler.equilibraton_moves" "unknown key" "allowed here" "equilibration_moves" \
   -- "$boltzmap" sample unknown2.toml "${run_dir[@]}"
 
-{ cat good.toml; printf '\n[analysis]\nbootstrap = 100\n'; } > later.toml
-check "later-issue section" 3 "later.toml:$(line_of '[analysis]' later.toml):" "[analysis]" \
+{ cat good.toml; printf '\n[parallel]\nsampler_ranks = 2\n'; } > later.toml
+check "later-issue section" 3 "later.toml:$(line_of '[parallel]' later.toml):" "[parallel]" \
   "not supported by this version" -- "$boltzmap" sample later.toml "${run_dir[@]}"
 
 sed 's/^epsilon = 1.0$/epsilon = 1.0\ncutoff = 3.5/' good.toml > cutoff.toml

@@ -109,6 +109,13 @@ Edit insert_after(const std::string& anchor, const std::string& line, const std:
   ls.insert(ls.begin() + n, line);
   return {join_lines(ls), n + 1};
 }
+// A key inserted in a new table after the anchor: the table header, then the key (whose line the
+// message must name).
+Edit insert_table_after(const std::string& anchor, const std::string& table, const std::string& key_line) {
+  Edit e = insert_after(anchor, table + "\n" + key_line);
+  e.line += 1;
+  return e;
+}
 Edit erase(const std::string& anchor, const std::string& base = kBase) {
   auto ls = lines_of(base);
   const int n = line_number(base, anchor);
@@ -386,6 +393,38 @@ TEST(Config, PreprocessSection) {
   }
 }
 
+TEST(Config, AnalysisSectionAndResolvedSections) {
+  const Experiment d = parse_experiment(kBase, kOrigin);  // defaults: the paper's 100 replicates
+  EXPECT_EQ(d.analysis.bootstrap_replicates, 100);
+  EXPECT_EQ(d.analysis.bootstrap_scheme, "multinomial");
+  EXPECT_EQ(d.analysis.energy_bins, 80);
+  EXPECT_EQ(d.analysis.rdf_bins, 100);
+  EXPECT_EQ(d.analysis.max_configurations, 0);
+  EXPECT_TRUE(d.analysis.plot);
+  const Experiment e = parse_experiment(std::string(kBase) + "\n[analysis]\nbootstrap_scheme = \"poisson\"\nplot = false\n"
+                                        "bootstrap_replicates = 7\nmax_configurations = 50\n", kOrigin);
+  const Experiment r = parse_experiment(e.resolved_toml, "resolved");
+  EXPECT_EQ(r.analysis.bootstrap_scheme, "poisson");
+  EXPECT_FALSE(r.analysis.plot);
+  EXPECT_EQ(r.analysis.bootstrap_replicates, 7);
+  EXPECT_EQ(r.analysis.max_configurations, 50);
+  // What each stage of `boltzmap run` depends on.
+  const std::string an = resolved_sections(e.resolved_toml, {"analysis"});
+  EXPECT_NE(an.find("bootstrap_replicates = 7"), std::string::npos) << an;
+  EXPECT_EQ(an.find("[flow]"), std::string::npos) << an;
+  const std::string sys_a = resolved_sections(e.resolved_toml, {"systems.A"});
+  EXPECT_NE(sys_a.find("[systems.A.sampler]"), std::string::npos) << sys_a;
+  EXPECT_EQ(sys_a.find("[systems.B"), std::string::npos) << sys_a;
+  const std::string top = resolved_sections(e.resolved_toml, {""});
+  EXPECT_NE(top.find("seed = "), std::string::npos) << top;
+  EXPECT_EQ(top.find("output_dir"), std::string::npos) << top;
+  EXPECT_EQ(top.find("[box]"), std::string::npos) << top;
+  // A change of [analysis] leaves the training's sections alone.
+  const std::vector<std::string> training = {"", "box", "systems", "preprocess", "flow", "training"};
+  EXPECT_EQ(resolved_sections(d.resolved_toml, training), resolved_sections(e.resolved_toml, training));
+  EXPECT_NE(resolved_sections(d.resolved_toml, {"analysis"}), an);
+}
+
 TEST(Config, FlowAndTrainingSections) {
   // Defaults: the paper's network and protocol (METHOD.md).
   const Experiment d = parse_experiment(kBase, kOrigin);
@@ -461,7 +500,7 @@ TEST(Config, ShippedDemo) {
   EXPECT_TRUE(e.system('A').sampler.step_size);
   EXPECT_FALSE(e.system('B').sampler.step_size) << "demo's B uses step_size = \"auto\"";
   // Every shipped input also round-trips through its resolved form.
-  for (const char* f : {"demo.toml", "experiment_I.toml", "experiment_II.toml"}) {
+  for (const char* f : {"demo.toml", "experiment_I.toml", "experiment_II.toml", "experiment_I_short.toml", "experiment_II_short.toml"}) {
     SCOPED_TRACE(f);
     const Experiment x = load_experiment(inputs_dir() + "/" + f);
     expect_same(x, parse_experiment(x.resolved_toml, "resolved.toml"));
@@ -635,9 +674,12 @@ TEST(ConfigBad, EachMessageNamesFileLineKeyAndWhatIsAllowed) {
       {"misspelt optional key", insert_after("step_size = 0.175", "equilibraton_moves = 5"),
        {"systems.A.sampler.equilibraton_moves", "unknown key", "did you mean equilibration_moves?"}},
       {"unknown system", insert_after("evaluation = 7", "[systems.C]\npotential = \"lj\""), {"systems.C", "A, B"}},
-      {"later-issue section",
-       insert_after("evaluation = 7", "[analysis]\nbootstrap = 100"),
-       {"[analysis]", "not supported by this version"}},
+      {"misspelt analysis key", insert_table_after("evaluation = 7", "[analysis]", "bootstrap_replicate = 100"),
+       {"analysis.bootstrap_replicate", "unknown key", "did you mean bootstrap_replicates?"}},
+      {"unknown bootstrap scheme", insert_table_after("evaluation = 7", "[analysis]", "bootstrap_scheme = \"jackknife\""),
+       {"analysis.bootstrap_scheme", "\"jackknife\"", "multinomial", "poisson"}},
+      {"one bootstrap replicate", insert_table_after("evaluation = 7", "[analysis]", "bootstrap_replicates = 1"),
+       {"analysis.bootstrap_replicates", "2"}},
       {"later-issue section [parallel]", insert_after("evaluation = 7", "[parallel]\nsampler_ranks = 2"), {"[parallel]", "not supported"}},
       {"wrong type (string for number)", replace("epsilon = 1.0", "epsilon = \"one\""),
        {"systems.A.epsilon", "expected a number, got a string", "> 0"}},
