@@ -71,62 +71,63 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 4096));
     app.add_flag("-v,--verbose", verbose, "more log output");
 
+    // A subcommand that reads an experiment input: FILE, --set overrides, the exit codes.
+    auto input_subcommand = [&](const char* name, const std::string& what, std::string& input,
+                                std::vector<std::string>& sets, const char* file_help, bool required = true) {
+      CLI::App* sub = app.add_subcommand(name, what);
+      CLI::Option* file = sub->add_option("FILE", input, file_help);
+      if (required) file->required();
+      sub->add_option("--set", sets, "override an input key: --set systems.A.sampler.walkers=512 (repeatable)")
+          ->take_all()
+          ->allow_extra_args(false);
+      sub->footer(exit_codes);
+      return sub;
+    };
+
     SampleArgs sample;
-    auto* s = app.add_subcommand("sample", "Generate the MCMC data sets of systems A and B (out/<name>/data/*.h5)");
-    s->add_option("FILE", sample.input, "experiment input (TOML)")->required();
+    auto* s = input_subcommand("sample", "Generate the MCMC data sets of systems A and B (out/<name>/data/*.h5)",
+                               sample.input, sample.sets, "experiment input (TOML)");
     s->add_option("--system", sample.system, "sample only this system")->check(CLI::IsMember({"A", "B"}));
-    s->add_option("--set", sample.sets, "override an input key: --set systems.A.sampler.walkers=512 (repeatable)")
-        ->take_all()
-        ->allow_extra_args(false);
     bool no_progress = false;
     s->add_flag("--no-progress", no_progress, "no progress bar or progress lines");
-    s->footer(exit_codes);
 
     PreprocessArgs prep;
-    auto* p = app.add_subcommand("preprocess", "Fit the invertible preprocessing on A's and B's training sets, save "
-                                               "it (model/preprocess.h5) and write every set through it "
-                                               "(preprocessed/*.h5)");
-    p->add_option("FILE", prep.input, "experiment input (TOML); its data sets must have been sampled")->required();
-    p->add_option("--set", prep.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
-    p->footer(exit_codes);
+    auto* p = input_subcommand("preprocess",
+                               "Fit the invertible preprocessing on A's and B's training sets, save it "
+                               "(model/preprocess.h5) and write every set through it (preprocessed/*.h5)",
+                               prep.input, prep.sets, "experiment input (TOML); its data sets must have been sampled");
 
     TrainArgs train;
-    auto* t = app.add_subcommand("train", "Train the flow on the sampled data ([flow], [training]); resumes from "
-                                          "model/checkpoints/checkpoint.h5; writes model/flow.h5 and train_log.csv");
-    t->add_option("FILE", train.input, "experiment input (TOML); its data sets must have been sampled")->required();
-    t->add_option("--set", train.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    auto* t = input_subcommand("train",
+                               "Train the flow on the sampled data ([flow], [training]); resumes from "
+                               "model/checkpoints/checkpoint.h5; writes model/flow.h5 and train_log.csv",
+                               train.input, train.sets, "experiment input (TOML); its data sets must have been sampled");
     bool train_quiet = false;
     t->add_flag("--no-progress", train_quiet, "no progress bar; a log line per epoch");
-    t->footer(exit_codes);
 
     MapArgs map;
-    auto* mp = app.add_subcommand("map", "Map the evaluation sets through the trained flow (A→B with F, B→A with "
-                                         "F⁻¹): mapped/{A_to_B,B_to_A}.h5 with energies, log-Jacobians, log-weights "
-                                         "and the canonical-domain flag");
-    mp->add_option("FILE", map.input, "experiment input (TOML); needs model/flow.h5 and the evaluation sets")->required();
-    mp->add_option("--set", map.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    auto* mp = input_subcommand("map",
+                                "Map the evaluation sets through the trained flow (A→B with F, B→A with F⁻¹): "
+                                "mapped/{A_to_B,B_to_A}.h5 with energies, log-Jacobians, log-weights and the "
+                                "canonical-domain flag",
+                                map.input, map.sets, "experiment input (TOML); needs model/flow.h5 and the evaluation sets");
     bool map_quiet = false;
     mp->add_flag("--no-progress", map_quiet, "no progress bar or progress lines");
-    mp->footer(exit_codes);
 
     AnalyzeArgs analyze;
-    auto* an = app.add_subcommand("analyze", "Reweighted observables, ESS and free energies (each direction, BAR) with "
-                                             "bootstrap errors, for the flow and the identity map: analysis.h5, "
-                                             "summary.json, figures/*.png");
-    an->add_option("FILE", analyze.input, "experiment input (TOML); needs the mapped files of `boltzmap map`")->required();
-    an->add_option("--set", analyze.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    auto* an = input_subcommand("analyze",
+                                "Reweighted observables, ESS and free energies (each direction, BAR) with bootstrap "
+                                "errors, for the flow and the identity map: analysis.h5, summary.json, figures/*.png",
+                                analyze.input, analyze.sets, "experiment input (TOML); needs the mapped files of `boltzmap map`");
     an->add_flag("--no-plot", analyze.no_plot, "do not call tools/plot");
-    an->footer(exit_codes);
 
     RunArgs runa;
-    auto* rn = app.add_subcommand("run", "The whole pipeline: sample, train, map, analyze, plot — skipping stages whose "
-                                         "outputs exist for the same input (out/<name>/stages.json), so a re-run "
-                                         "resumes where it stopped");
-    rn->add_option("FILE", runa.input, "experiment input (TOML); default inputs/demo.toml");
-    rn->add_option("--set", runa.sets, "override an input key (repeatable)")->take_all()->allow_extra_args(false);
+    auto* rn = input_subcommand("run",
+                                "The whole pipeline: sample, train, map, analyze, plot — skipping stages whose outputs "
+                                "exist for the same input (out/<name>/stages.json), so a re-run resumes where it stopped",
+                                runa.input, runa.sets, "experiment input (TOML); default inputs/demo.toml", false);
     bool run_quiet = false;
     rn->add_flag("--no-progress", run_quiet, "no progress bars; periodic log lines");
-    rn->footer(exit_codes);
 
     InfoArgs info;
     auto* i = app.add_subcommand("info", "Describe an HDF5 file written by boltzmap (groups, datasets, attributes)");

@@ -1,5 +1,9 @@
-// See loss.hpp.
+// See loss.hpp. A training step's buffers all persist: the flow's in LossWorkspace::flow, the
+// energies' inputs and outputs in the rest of the LossWorkspace, each row's configuration and
+// forces in the LatentEnergy (per thread).
 #include "flow/loss.hpp"
+
+#include <omp.h>
 
 #include <cmath>
 
@@ -25,83 +29,102 @@ LatentEnergy::LatentEnergy(const Preprocessor& pre, const System& sys, double cl
     : pre_(pre), sys_(sys), clamp_start_(clamp_start), w_inv_(pre.pca().inverse_matrix()) {}
 
 std::vector<double> LatentEnergy::configuration(const double* z) const {
-  const int N = pre_.n_particles(), D = pre_.dim(), m = pre_.latent_dim();
-  const double L = pre_.box_length();
-  const Eigen::VectorXd y = w_inv_ * Eigen::Map<const Eigen::VectorXd>(z, m) + pre_.pca().mean();
-  std::vector<double> x(static_cast<std::size_t>(N) * D);
-  for (int d = 0; d < D; ++d) x[d] = 0.5 * L;  // the re-inserted central particle
-  for (int k = 0; k < m; ++k) x[D + k] = wrap_into_box(y(k), L, 1.0 / L);
+  std::vector<double> x(static_cast<std::size_t>(pre_.n_particles()) * pre_.dim());
+  configuration(z, x.data());
   return x;
 }
 
-void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const {
-  const int rows = static_cast<int>(z.rows()), N = pre_.n_particles(), D = pre_.dim(), m = pre_.latent_dim();
-  e.resize(rows);
-  if (gz) gz->resize(rows, m);
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < rows; ++r) {
-    const std::vector<double> x = configuration(z.row(r).data());
-    double slope = 0.0;
-    const double a = sys_.beta * total_energy<double>(sys_, x);
-    e(r) = clamp_reduced_energy(a, clamp_start_, &slope);
-    if (!gz) continue;
-    if (slope == 0.0) {  // the capped regime (or NaN): constant energy, no gradient (and no 0·NaN)
-      gz->row(r).setZero();
-      continue;
-    }
-    std::vector<double> f(x.size());
-    forces<double>(sys_, x, f);
-    // ∂e/∂y_k = slope·β·(−F) for the N − 1 non-central particles; ∂e/∂z = W⁻ᵀ ∂e/∂y.
-    Eigen::VectorXd gy(m);
-    for (int k = 0; k < m; ++k) gy(k) = -slope * sys_.beta * f[D + k];
-    gz->row(r) = (w_inv_.transpose() * gy).transpose();
-  }
-  (void)N;
+void LatentEnergy::configuration(const double* z, double* x) const {
+  const int D = pre_.dim(), m = pre_.latent_dim();
+  const double L = pre_.box_length();
+  Eigen::Map<Eigen::VectorXd> y(x + D, m);  // y = W⁻¹ z + μ, in place of the wrapped coordinates
+  y.noalias() = w_inv_ * Eigen::Map<const Eigen::VectorXd>(z, m);
+  y += pre_.pca().mean();
+  for (int d = 0; d < D; ++d) x[d] = 0.5 * L;  // the re-inserted central particle
+  for (int k = 0; k < m; ++k) x[D + k] = wrap_into_box(x[D + k], L, 1.0 / L);
 }
+
+void LatentEnergy::evaluate_row(const double* z, double& e, double* gz, double* x, double* f) const {
+  const int D = pre_.dim(), m = pre_.latent_dim(), nd = pre_.n_particles() * D;
+  configuration(z, x);
+  double slope = 0.0;
+  const double a = sys_.beta * total_energy<double>(sys_, std::span<const double>(x, nd));
+  e = clamp_reduced_energy(a, clamp_start_, &slope);
+  if (!gz) return;
+  Eigen::Map<Eigen::VectorXd> g(gz, m);
+  if (slope == 0.0) {  // the capped regime (or NaN): constant energy, no gradient (and no 0·NaN)
+    g.setZero();
+    return;
+  }
+  forces<double>(sys_, std::span<const double>(x, nd), std::span<double>(f, nd));
+  // ∂e/∂y_k = slope·β·(−F) for the N − 1 non-central particles (in place of their forces);
+  // ∂e/∂z = W⁻ᵀ ∂e/∂y.
+  Eigen::Map<Eigen::VectorXd> gy(f + D, m);
+  for (int k = 0; k < m; ++k) gy(k) = -slope * sys_.beta * gy(k);
+  g.noalias() = w_inv_.transpose() * gy;
+}
+
+void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const {
+  const int rows = static_cast<int>(z.rows()), nd = pre_.n_particles() * pre_.dim();
+  e.resize(rows);
+  if (gz) gz->resize(rows, pre_.latent_dim());
+  // Scratch per thread: a configuration and its forces.
+  const std::size_t per_thread = 2 * static_cast<std::size_t>(nd);
+  if (rows_.size() < per_thread * omp_get_max_threads()) rows_.resize(per_thread * omp_get_max_threads());
+#pragma omp parallel
+  {
+    double* x = rows_.data() + per_thread * omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (int r = 0; r < rows; ++r) evaluate_row(z.row(r).data(), e(r), gz ? gz->row(r).data() : nullptr, x, x + nd);
+  }
+}
+
+namespace {
+
+// One term: map z with F⁻¹ (inverse) or F, the energies of the result, the mean of e − log|det|,
+// and (grad non-null) the λ-weighted backward pass.
+template <class T>
+double loss_term(const RealNvp<T>& flow, const LatentEnergyBase& energy, const typename RealNvp<T>::Mat& z,
+                 double lambda, bool inverse, ParamVector<T>* grad, LossWorkspace<T>& w) {
+  const double n = static_cast<double>(z.rows());
+  if (inverse)
+    flow.inverse(z, w.mapped, w.logdet, &w.flow);
+  else
+    flow.forward(z, w.mapped, w.logdet, &w.flow);
+  w.mapped_double = w.mapped.template cast<double>();
+  energy.evaluate(w.mapped_double, w.energy, grad ? &w.g_energy : nullptr);
+  const double value = (w.energy - w.logdet.template cast<double>()).mean();
+  if (grad) {
+    w.g_mapped = ((lambda / n) * w.g_energy).template cast<T>();
+    w.g_logdet.setConstant(z.rows(), static_cast<T>(-lambda / n));
+    if (inverse)
+      flow.backward_inverse(w.flow, w.g_mapped, w.g_logdet, *grad, w.g_input);
+    else
+      flow.backward_forward(w.flow, w.g_mapped, w.g_logdet, *grad, w.g_input);
+  }
+  return value;
+}
+
+}  // namespace
 
 template <class T>
 LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
                   const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, ParamVector<T>* grad, typename RealNvp<T>::Cache* cache_in) {
-  using Mat = typename RealNvp<T>::Mat;
-  using Vec = typename RealNvp<T>::Vec;
+                  double lambda_inv, ParamVector<T>* grad, LossWorkspace<T>* work) {
   LossValues out;
   if (grad && grad->size() != flow.parameter_count()) grad->assign(flow.parameter_count(), T(0));
-  typename RealNvp<T>::Cache local;
-  typename RealNvp<T>::Cache& cache = cache_in ? *cache_in : local;
-  Mat mapped, g_in;
-  Vec logdet;
-  RealNvp<double>::Mat g_e;
-  RealNvp<double>::Vec e;
-  // One direction: map with `apply`, energies with `energy`, backward with `back`.
-  auto term = [&](const Mat& z, double lambda, const LatentEnergyBase& energy, bool inverse) {
-    const double n = static_cast<double>(z.rows());
-    if (inverse)
-      flow.inverse(z, mapped, logdet, &cache);
-    else
-      flow.forward(z, mapped, logdet, &cache);
-    energy.evaluate(mapped.template cast<double>(), e, grad ? &g_e : nullptr);
-    const double value = (e - logdet.template cast<double>()).mean();
-    if (grad) {
-      const Mat g_out = ((lambda / n) * g_e).template cast<T>();
-      const Vec g_ld = Vec::Constant(z.rows(), static_cast<T>(-lambda / n));
-      if (inverse)
-        flow.backward_inverse(cache, g_out, g_ld, *grad, g_in);
-      else
-        flow.backward_forward(cache, g_out, g_ld, *grad, g_in);
-    }
-    return value;
-  };
-  if (lambda_dir != 0.0 && z_b.rows() > 0) out.dir = term(z_b, lambda_dir, energy_a, true);   // B → A: F⁻¹, U_A
-  if (lambda_inv != 0.0 && z_a.rows() > 0) out.inv = term(z_a, lambda_inv, energy_b, false);  // A → B: F, U_B
+  LossWorkspace<T> local;
+  LossWorkspace<T>& w = work ? *work : local;
+  if (lambda_dir != 0.0 && z_b.rows() > 0) out.dir = loss_term(flow, energy_a, z_b, lambda_dir, true, grad, w);   // B → A: F⁻¹, U_A
+  if (lambda_inv != 0.0 && z_a.rows() > 0) out.inv = loss_term(flow, energy_b, z_a, lambda_inv, false, grad, w);  // A → B: F, U_B
   return out;
 }
 
 template LossValues losses<float>(const RealNvp<float>&, const LatentEnergyBase&, const LatentEnergyBase&,
                                   const RealNvp<float>::Mat&, const RealNvp<float>::Mat&, double, double,
-                                  ParamVector<float>*, RealNvp<float>::Cache*);
+                                  ParamVector<float>*, LossWorkspace<float>*);
 template LossValues losses<double>(const RealNvp<double>&, const LatentEnergyBase&, const LatentEnergyBase&,
                                    const RealNvp<double>::Mat&, const RealNvp<double>::Mat&, double, double,
-                                   ParamVector<double>*, RealNvp<double>::Cache*);
+                                   ParamVector<double>*, LossWorkspace<double>*);
 
 }  // namespace boltzmap

@@ -7,8 +7,11 @@
 // central particle pass gradients unchanged), then through the flow's backward pass.
 // Energies and forces are the double-precision reference ones of src/physics/energy.hpp, for
 // float32 and double flows alike (a faster batched energy is future work).
+// Allocation: with a LossWorkspace passed again at an unchanged batch size, losses() allocates
+// nothing (the flow's buffers, the energies' inputs and outputs and the gradients all live in it,
+// and LatentEnergy keeps its per-row buffers); without one it allocates its buffers per call.
 // Tests: tests/flow/test_loss.cpp (clamp; every parameter gradient of L against central
-// differences, clamp in its linear and log regimes).
+// differences, clamp in its linear and log regimes); tests/flow/allocations (no allocation).
 #pragma once
 #include <vector>
 
@@ -31,31 +34,51 @@ class LatentEnergyBase {
 };
 
 // e_r = c(β U(P⁻¹(z_r))) for the rows of z [rows][(N − 1)·D]: the physical systems.
+// evaluate() keeps each row's configuration and forces in buffers of this object, grown to the
+// largest batch seen and then reused (so it allocates nothing in steady state): one call at a time
+// per object (each call runs its rows on the OpenMP threads itself).
 class LatentEnergy : public LatentEnergyBase {
  public:
   LatentEnergy(const Preprocessor& pre, const System& sys, double clamp_start);
   void evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const override;
   // The physical configuration [N][D] of latent row z (double): PCA⁻¹, wrap, re-insert.
   std::vector<double> configuration(const double* z) const;
+  // The same, written to x (N·D values).
+  void configuration(const double* z, double* x) const;
 
  private:
+  // Row r's reduced energy e(r) and, unless gz is null, its gradient gz row r; x and f: N·D scratch.
+  void evaluate_row(const double* z, double& e, double* gz, double* x, double* f) const;
+
   const Preprocessor& pre_;
   System sys_;
   double clamp_start_;
   Eigen::MatrixXd w_inv_;  // y = W⁻¹ z + μ
+  mutable std::vector<double> rows_;  // per row: configuration x then forces f (N·D each)
 };
 
 struct LossValues {
   double dir = 0.0, inv = 0.0;
 };
 
+// Work buffers of losses(): the flow's Cache and the batch-sized matrices between the flow and the
+// energies. Pass the same one every step: steps of an unchanged batch size then allocate nothing.
+template <class T>
+struct LossWorkspace {
+  typename RealNvp<T>::Cache flow;
+  typename RealNvp<T>::Mat mapped, g_mapped, g_input;  // F(z) or F⁻¹(z), dL/d(it), dL/dz
+  typename RealNvp<T>::Vec logdet, g_logdet;
+  RealNvp<double>::Mat mapped_double, g_energy;  // the energies' input and gradient
+  RealNvp<double>::Vec energy;
+};
+
 // L_dir over z_b (B's preprocessed rows) and L_inv over z_a (A's); adds λ-weighted dL/dθ to grad
 // (resized to the parameter count if needed) unless grad is null. A term with λ = 0 is skipped.
 // T = float (training) or double (the gradient checks); energies and the means are in double.
-// cache: the flow's work buffers; pass the same one every step so that steps do not allocate them.
+// work: the buffers (null: temporary ones); pass the same one every step so that steps do not allocate.
 template <class T>
 LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
                   const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, ParamVector<T>* grad, typename RealNvp<T>::Cache* cache = nullptr);
+                  double lambda_inv, ParamVector<T>* grad, LossWorkspace<T>* work = nullptr);
 
 }  // namespace boltzmap

@@ -1,5 +1,8 @@
 // See realnvp.hpp. Notation in the comments: K = kept components (the networks' input h),
 // T = transformed components; forward y_T = x_T ⊙ e^s + t, inverse x_T = (y_T − t) ⊙ e^(−s).
+// Nothing here allocates once the Cache holds buffers of the batch's size: products go through
+// gemm() (packing buffers in the Cache), every result is written into an existing matrix, and the
+// parities are strided column views (Eigen::seqN), not index vectors (which Eigen would copy).
 #include "flow/realnvp.hpp"
 
 #include <cmath>
@@ -16,10 +19,11 @@ RealNvp<T>::RealNvp(FlowShape shape, std::uint64_t seed) : shape_(std::move(shap
   std::size_t offset = 0;
   for (int b = 0; b < shape_.blocks; ++b) {
     Block blk;
-    for (int i = 0; i < D; ++i) ((i % 2 == b % 2) ? blk.keep : blk.trans).push_back(i);
-    const int k = static_cast<int>(blk.keep.size()), t = static_cast<int>(blk.trans.size());
-    blk.s = make_mlp(k, t, offset);
-    blk.t = make_mlp(k, t, offset);
+    const int even = (D + 1) / 2, odd = D / 2;  // components with 0-based even and odd index
+    blk.keep = b % 2 == 0 ? Columns{0, even} : Columns{1, odd};
+    blk.trans = b % 2 == 0 ? Columns{1, odd} : Columns{0, even};
+    blk.s = make_mlp(blk.keep.count, blk.trans.count, offset);
+    blk.t = make_mlp(blk.keep.count, blk.trans.count, offset);
     blocks_.push_back(std::move(blk));
   }
   params_.assign(offset, T(0));
@@ -54,7 +58,7 @@ typename RealNvp<T>::Mlp RealNvp<T>::make_mlp(int in, int out, std::size_t& offs
 }
 
 template <class T>
-void RealNvp<T>::mlp_forward(const Mlp& m, const Mat& h, MlpCache& c) const {
+void RealNvp<T>::mlp_forward(const Mlp& m, const Mat& h, MlpCache& c, GemmWorkspace<T>& ws) const {
   using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
   const std::size_t L = m.layers.size();
   c.act.resize(L);
@@ -64,35 +68,40 @@ void RealNvp<T>::mlp_forward(const Mlp& m, const Mat& h, MlpCache& c) const {
     const Eigen::Map<const Mat> W(params_.data() + ly.w, ly.out, ly.in);
     const Eigen::Map<const RowVec> bias(params_.data() + ly.b, ly.out);
     Mat& dst = l + 1 < L ? c.act[l + 1] : c.out;
-    dst.noalias() = c.act[l] * W.transpose();
+    gemm(dst, c.act[l], W.transpose(), false, ws);
     dst.rowwise() += bias;
     if (l + 1 < L) dst.array() = dst.array().tanh();
   }
 }
 
 template <class T>
-void RealNvp<T>::mlp_backward(const Mlp& m, MlpCache& c, const Mat& g_out, ParamVector<T>& grad, Mat& gh,
-                              Mat& scratch) const {
+void RealNvp<T>::mlp_backward(const Mlp& m, const MlpCache& c, const Mat& g_out, ParamVector<T>& grad, Mat& gh,
+                              Cache& cache) const {
   using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
-  Mat g = g_out;
-  for (std::size_t l = m.layers.size(); l-- > 0;) {
+  const std::size_t L = m.layers.size();
+  cache.delta.resize(L - 1);
+  const Mat* g = &g_out;  // dL/d(layer l's output before its activation)
+  for (std::size_t l = L; l-- > 0;) {
     const Layer& ly = m.layers[l];
     const Eigen::Map<const Mat> W(params_.data() + ly.w, ly.out, ly.in);
-    Eigen::Map<Mat>(grad.data() + ly.w, ly.out, ly.in).noalias() += g.transpose() * c.act[l];
-    Eigen::Map<RowVec>(grad.data() + ly.b, ly.out) += g.colwise().sum();
+    Eigen::Map<Mat> gW(grad.data() + ly.w, ly.out, ly.in);
+    gemm(gW, g->transpose(), c.act[l], true, cache.gemm);
+    Eigen::Map<RowVec>(grad.data() + ly.b, ly.out) += g->colwise().sum();
     if (l > 0) {
-      scratch.noalias() = g * W;  // dL/d(tanh output of layer l − 1)
-      g = scratch.array() * (T(1) - c.act[l].array().square());
+      Mat& d = cache.delta[l - 1];
+      gemm(d, *g, W, false, cache.gemm);              // dL/d(tanh output of layer l − 1)
+      d.array() *= T(1) - c.act[l].array().square();  // through the tanh
+      g = &d;
     } else {
-      gh.noalias() += g * W;
+      gemm(gh, *g, W, true, cache.gemm);
     }
   }
 }
 
 template <class T>
-void RealNvp<T>::block_st(const Block& b, const Mat& h, BlockCache& c) const {
-  mlp_forward(b.s, h, c.mlp_s);
-  mlp_forward(b.t, h, c.mlp_t);
+void RealNvp<T>::block_st(const Block& b, const Mat& h, BlockCache& c, GemmWorkspace<T>& ws) const {
+  mlp_forward(b.s, h, c.mlp_s, ws);
+  mlp_forward(b.t, h, c.mlp_t, ws);
   const T a = static_cast<T>(shape_.scale_bound);
   if (a > T(0))
     c.s = a * (c.mlp_s.out.array() / a).tanh();
@@ -117,11 +126,11 @@ void RealNvp<T>::forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const 
   for (std::size_t b = 0; b < blocks_.size(); ++b) {
     const Block& blk = blocks_[b];
     BlockCache& bc = c.block[b];
-    bc.keep = y(Eigen::all, blk.keep);
-    bc.trans_in = y(Eigen::all, blk.trans);
-    block_st(blk, bc.keep, bc);
+    bc.keep = y(Eigen::all, blk.keep.of());
+    bc.trans_in = y(Eigen::all, blk.trans.of());
+    block_st(blk, bc.keep, bc, c.gemm);
     bc.trans_out = bc.trans_in.array() * bc.s.array().exp() + bc.t.array();
-    y(Eigen::all, blk.trans) = bc.trans_out;
+    y(Eigen::all, blk.trans.of()) = bc.trans_out;
     logdet += bc.s.rowwise().sum();
   }
 }
@@ -136,11 +145,11 @@ void RealNvp<T>::inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const 
   for (std::size_t b = blocks_.size(); b-- > 0;) {
     const Block& blk = blocks_[b];
     BlockCache& bc = c.block[b];
-    bc.keep = x(Eigen::all, blk.keep);
-    bc.trans_in = x(Eigen::all, blk.trans);
-    block_st(blk, bc.keep, bc);
+    bc.keep = x(Eigen::all, blk.keep.of());
+    bc.trans_in = x(Eigen::all, blk.trans.of());
+    block_st(blk, bc.keep, bc, c.gemm);
     bc.trans_out = (bc.trans_in - bc.t).array() * (-bc.s.array()).exp();
-    x(Eigen::all, blk.trans) = bc.trans_out;
+    x(Eigen::all, blk.trans.of()) = bc.trans_out;
     logdet -= bc.s.rowwise().sum();
   }
 }
@@ -151,17 +160,18 @@ void RealNvp<T>::backward_forward(Cache& c, const Mat& gy, const Vec& gld, Param
   gx = gy;
   for (std::size_t b = blocks_.size(); b-- > 0;) {
     const Block& blk = blocks_[b];
-    BlockCache& bc = c.block[b];
-    c.gt_part = gx(Eigen::all, blk.trans);  // dL/dy_T
-    c.gh = gx(Eigen::all, blk.keep);        // dL/dy_K = dL/dx_K before the networks' share
+    const BlockCache& bc = c.block[b];
+    BlockGrad& g = c.grad[b % 2];
+    g.trans = gx(Eigen::all, blk.trans.of());  // dL/dy_T
+    g.keep = gx(Eigen::all, blk.keep.of());    // dL/dy_K = dL/dx_K before the networks' share
     // y_T = x_T e^s + t: ∂/∂x_T = e^s, ∂/∂s = x_T e^s (+1 from log|det| = Σs), ∂/∂t = 1.
-    c.gs = c.gt_part.array() * bc.trans_in.array() * bc.s.array().exp();
-    c.gs.colwise() += gld;
-    bound_backward(bc, c.gs);
-    mlp_backward(blk.s, bc.mlp_s, c.gs, grad, c.gh, c.scratch);
-    mlp_backward(blk.t, bc.mlp_t, c.gt_part, grad, c.gh, c.scratch);
-    gx(Eigen::all, blk.trans) = c.gt_part.array() * bc.s.array().exp();
-    gx(Eigen::all, blk.keep) = c.gh;
+    g.s = g.trans.array() * bc.trans_in.array() * bc.s.array().exp();
+    g.s.colwise() += gld;
+    bound_backward(bc, g.s);
+    mlp_backward(blk.s, bc.mlp_s, g.s, grad, g.keep, c);
+    mlp_backward(blk.t, bc.mlp_t, g.trans, grad, g.keep, c);
+    gx(Eigen::all, blk.trans.of()) = g.trans.array() * bc.s.array().exp();
+    gx(Eigen::all, blk.keep.of()) = g.keep;
   }
 }
 
@@ -171,18 +181,19 @@ void RealNvp<T>::backward_inverse(Cache& c, const Mat& gx, const Vec& gld, Param
   gy = gx;
   for (std::size_t b = 0; b < blocks_.size(); ++b) {
     const Block& blk = blocks_[b];
-    BlockCache& bc = c.block[b];
-    c.gt_part = gy(Eigen::all, blk.trans);  // dL/dx_T
-    c.gh = gy(Eigen::all, blk.keep);
+    const BlockCache& bc = c.block[b];
+    BlockGrad& g = c.grad[b % 2];
+    g.trans = gy(Eigen::all, blk.trans.of());  // dL/dx_T
+    g.keep = gy(Eigen::all, blk.keep.of());
     // x_T = (y_T − t) e^(−s): ∂/∂y_T = e^(−s), ∂/∂t = −e^(−s), ∂/∂s = −x_T (and −1 from log|det| = −Σs).
-    c.gs = -(c.gt_part.array() * bc.trans_out.array());
-    c.gs.colwise() -= gld;
-    bound_backward(bc, c.gs);
-    c.gt = -(c.gt_part.array() * (-bc.s.array()).exp());
-    mlp_backward(blk.s, bc.mlp_s, c.gs, grad, c.gh, c.scratch);
-    mlp_backward(blk.t, bc.mlp_t, c.gt, grad, c.gh, c.scratch);
-    gy(Eigen::all, blk.trans) = -c.gt;
-    gy(Eigen::all, blk.keep) = c.gh;
+    g.s = -(g.trans.array() * bc.trans_out.array());
+    g.s.colwise() -= gld;
+    bound_backward(bc, g.s);
+    g.t = -(g.trans.array() * (-bc.s.array()).exp());
+    mlp_backward(blk.s, bc.mlp_s, g.s, grad, g.keep, c);
+    mlp_backward(blk.t, bc.mlp_t, g.t, grad, g.keep, c);
+    gy(Eigen::all, blk.trans.of()) = -g.t;
+    gy(Eigen::all, blk.keep.of()) = g.keep;
   }
 }
 

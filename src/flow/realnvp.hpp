@@ -11,16 +11,21 @@
 // dL/d(parameters) and return dL/d(input).
 // Templated on the scalar: float for training, double for the gradient checks. Storage: one flat
 // parameter vector (per block: S's layers then T's, each W [out][in] row-major then b [out]), so
-// the optimiser and checkpoints see one array. Work buffers live in a Cache: reusing one across
-// calls with the same batch size avoids reallocating the forward activations (the backward pass
-// still allocates some temporaries: making steps allocation-free is open work).
+// the optimiser and checkpoints see one array.
+// Allocation: every work buffer, the matrix products' packing buffers included (src/flow/gemm.hpp),
+// lives in a Cache. Passes that reuse one Cache with an unchanged batch size allocate nothing
+// (the caller's outputs too, when passed in again at the same size); a pass without a Cache, or
+// after a change of batch size, allocates.
 // Tests: tests/flow/test_realnvp.cpp (inverse ∘ forward = id, log-det against the finite-difference
-// Jacobian, every parameter gradient and the input gradient against central differences in double).
+// Jacobian, every parameter gradient and the input gradient against central differences in double);
+// tests/flow/allocations (no allocation in steady state).
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include <Eigen/Dense>
+
+#include "flow/gemm.hpp"
 
 namespace boltzmap {
 
@@ -53,10 +58,18 @@ class RealNvp {
     Mat s, t;                       // S (after the bound) and T
     MlpCache mlp_s, mlp_t;
   };
+  // Gradients of one block's backward pass (one set per parity: with D odd the parities keep
+  // different numbers of components, and a shared set would be resized at every block).
+  struct BlockGrad {
+    Mat trans, keep;  // dL/d(transformed part), dL/d(kept part)
+    Mat s, t;         // dL/dS (raw, after bound_backward) and dL/dT
+  };
   // Everything a backward pass needs from its forward pass, plus scratch; reuse it across steps.
   struct Cache {
     std::vector<BlockCache> block;
-    Mat g, gk, gt_part, gs, gt, gh, scratch;
+    BlockGrad grad[2];
+    std::vector<Mat> delta;  // delta[l] = dL/d(pre-activation of hidden layer l), shared by the MLPs
+    GemmWorkspace<T> gemm;   // packing buffers of the matrix products
   };
 
   RealNvp(FlowShape shape, std::uint64_t seed);
@@ -85,16 +98,21 @@ class RealNvp {
   struct Mlp {
     std::vector<Layer> layers;
   };
+  // Components first, first + 2, … (count of them): one parity of the D-vector.
+  struct Columns {
+    int first, count;
+    auto of() const { return Eigen::seqN(first, count, Eigen::fix<2>); }
+  };
   struct Block {
-    std::vector<int> keep, trans;  // component indices
+    Columns keep, trans;
     Mlp s, t;
   };
 
   Mlp make_mlp(int in, int out, std::size_t& offset);
-  void mlp_forward(const Mlp& m, const Mat& h, MlpCache& c) const;
+  void mlp_forward(const Mlp& m, const Mat& h, MlpCache& c, GemmWorkspace<T>& ws) const;
   // g_out = dL/d(output) of the MLP; accumulates parameter gradients; adds dL/dh into gh.
-  void mlp_backward(const Mlp& m, MlpCache& c, const Mat& g_out, ParamVector<T>& grad, Mat& gh, Mat& scratch) const;
-  void block_st(const Block& b, const Mat& h, BlockCache& c) const;  // S and T of h (with bound)
+  void mlp_backward(const Mlp& m, const MlpCache& c, const Mat& g_out, ParamVector<T>& grad, Mat& gh, Cache& cache) const;
+  void block_st(const Block& b, const Mat& h, BlockCache& c, GemmWorkspace<T>& ws) const;  // S and T of h (with bound)
   // dL/dS_raw from dL/dS through the bound.
   void bound_backward(const BlockCache& c, Mat& gs) const;
 

@@ -6,11 +6,8 @@
 # a bad [analysis] key fails with exit 3; 1 and 2 ranks map to the same weights.
 set -u
 boltzmap=$1 tmp=$2 mpiexec=${3:-}
-py=/usr/bin/python3; [[ -x $py ]] || py=python3
+source "$(dirname "$0")/common.sh"
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "PASS $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -z ${2:-} || ! -f $2 ]] || tail -n 20 "$2" | sed 's/^/    | /'; }
 cat > in.toml <<'TOML'
 name = "pipe"
 seed = 5
@@ -184,5 +181,4 @@ for k in ("log_weight_unrestricted", "in_domain", "identity_log_weight"):
 assert np.allclose(a["particles/all/position/value"][:], b["particles/all/position/value"][:], atol=1e-4)
 PY
 fi
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

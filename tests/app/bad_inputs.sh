@@ -139,7 +139,7 @@ check "--set bad backend" 3 "--set backend" '"auto" "cpu" "cuda"' \
   -- "$boltzmap" sample good.toml "${run_dir[@]}" --set backend=gpu
 
 # --- command line (exit 2)
-check "unknown subcommand" 2 "unknown subcommand 'frob'" "sample, preprocess, train, info" -- "$boltzmap" frob good.toml
+check "unknown subcommand" 2 "unknown subcommand 'frob'" "run, sample, preprocess, train, map, analyze, info" -- "$boltzmap" frob good.toml
 check "no subcommand" 2 "subcommand is required" -- "$boltzmap"
 check "sample without FILE" 2 "FILE is required" -- "$boltzmap" sample
 check "info without FILE" 2 "FILE is required" -- "$boltzmap" info

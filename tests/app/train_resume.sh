@@ -4,11 +4,8 @@
 # run writes flow.h5, train_log.csv (one row per epoch) and summary.json's train.* keys.
 set -u
 boltzmap=$1 tmp=$2
-py=/usr/bin/python3; [[ -x $py ]] || py=python3
+source "$(dirname "$0")/common.sh"
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "PASS $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -z ${2:-} || ! -f $2 ]] || tail -n 20 "$2" | sed 's/^/    | /'; }
 cat > in.toml <<'TOML'
 name = "tr"
 seed = 3

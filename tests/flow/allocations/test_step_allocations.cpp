@@ -1,0 +1,214 @@
+// Heap allocations of a training step (issue 4: "no allocation inside a step"): after two warm-up
+// steps, the flow's passes in both directions, a step of the losses with their gradients plus the
+// Adam update, and the trainer's own share of a training step allocate nothing, with 1 and 2
+// OpenMP threads.
+// Its own binary (flow_allocation_tests): it replaces malloc and friends (forwarding to glibc's
+// __libc_*), so that operator new, Eigen's aligned_malloc, the OpenMP runtime and libc itself are
+// all counted, on every thread. Nothing here initialises MPI, whose progress threads allocate.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "flow/adam.hpp"
+#include "flow/loss.hpp"
+#include "flow/trainer.hpp"
+#include "physics/lattice.hpp"
+#include "sampling/walkers.hpp"
+#include "support/configs.hpp"
+
+// ---- the counting allocator ----
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+}
+
+namespace {
+
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+constexpr int kSizesKept = 16;
+std::atomic<std::size_t> g_sizes[kSizesKept];  // the first sizes seen, for the failure message
+
+void note(std::size_t bytes) {
+  if (!g_counting.load(std::memory_order_relaxed)) return;
+  const long k = g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (k < kSizesKept) g_sizes[k].store(bytes, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+extern "C" {
+void* malloc(std::size_t n) {
+  note(n);
+  return __libc_malloc(n);
+}
+void free(void* p) { __libc_free(p); }
+void* calloc(std::size_t k, std::size_t n) {
+  note(k * n);
+  return __libc_calloc(k, n);
+}
+void* realloc(void* p, std::size_t n) {
+  note(n);
+  return __libc_realloc(p, n);
+}
+void* memalign(std::size_t a, std::size_t n) {
+  note(n);
+  return __libc_memalign(a, n);
+}
+void* aligned_alloc(std::size_t a, std::size_t n) {
+  note(n);
+  return __libc_memalign(a, n);
+}
+int posix_memalign(void** p, std::size_t a, std::size_t n) {
+  note(n);
+  *p = __libc_memalign(a, n);
+  return *p ? 0 : ENOMEM;
+}
+}
+
+namespace boltzmap {
+namespace {
+
+// Heap allocations made (on any thread) while f runs, with the first sizes in `sizes`.
+template <class F>
+long allocations_during(F&& f, std::string* sizes = nullptr) {
+  g_allocations = 0;
+  g_counting = true;
+  f();
+  g_counting = false;
+  const long n = g_allocations;
+  if (sizes)
+    for (long k = 0; k < std::min<long>(n, kSizesKept); ++k) *sizes += std::to_string(g_sizes[k]) + " ";
+  return n;
+}
+
+// Runs `body` with 1 and then 2 OpenMP threads (Eigen's products parallelise on OpenMP too).
+template <class F>
+void for_thread_counts(F&& body) {
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    omp_set_num_threads(threads);
+    body();
+  }
+  omp_set_num_threads(saved);
+}
+
+RealNvp<float>::Mat random_matrix(int rows, int cols, std::uint64_t seed) {
+  RealNvp<float>::Mat m(rows, cols);
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) {
+      const Random4 r = philox(seed, RngStream::Test, static_cast<std::uint32_t>(i), static_cast<std::uint64_t>(j));
+      m(i, j) = static_cast<float>(2 * uniform_double(r.v[0], r.v[1]) - 1);
+    }
+  return m;
+}
+
+// Both directions of the flow with their backward passes, on an odd dimension (the two parities
+// keep different numbers of components) and a batch large enough for Eigen's blocked products.
+TEST(RealNvpAllocations, PassesInBothDirectionsAllocateNothing) {
+  FlowShape shape;
+  shape.dim = 9;
+  shape.blocks = 3;
+  shape.hidden = {128, 64};
+  shape.scale_bound = 2.0;
+  RealNvp<float> flow(shape, 3);
+  for (std::size_t i = 0; i < flow.parameter_count(); ++i) flow.parameters()[i] += 1e-3f * static_cast<float>(i % 5);
+  const RealNvp<float>::Mat x = random_matrix(600, shape.dim, 1), gout = random_matrix(600, shape.dim, 2);
+  const RealNvp<float>::Vec gld = RealNvp<float>::Vec::Constant(600, 0.5f);
+  RealNvp<float>::Mat y, gx;
+  RealNvp<float>::Vec ld;
+  RealNvp<float>::Cache cache;
+  ParamVector<float> grad(flow.parameter_count(), 0.0f);
+  auto passes = [&] {
+    flow.forward(x, y, ld, &cache);
+    flow.backward_forward(cache, gout, gld, grad, gx);
+    flow.inverse(x, y, ld, &cache);
+    flow.backward_inverse(cache, gout, gld, grad, gx);
+  };
+  for_thread_counts([&] {
+    passes();
+    passes();  // warm-up
+    std::string sizes;
+    const long n = allocations_during([&] { for (int k = 0; k < 3; ++k) passes(); }, &sizes);
+    EXPECT_EQ(n, 0) << n / 3.0 << " per round of four passes; first sizes: " << sizes;
+  });
+}
+
+// The tiny physical setup of tests/flow/test_loss.cpp (N = 8, 2D; A = LJ ε = 1, B = LJ ε = ½), with
+// `rows` preprocessed configurations of each.
+struct LossSetup {
+  System a, b;
+  std::unique_ptr<Preprocessor> pre;
+  RealNvp<float>::Mat za, zb;
+};
+
+LossSetup make_loss_setup(int rows) {
+  LossSetup s;
+  const int N = 8, D = 2;
+  const double L = box_length(N, 0.7, D);
+  s.a = test::make_system(PotentialKind::lj, 1.0, 1.6, 0.8, D, N, L);
+  s.b = test::make_system(PotentialKind::lj, 0.5, 1.6, 0.8, D, N, L);
+  const auto lat = make_lattice("centered-square", D, N, L);
+  std::vector<std::vector<float>> data;
+  for (const System* sys : {&s.a, &s.b}) {
+    WalkerSet ws(*sys, 31, 0, rows, lat);
+    ws.run(500, 0.3f);
+    std::vector<float> x(static_cast<std::size_t>(rows) * N * D);
+    for (int w = 0; w < rows; ++w) ws.configuration(w, std::span<float>(x.data() + static_cast<std::size_t>(w) * N * D, N * D));
+    data.push_back(std::move(x));
+  }
+  s.pre = std::make_unique<Preprocessor>(PreprocessSettings{}, N, D, L);
+  const BatchView views[2] = {{data[0].data(), rows, N, D}, {data[1].data(), rows, N, D}};
+  s.pre->fit(views, 3);
+  for (int k = 0; k < 2; ++k) {
+    std::vector<int> c(rows), g(rows);
+    s.pre->training_choices(5, static_cast<std::uint64_t>(k) * rows, c, g);
+    RealNvp<float>::Mat& z = k == 0 ? s.za : s.zb;
+    z.resize(rows, s.pre->latent_dim());
+    s.pre->forward(views[k], c, g, z.data());
+  }
+  return s;
+}
+
+// One optimiser step as the trainer and bench_flow take it: both losses with their gradients
+// (flow, energies, forces, inverse preprocessing) and the Adam update.
+TEST(LossAllocations, TrainingStepAllocatesNothing) {
+  const LossSetup s = make_loss_setup(512);
+  FlowShape shape;
+  shape.dim = s.pre->latent_dim();
+  shape.blocks = 4;
+  shape.hidden = {128, 128};
+  RealNvp<float> flow(shape, 4);
+  for (std::size_t i = 0; i < flow.parameter_count(); ++i) flow.parameters()[i] += 1e-3f * static_cast<float>(i % 7);
+  const LatentEnergy ea(*s.pre, s.a, 1e5), eb(*s.pre, s.b, 1e5);
+  Adam adam;
+  ParamVector<float> grad;
+  RealNvp<float>::Cache work;  // BASELINE
+  auto step = [&] {
+    grad.assign(flow.parameter_count(), 0.0f);
+    losses<float>(flow, ea, eb, s.za, s.zb, 1.0, 1.0, &grad, &work);
+    adam.step(flow.parameters(), grad, 1e-6);
+  };
+  for_thread_counts([&] {
+    step();
+    step();  // warm-up
+    std::string sizes;
+    const long n = allocations_during([&] { for (int k = 0; k < 3; ++k) step(); }, &sizes);
+    EXPECT_EQ(n, 0) << n / 3.0 << " per step; first sizes: " << sizes;
+  });
+}
+
+}  // namespace
+}  // namespace boltzmap
