@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < flow.parameter_count(); ++i) flow.parameters()[i] += 1e-3f * static_cast<float>(i % 7);
   Adam adam;
   ParamVector<float> grad;
-  RealNvp<float>::Cache step_cache;
+  LossWorkspace<float> step_work;  // reused: steps of the same batch size do not allocate
   const int all = omp_get_max_threads();
   std::printf("{\n  \"benchmark\": \"flow\",\n  \"network\": \"8 blocks, S/T MLPs 31-128-128-128-31 tanh, float32\",\n");
   std::printf("  \"parameters\": %zu,\n  \"batch\": %d,\n  \"results\": [\n", flow.parameter_count(), batch);
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     Eigen::setNbThreads(threads);
     const double step = median_seconds([&] {
       grad.assign(flow.parameter_count(), 0.0f);
-      losses<float>(flow, ea, eb, z[0], z[1], 1.0, 1.0, &grad, &step_cache);
+      losses<float>(flow, ea, eb, z[0], z[1], 1.0, 1.0, &grad, &step_work);
       adam.step(flow.parameters(), grad, 1e-6);
     });
     const double energy_only = median_seconds([&] {

@@ -68,14 +68,21 @@ void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec&
   const int rows = static_cast<int>(z.rows()), nd = pre_.n_particles() * pre_.dim();
   e.resize(rows);
   if (gz) gz->resize(rows, pre_.latent_dim());
-  // Scratch per thread: a configuration and its forces.
+  // Scratch per thread: a configuration and its forces. One thread runs without a parallel
+  // region: libgomp allocates (and frees) a team for every one-thread region.
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const std::size_t per_thread = 2 * static_cast<std::size_t>(nd);
-  if (rows_.size() < per_thread * omp_get_max_threads()) rows_.resize(per_thread * omp_get_max_threads());
-#pragma omp parallel
+  if (scratch_.size() < per_thread * threads) scratch_.resize(per_thread * threads);
+  auto row = [&](int r, double* x) { evaluate_row(z.row(r).data(), e(r), gz ? gz->row(r).data() : nullptr, x, x + nd); };
+  if (threads == 1) {
+    for (int r = 0; r < rows; ++r) row(r, scratch_.data());
+    return;
+  }
+#pragma omp parallel num_threads(threads)
   {
-    double* x = rows_.data() + per_thread * omp_get_thread_num();
+    double* x = scratch_.data() + per_thread * omp_get_thread_num();
 #pragma omp for schedule(static)
-    for (int r = 0; r < rows; ++r) evaluate_row(z.row(r).data(), e(r), gz ? gz->row(r).data() : nullptr, x, x + nd);
+    for (int r = 0; r < rows; ++r) row(r, x);
   }
 }
 

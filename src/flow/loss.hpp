@@ -54,7 +54,7 @@ class LatentEnergy : public LatentEnergyBase {
   System sys_;
   double clamp_start_;
   Eigen::MatrixXd w_inv_;  // y = W⁻¹ z + μ
-  mutable std::vector<double> rows_;  // per row: configuration x then forces f (N·D each)
+  mutable std::vector<double> scratch_;  // per thread: a configuration x, then its forces f (N·D each)
 };
 
 struct LossValues {

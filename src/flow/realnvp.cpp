@@ -161,7 +161,7 @@ void RealNvp<T>::backward_forward(Cache& c, const Mat& gy, const Vec& gld, Param
   for (std::size_t b = blocks_.size(); b-- > 0;) {
     const Block& blk = blocks_[b];
     const BlockCache& bc = c.block[b];
-    BlockGrad& g = c.grad[b % 2];
+    BlockGrad& g = c.parity_grad[b % 2];
     g.trans = gx(Eigen::all, blk.trans.of());  // dL/dy_T
     g.keep = gx(Eigen::all, blk.keep.of());    // dL/dy_K = dL/dx_K before the networks' share
     // y_T = x_T e^s + t: ∂/∂x_T = e^s, ∂/∂s = x_T e^s (+1 from log|det| = Σs), ∂/∂t = 1.
@@ -182,7 +182,7 @@ void RealNvp<T>::backward_inverse(Cache& c, const Mat& gx, const Vec& gld, Param
   for (std::size_t b = 0; b < blocks_.size(); ++b) {
     const Block& blk = blocks_[b];
     const BlockCache& bc = c.block[b];
-    BlockGrad& g = c.grad[b % 2];
+    BlockGrad& g = c.parity_grad[b % 2];
     g.trans = gy(Eigen::all, blk.trans.of());  // dL/dx_T
     g.keep = gy(Eigen::all, blk.keep.of());
     // x_T = (y_T − t) e^(−s): ∂/∂y_T = e^(−s), ∂/∂t = −e^(−s), ∂/∂s = −x_T (and −1 from log|det| = −Σs).

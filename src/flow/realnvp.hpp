@@ -62,12 +62,12 @@ class RealNvp {
   // different numbers of components, and a shared set would be resized at every block).
   struct BlockGrad {
     Mat trans, keep;  // dL/d(transformed part), dL/d(kept part)
-    Mat s, t;         // dL/dS (raw, after bound_backward) and dL/dT
+    Mat s, t;         // dL/dS (raw, after bound_backward) and, in the inverse pass, dL/dT
   };
   // Everything a backward pass needs from its forward pass, plus scratch; reuse it across steps.
   struct Cache {
     std::vector<BlockCache> block;
-    BlockGrad grad[2];
+    BlockGrad parity_grad[2];  // indexed by the block's parity
     std::vector<Mat> delta;  // delta[l] = dL/d(pre-activation of hidden layer l), shared by the MLPs
     GemmWorkspace<T> gemm;   // packing buffers of the matrix products
   };

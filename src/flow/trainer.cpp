@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -27,15 +28,14 @@ FlowShape flow_shape(const Experiment& e, int latent_dim) {
 
 constexpr double kNoClamp = 1e300;
 
-// A uniformly random permutation of 0..n−1 (Fisher–Yates) keyed by (seed, stream, id).
-std::vector<std::int64_t> permutation(std::int64_t n, std::uint64_t seed, RngStream stream, std::uint32_t id) {
-  std::vector<std::int64_t> p(n);
-  for (std::int64_t i = 0; i < n; ++i) p[i] = i;
+// p = a uniformly random permutation of 0..n−1 (Fisher–Yates) keyed by (seed, stream, id).
+void permutation(std::int64_t n, std::uint64_t seed, RngStream stream, std::uint32_t id, std::vector<std::int64_t>& p) {
+  p.resize(static_cast<std::size_t>(n));
+  std::iota(p.begin(), p.end(), std::int64_t{0});
   for (std::int64_t i = n - 1; i > 0; --i) {
     const Random4 r = philox(seed, stream, id, static_cast<std::uint64_t>(i));
     std::swap(p[i], p[uniform_index(r.v[0], static_cast<std::uint32_t>(i + 1))]);
   }
-  return p;
 }
 
 }  // namespace
@@ -88,27 +88,30 @@ std::pair<int, std::int64_t> Trainer::phase_of(std::int64_t epoch) const {
   return {static_cast<int>(phases.size()) - 1, phases.back().epochs};
 }
 
-RealNvp<float>::Mat Trainer::preprocess(const std::vector<float>& set, const std::vector<std::int64_t>& rows,
-                                        bool training, std::uint64_t id0) const {
-  const int stride = n_ * d_, k = static_cast<int>(rows.size()), m = pre_.latent_dim();
-  std::vector<float> x(static_cast<std::size_t>(k) * stride);
-  for (int i = 0; i < k; ++i) std::copy_n(set.data() + rows[i] * stride, stride, x.data() + static_cast<std::size_t>(i) * stride);
-  std::vector<int> c(k), g(k);
+void Trainer::preprocess(const std::vector<float>& set, std::span<const std::int64_t> rows, bool training,
+                         std::uint64_t id0, RealNvp<float>::Mat& z, PreprocessBuffers& buf) const {
+  const int stride = n_ * d_, k = static_cast<int>(rows.size());
+  buf.x.resize(static_cast<std::size_t>(k) * stride);
+  for (int i = 0; i < k; ++i) std::copy_n(set.data() + rows[i] * stride, stride, buf.x.data() + static_cast<std::size_t>(i) * stride);
+  buf.centre.resize(k);
+  buf.element.resize(k);
   if (training)
-    pre_.training_choices(seed_augment_, id0, c, g);
+    pre_.training_choices(seed_augment_, id0, buf.centre, buf.element);
   else
-    Preprocessor::evaluation_choices(c, g);
-  RealNvp<float>::Mat z(k, m);
-  pre_.forward(BatchView{x.data(), k, n_, d_}, c, g, z.data());
-  return z;
+    Preprocessor::evaluation_choices(buf.centre, buf.element);
+  z.resize(k, pre_.latent_dim());
+  pre_.forward(BatchView{buf.x.data(), k, n_, d_}, buf.centre, buf.element, z.data());
 }
 
-void Trainer::refresh_pool_batch(std::vector<std::int64_t>& members, std::vector<float>& configs) {
-  const int stride = n_ * d_, k = static_cast<int>(members.size());
+void Trainer::refresh_pool_batch(int k) {
+  std::vector<std::int64_t>& members = buffers_.members;
+  std::vector<float>& configs = buffers_.pool_configs;
+  const int stride = n_ * d_;
   const std::int64_t P = static_cast<std::int64_t>(pool.size() / stride);
+  members.resize(static_cast<std::size_t>(k));
   if (P > k) {  // without replacement: the first k of a random permutation
-    const auto perm = permutation(P, seed_pool_, RngStream::Pool, static_cast<std::uint32_t>(step_));
-    std::copy_n(perm.begin(), k, members.begin());
+    permutation(P, seed_pool_, RngStream::Pool, static_cast<std::uint32_t>(step_), buffers_.pool_order);
+    std::copy_n(buffers_.pool_order.begin(), k, members.begin());
   } else {
     for (int i = 0; i < k; ++i) {
       const Random4 r = philox(seed_pool_, RngStream::Pool, static_cast<std::uint32_t>(step_), (1ull << 40) + i);
@@ -128,6 +131,39 @@ void Trainer::refresh_pool_batch(std::vector<std::int64_t>& members, std::vector
     ws.configuration(i, std::span<float>(configs.data() + static_cast<std::size_t>(i) * stride, stride));
 }
 
+LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows) {
+  StepBuffers& b = buffers_;
+  const int stride = n_ * d_, batch = experiment_.training.batch_size, k = static_cast<int>(rows.size());
+  const std::uint64_t id0 = static_cast<std::uint64_t>(step_) * 2 * batch;
+  preprocess(data_.b_train, rows, true, id0, b.zb, b.pre);
+  if (P.lambda_inv > 0) {
+    refresh_pool_batch(k);
+    b.first_rows.resize(static_cast<std::size_t>(k));
+    std::iota(b.first_rows.begin(), b.first_rows.end(), std::int64_t{0});
+    preprocess(b.pool_configs, b.first_rows, true, id0 + batch, b.za, b.pre);
+  } else {
+    b.za.resize(0, pre_.latent_dim());
+  }
+  b.grad.assign(flow.parameter_count(), 0.0f);
+  const LossValues L = losses<float>(flow, energy_a_, energy_b_, b.za, b.zb, P.lambda_dir, P.lambda_inv, &b.grad, &b.loss);
+  for (const auto& [name, value] : {std::pair{"L_dir", L.dir}, std::pair{"L_inv", L.inv}})
+    if (!std::isfinite(value))
+      throw numerical_error(fmt::format("epoch {} (phase {}, step {}): {} = {}; the parameters are those before this step",
+                                        next_epoch_, phase + 1, step_, name, value));
+  for (float g : b.grad)
+    if (!std::isfinite(g))
+      throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient of λ_dir·L_dir + λ_inv·L_inv is not "
+                                        "finite; the parameters are those before this step",
+                                        next_epoch_, phase + 1, step_));
+  // Only now, with the step accepted, do the advanced configurations replace their pool members.
+  if (P.lambda_inv > 0)
+    for (std::size_t i = 0; i < b.members.size(); ++i)
+      std::copy_n(b.pool_configs.data() + i * stride, stride, pool.data() + b.members[i] * stride);
+  adam.step(flow.parameters(), b.grad, lr);
+  ++step_;
+  return L;
+}
+
 EpochMetrics Trainer::train_epoch() {
   const auto t0 = std::chrono::steady_clock::now();
   const auto [ph, ep_in] = phase_of(next_epoch_);
@@ -135,43 +171,14 @@ EpochMetrics Trainer::train_epoch() {
   const double lr = P.lr_at(ep_in);
   const int stride = n_ * d_, batch = experiment_.training.batch_size;
   const std::int64_t nb = static_cast<std::int64_t>(data_.b_train.size() / stride);
-  const auto perm = permutation(nb, seed_batch_, RngStream::Batch, static_cast<std::uint32_t>(next_epoch_));
+  permutation(nb, seed_batch_, RngStream::Batch, static_cast<std::uint32_t>(next_epoch_), buffers_.order);
+  const std::span<const std::int64_t> order(buffers_.order);
   EpochMetrics m;
   m.epoch = next_epoch_;
   m.phase = ph;
   m.learning_rate = lr;
-  ParamVector<float> grad;
-  std::vector<float> pool_configs;
-  std::vector<std::int64_t> members;
   for (std::int64_t start = 0; start < nb; start += batch) {
-    const std::int64_t k = std::min<std::int64_t>(batch, nb - start);
-    const std::vector<std::int64_t> rows(perm.begin() + start, perm.begin() + start + k);
-    const std::uint64_t id0 = static_cast<std::uint64_t>(step_) * 2 * batch;
-    const RealNvp<float>::Mat zb = preprocess(data_.b_train, rows, true, id0);
-    RealNvp<float>::Mat za(0, pre_.latent_dim());
-    if (P.lambda_inv > 0) {
-      members.assign(static_cast<std::size_t>(k), 0);
-      refresh_pool_batch(members, pool_configs);
-      std::vector<std::int64_t> all(k);
-      for (std::int64_t i = 0; i < k; ++i) all[i] = i;
-      za = preprocess(pool_configs, all, true, id0 + batch);
-    }
-    grad.assign(flow.parameter_count(), 0.0f);
-    const LossValues L = losses<float>(flow, energy_a_, energy_b_, za, zb, P.lambda_dir, P.lambda_inv, &grad, &cache_);
-    for (const auto& [name, value] : {std::pair{"L_dir", L.dir}, std::pair{"L_inv", L.inv}})
-      if (!std::isfinite(value))
-        throw numerical_error(fmt::format("epoch {} (phase {}, step {}): {} = {}; the parameters are those before this step",
-                                          next_epoch_, ph + 1, step_, name, value));
-    for (float g : grad)
-      if (!std::isfinite(g))
-        throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient of λ_dir·L_dir + λ_inv·L_inv is not "
-                                          "finite; the parameters are those before this step",
-                                          next_epoch_, ph + 1, step_));
-    // Only now, with the step accepted, do the advanced configurations replace their pool members.
-    for (std::size_t i = 0; i < members.size() && P.lambda_inv > 0; ++i)
-      std::copy_n(pool_configs.data() + i * stride, stride, pool.data() + members[i] * stride);
-    adam.step(flow.parameters(), grad, lr);
-    ++step_;
+    const LossValues L = train_step(P, ph, lr, order.subspan(start, std::min<std::int64_t>(batch, nb - start)));
     ++m.steps;
     m.loss_dir_train += L.dir;
     m.loss_inv_train += L.inv;
@@ -202,8 +209,10 @@ EpochMetrics Trainer::validate() const {
     return r;
   };
   const RealNvp<float>::Mat empty(0, pre_.latent_dim());
+  PreprocessBuffers buf;
   if (!data_.b_validation.empty()) {
-    const auto zb = preprocess(data_.b_validation, all_rows(data_.b_validation), false, 0);
+    RealNvp<float>::Mat zb;
+    preprocess(data_.b_validation, all_rows(data_.b_validation), false, 0, zb, buf);
     m.loss_dir_validation = losses<float>(flow, energy_a_, energy_b_, empty, zb, 1.0, 0.0, nullptr).dir;
     // B → A: the share of generated configurations outside the canonical domain.
     RealNvp<float>::Mat x;
@@ -214,7 +223,8 @@ EpochMetrics Trainer::validate() const {
     m.out_of_domain_b_to_a = 1.0 - static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(in.size());
   }
   if (!data_.a_validation.empty()) {
-    const auto za = preprocess(data_.a_validation, all_rows(data_.a_validation), false, 0);
+    RealNvp<float>::Mat za;
+    preprocess(data_.a_validation, all_rows(data_.a_validation), false, 0, za, buf);
     m.loss_inv_validation = losses<float>(flow, energy_a_, energy_b_, za, empty, 0.0, 1.0, nullptr).inv;
     // A → B: fraction in B's energy range and the relative ESS of log w = −βU_B(F) + βU_A + log|det J_F|.
     RealNvp<float>::Mat y;

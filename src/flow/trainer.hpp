@@ -8,9 +8,15 @@
 // configurations whose U_B lies strictly inside B's 1st–99th percentile range, and the relative
 // effective sample size of the A→B weights on the validation set (weight zero outside the canonical
 // domain), and the share of generated configurations outside that domain in each direction.
-// Tests: tests/flow/test_trainer.cpp (resume = uninterrupted; phase 1 lowers validation L_dir).
+// Allocation: a training step's own buffers (batches, index lists, gradient, the losses' and the
+// flow's work buffers) persist in the Trainer, so a step allocates nothing of its own once an epoch
+// has run (an epoch's last, smaller batch resizes the batch-sized ones); the preprocessing
+// (Preprocessor::forward) and the pool refresh's MC walkers (WalkerSet) still allocate theirs.
+// Tests: tests/flow/test_trainer.cpp (resume = uninterrupted; phase 1 lowers validation L_dir);
+// tests/flow/allocations (a step allocates only what the preprocessing and the walkers do).
 #pragma once
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/config.hpp"
@@ -67,10 +73,32 @@ class Trainer {
   double b_energy_high() const { return b_high_; }
 
  private:
-  // Preprocessed batch of the given rows of a set, with training or evaluation choices.
-  RealNvp<float>::Mat preprocess(const std::vector<float>& set, const std::vector<std::int64_t>& rows, bool training,
-                                 std::uint64_t id0) const;
-  void refresh_pool_batch(std::vector<std::int64_t>& members, std::vector<float>& configs);
+  // Work buffers of preprocess(): the gathered configurations and the per-row choices.
+  struct PreprocessBuffers {
+    std::vector<float> x;
+    std::vector<int> centre, element;
+  };
+  // A training step's buffers, kept across steps and epochs so that steps do not allocate them.
+  struct StepBuffers {
+    std::vector<std::int64_t> order;       // this epoch's order of B's training rows
+    std::vector<std::int64_t> pool_order;  // a permutation of the pool (drawing members)
+    std::vector<std::int64_t> members;     // the pool rows of this step's A batch
+    std::vector<std::int64_t> first_rows;  // 0, 1, …, k − 1
+    std::vector<float> pool_configs;       // the members after their MC steps
+    PreprocessBuffers pre;
+    RealNvp<float>::Mat za, zb;
+    ParamVector<float> grad;
+    LossWorkspace<float> loss;
+  };
+
+  // z = the preprocessed batch of the given rows of a set, with training or evaluation choices.
+  void preprocess(const std::vector<float>& set, std::span<const std::int64_t> rows, bool training, std::uint64_t id0,
+                  RealNvp<float>::Mat& z, PreprocessBuffers& buf) const;
+  // Draws this step's k pool members (into buffers_.members) and advances copies of them by MC
+  // (into buffers_.pool_configs).
+  void refresh_pool_batch(int k);
+  // One optimiser step on B's rows `rows` (and a pool batch if λ_inv > 0); returns the losses.
+  LossValues train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows);
 
   const Experiment& experiment_;
   const Preprocessor& pre_;
@@ -80,7 +108,7 @@ class Trainer {
   LatentEnergy raw_energy_a_, raw_energy_b_;   // unclamped (metrics)
   double b_low_ = 0, b_high_ = 0;               // B's reference 1st and 99th percentile of U
   std::int64_t next_epoch_ = 0, step_ = 0;
-  mutable RealNvp<float>::Cache cache_;  // the flow's work buffers, reused by every step
+  StepBuffers buffers_;
   std::uint64_t seed_batch_, seed_augment_, seed_pool_;
   int n_, d_;
 };

@@ -155,7 +155,9 @@ TEST(Trainer, NonFiniteLossStopsWithTheEpochAndTheTerm) {
   }
   // No update was applied: every other parameter is as before the failing step.
   for (std::size_t i = 0; i < before.size(); ++i)
-    if (i != 5) ASSERT_EQ(t.flow.parameters()[i], before[i]) << i;
+    if (i != 5) {
+      ASSERT_EQ(t.flow.parameters()[i], before[i]) << i;
+    }
   EXPECT_EQ(t.next_epoch(), 1);
 }
 

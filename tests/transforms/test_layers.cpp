@@ -164,7 +164,9 @@ TEST(Layers, WrappingReducesTheVarianceOfCloudsCutByTheBoxEdge) {
     // Wrapped: the Gaussian's variance 0.09 (±5% sampling error at n = 4000); unwrapped clouds that
     // are cut have variance ≈ L²/4 ≫ 0.09.
     EXPECT_NEAR(variance(data, j), 0.09, 0.09 * 0.1) << "column " << j;
-    if (cut) EXPECT_GT(variance(orig, j), 5.0) << "column " << j;
+    if (cut) {
+      EXPECT_GT(variance(orig, j), 5.0) << "column " << j;
+    }
   }
   wrap_inverse(b, L);
   for (size_t k = 0; k < data.size(); ++k) EXPECT_NEAR(data[k], orig[k], 1e-5 * L) << "k " << k;

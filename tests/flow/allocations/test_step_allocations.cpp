@@ -1,7 +1,7 @@
-// Heap allocations of a training step (issue 4: "no allocation inside a step"): after two warm-up
-// steps, the flow's passes in both directions, a step of the losses with their gradients plus the
-// Adam update, and the trainer's own share of a training step allocate nothing, with 1 and 2
-// OpenMP threads.
+// Heap allocations of a training step (issue 4: "no allocation inside a step"): after warm-up,
+// the flow's passes in both directions and a step of the losses with their gradients plus the Adam
+// update allocate nothing, and a Trainer's step allocates exactly what the preprocessing (and, with
+// λ_inv > 0, the pool's MC walkers) allocate on their own; with 1 and 2 OpenMP threads.
 // Its own binary (flow_allocation_tests): it replaces malloc and friends (forwarding to glibc's
 // __libc_*), so that operator new, Eigen's aligned_malloc, the OpenMP runtime and libc itself are
 // all counted, on every thread. Nothing here initialises MPI, whose progress threads allocate.
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/rng.hpp"
 #include "flow/adam.hpp"
 #include "flow/loss.hpp"
@@ -195,7 +196,7 @@ TEST(LossAllocations, TrainingStepAllocatesNothing) {
   const LatentEnergy ea(*s.pre, s.a, 1e5), eb(*s.pre, s.b, 1e5);
   Adam adam;
   ParamVector<float> grad;
-  RealNvp<float>::Cache work;  // BASELINE
+  LossWorkspace<float> work;
   auto step = [&] {
     grad.assign(flow.parameter_count(), 0.0f);
     losses<float>(flow, ea, eb, s.za, s.zb, 1.0, 1.0, &grad, &work);
@@ -207,6 +208,104 @@ TEST(LossAllocations, TrainingStepAllocatesNothing) {
     std::string sizes;
     const long n = allocations_during([&] { for (int k = 0; k < 3; ++k) step(); }, &sizes);
     EXPECT_EQ(n, 0) << n / 3.0 << " per step; first sizes: " << sizes;
+  });
+}
+
+// A tiny experiment (tests/flow/test_trainer.cpp's): one epoch of λ_inv = 0 and two of λ_inv = 1,
+// 400 B (and A) training configurations in batches of 100, no validation sets.
+const char* kTinyExperiment = R"(
+name = "tiny"
+seed = 5
+[box]
+n_particles = 8
+[systems.A]
+potential = "lj"
+epsilon = 1.0
+cutoff = 1.6
+temperature = 1.0
+density = 0.7
+[systems.A.sampler]
+walkers = 10
+step_size = 0.3
+[systems.A.datasets]
+train = 1
+validation = 1
+evaluation = 0
+[systems.B]
+potential = "lj"
+epsilon = 0.5
+cutoff = 1.6
+temperature = 1.0
+density = 0.7
+[systems.B.sampler]
+walkers = 10
+step_size = 0.3
+[systems.B.datasets]
+train = 1
+validation = 1
+evaluation = 0
+[flow]
+blocks = 2
+hidden = [32, 32]
+[training]
+batch_size = 100
+pool_mc_steps = 20
+[[training.phases]]
+epochs = 2
+lambda_dir = 1.0
+lambda_inv = 0.0
+learning_rate = [[0, 1e-3]]
+[[training.phases]]
+epochs = 2
+lambda_dir = 1.0
+lambda_inv = 1.0
+learning_rate = [[0, 1e-3]]
+)";
+
+// Two epochs of each phase; the second of each is counted and compared with what the other
+// modules a step calls allocate on their own, called the same way here (batch of 100).
+TEST(TrainerAllocations, StepAddsNothingToThePreprocessingAndThePoolWalkers) {
+  const int N = 8, D = 2, rows = 400, batch = 100, steps = rows / batch;
+  const Experiment e = parse_experiment(kTinyExperiment, "tiny.toml");
+  const double L = box_length(N, 0.7, D);
+  const auto lat = make_lattice("centered-square", D, N, L);
+  TrainingData data;
+  for (int k = 0; k < 2; ++k) {
+    WalkerSet ws(e.systems[k].physics(D, N), 100 + k, 0, rows, lat);
+    ws.run(500, 0.3f);
+    std::vector<float>& set = k == 0 ? data.a_train : data.b_train;
+    set.resize(static_cast<std::size_t>(rows) * N * D);
+    for (int i = 0; i < rows; ++i) ws.configuration(i, std::span<float>(set.data() + static_cast<std::size_t>(i) * N * D, N * D));
+  }
+  Preprocessor pre(e.preprocess, N, D, L);
+  const BatchView views[2] = {{data.a_train.data(), rows, N, D}, {data.b_train.data(), rows, N, D}};
+  pre.fit(views, 9);
+  // The other modules' calls of one step, on buffers made beforehand.
+  std::vector<float> x(data.b_train.begin(), data.b_train.begin() + batch * N * D);
+  std::vector<int> c(batch), g(batch);
+  RealNvp<float>::Mat z(batch, pre.latent_dim());
+  auto preprocessing = [&] {
+    pre.training_choices(7, 0, c, g);
+    pre.forward(BatchView{x.data(), batch, N, D}, c, g, z.data());
+  };
+  const System sys_a = e.system('A').physics(D, N);
+  auto pool_walkers = [&] {
+    WalkerSet ws(sys_a, 1, 0, batch, std::span<const float>(x.data(), N * D));
+    for (int i = 0; i < batch; ++i) ws.set_configuration(i, std::span<const float>(x.data() + i * N * D, N * D));
+    ws.run(static_cast<std::uint64_t>(e.training.pool_mc_steps), 0.3f);
+  };
+  for_thread_counts([&] {
+    Trainer t(e, pre, data);
+    preprocessing();
+    pool_walkers();
+    const long pre_allocs = allocations_during(preprocessing), walker_allocs = allocations_during(pool_walkers);
+    t.train_epoch();  // warm-up
+    const long phase1 = allocations_during([&] { t.train_epoch(); });
+    EXPECT_EQ(phase1, steps * pre_allocs) << "a step with λ_inv = 0: one preprocessing (" << pre_allocs << ")";
+    t.train_epoch();  // warm-up of the pool's buffers
+    const long phase2 = allocations_during([&] { t.train_epoch(); });
+    EXPECT_EQ(phase2, steps * (2 * pre_allocs + walker_allocs))
+        << "a step with λ_inv > 0: two preprocessings (" << pre_allocs << " each) and the pool's walkers (" << walker_allocs << ")";
   });
 }
 
