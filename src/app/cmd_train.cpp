@@ -8,7 +8,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -50,7 +49,8 @@ std::vector<float> load_set(const std::string& run, char label, const char* set,
 
 const char* kCsvHeader =
     "epoch,phase,learning_rate,loss_dir_train,loss_inv_train,loss_dir_validation,loss_inv_validation,"
-    "fraction_in_range,ress_validation,seconds,steps,out_of_domain_a_to_b,out_of_domain_b_to_a";
+    "fraction_in_range,ress_validation,seconds,steps,out_of_domain_a_to_b,out_of_domain_b_to_a,fraction_in_range_train,"
+    "ress_train";
 
 // Keeps the log's rows of epochs before `next_epoch` (a resumed run rewrites what follows).
 void prepare_log(const std::string& path, std::int64_t next_epoch) {
@@ -135,8 +135,18 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     spdlog::info("resuming from {} at epoch {} (step {})", ckpt, trainer.next_epoch(), trainer.global_step());
   }
   // The identity map's metrics, known only to a run that starts from the beginning.
-  std::optional<EpochMetrics> identity;
-  if (trainer.next_epoch() == 0) identity = trainer.validate();
+  // They go to summary.json at once, so a run resumed later keeps them (merge_summary keeps keys
+  // that a later patch does not name).
+  if (trainer.next_epoch() == 0) {
+    const EpochMetrics identity = trainer.validate();
+    merge_summary(run + "/summary.json", {{"train",
+                                           {{"fraction_in_range_identity", identity.fraction_in_range},
+                                            {"loss_dir_identity", identity.loss_dir_validation},
+                                            {"loss_inv_identity", identity.loss_inv_validation},
+                                            {"ress_validation_identity", identity.ress_validation},
+                                            {"out_of_domain_a_to_b_identity", identity.out_of_domain_a_to_b},
+                                            {"out_of_domain_b_to_a_identity", identity.out_of_domain_b_to_a}}}});
+  }
   const std::string log_path = run + "/train_log.csv";
   prepare_log(log_path, trainer.next_epoch());
 
@@ -164,10 +174,10 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     step_seconds += last.seconds;
     steps += last.steps;
     std::ofstream(log_path, std::ios::app) << fmt::format(
-        "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{},{:.6g},{:.6g}\n", last.epoch, last.phase + 1,
+        "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{},{:.6g},{:.6g},{:.6g},{:.6g}\n", last.epoch, last.phase + 1,
         last.learning_rate, last.loss_dir_train, last.loss_inv_train, last.loss_dir_validation,
         last.loss_inv_validation, last.fraction_in_range, last.ress_validation, last.seconds, last.steps,
-        last.out_of_domain_a_to_b, last.out_of_domain_b_to_a);
+        last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.fraction_in_range_train, last.ress_train);
     progress.update(static_cast<double>(trainer.next_epoch()));
     if (!args.progress || (last.epoch + 1) % 10 == 0 || trainer.done())
       spdlog::info("epoch {} (phase {}, lr {:.2g}): L_dir {:.4f} / {:.4f} val, L_inv {:.4f} / {:.4f} val, in range {:.3f}, "
@@ -197,13 +207,9 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
                        {"ress_validation", last.ress_validation},
                        {"out_of_domain_a_to_b", last.out_of_domain_a_to_b},
                        {"out_of_domain_b_to_a", last.out_of_domain_b_to_a},
+                       {"fraction_in_range_train", last.fraction_in_range_train},
+                       {"ress_train", last.ress_train},
                        {"seconds", seconds}};
-  if (identity) {  // the identity map's validation metrics (only a run from epoch 0 has them)
-    tr["fraction_in_range_identity"] = identity->fraction_in_range;
-    tr["loss_dir_identity"] = identity->loss_dir_validation;
-    tr["loss_inv_identity"] = identity->loss_inv_validation;
-    tr["ress_validation_identity"] = identity->ress_validation;
-  }
   merge_summary(run + "/summary.json", {{"train", tr}});
   spdlog::info("wrote {}/model/flow.h5 and {} ({:.1f} s)", run, log_path, seconds);
   return 0;

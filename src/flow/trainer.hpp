@@ -16,6 +16,7 @@
 // tests/flow/allocations (a step allocates only what the preprocessing and the walkers do).
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct EpochMetrics {
   double ress_validation = 0;    // Kish ESS / n of the A→B weights on A's validation set (zero outside the domain)
   // Share of the generated validation configurations outside the canonical domain (F(A), F⁻¹(B)).
   double out_of_domain_a_to_b = 0, out_of_domain_b_to_a = 0;
+  // fraction_in_range and the RESS on the first 1000 configurations of A's training set (NaN if none).
+  double fraction_in_range_train = std::numeric_limits<double>::quiet_NaN();
+  double ress_train = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;
   std::int64_t steps = 0;        // optimiser steps in this epoch
 };
@@ -73,6 +77,12 @@ class Trainer {
   double b_energy_high() const { return b_high_; }
 
  private:
+  // A → B metrics of preprocessed A rows za: fraction of F(A) in B's 1st–99th percentile energy
+  // range, Kish ESS/n of the weights (zero outside the canonical domain), share outside the domain.
+  struct MappingMetrics {
+    double fraction_in_range = 0, ress = 0, out_of_domain = 0;
+  };
+  MappingMetrics a_to_b_metrics(const RealNvp<float>::Mat& za) const;
   // Work buffers of preprocess(): the gathered configurations and the per-row choices.
   struct PreprocessBuffers {
     std::vector<float> x;

@@ -80,8 +80,10 @@ same_flow() {
   "$py" -c "import h5py,numpy as np,sys; a=h5py.File('$1')['flow/parameters'][:]; b=h5py.File('$2')['flow/parameters'][:]; sys.exit(0 if np.array_equal(a,b) else 1)"
 }
 same_flow straight/model/flow.h5 stopped/model/flow.h5 && ok "resumed flow equals the uninterrupted one bitwise" || bad "resumed flow equals the uninterrupted one"
-cmp -s <(cut -d, -f1-9 straight/train_log.csv) <(cut -d, -f1-9 stopped/train_log.csv) && ok "resumed log equals the uninterrupted one (but timings)" \
+cmp -s <(cut -d, -f1-9,11- straight/train_log.csv) <(cut -d, -f1-9,11- stopped/train_log.csv) && ok "resumed log equals the uninterrupted one (but timings)" \
   || bad "resumed log equals the uninterrupted one" stopped/train_log.csv
+"$py" -c "import json,sys; a=json.load(open('straight/summary.json'))['train']; b=json.load(open('stopped/summary.json'))['train']; k=['fraction_in_range_identity','loss_dir_identity','ress_validation_identity']; sys.exit(0 if all(a[x]==b[x] for x in k) and b['ress_train']==a['ress_train'] else 1)" \
+  && ok "the resumed run keeps the identity map's metrics; training-set metrics equal" || bad "identity metrics across resume" stopped/summary.json
 
 # SIGKILL at an arbitrary moment: whatever checkpoint exists loads, and the run completes.
 "$boltzmap" train in.toml --no-progress --set output_dir=killed > killed.log 2>&1 &
