@@ -195,18 +195,7 @@ EpochMetrics Trainer::train_epoch() {
   m.ress_validation = v.ress_validation;
   m.out_of_domain_a_to_b = v.out_of_domain_a_to_b;
   m.out_of_domain_b_to_a = v.out_of_domain_b_to_a;
-  // The same mapping metrics on (the first 1000 configurations of) A's training set: METHOD.md asks
-  // for training and validation values; a gap between them shows over-fitting.
-  if (!data_.a_train.empty()) {
-    std::vector<std::int64_t> rows(std::min<std::size_t>(1000, data_.a_train.size() / (static_cast<std::size_t>(n_) * d_)));
-    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i);
-    RealNvp<float>::Mat za;
-    PreprocessBuffers buf;
-    preprocess(data_.a_train, rows, false, 0, za, buf);
-    const MappingMetrics t = a_to_b_metrics(za);
-    m.fraction_in_range_train = t.fraction_in_range;
-    m.ress_train = t.ress;
-  }
+  add_training_set_metrics(m);
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }
@@ -236,6 +225,18 @@ Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za) c
   mm.out_of_domain = 1.0 - static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(n);
   mm.ress = kish_ess(logw) / static_cast<double>(n);
   return mm;
+}
+
+void Trainer::add_training_set_metrics(EpochMetrics& m) const {
+  if (data_.a_train.empty()) return;
+  std::vector<std::int64_t> rows(std::min<std::size_t>(1000, data_.a_train.size() / (static_cast<std::size_t>(n_) * d_)));
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i);
+  RealNvp<float>::Mat za;
+  PreprocessBuffers buf;
+  preprocess(data_.a_train, rows, false, 0, za, buf);
+  const MappingMetrics t = a_to_b_metrics(za);
+  m.fraction_in_range_train = t.fraction_in_range;
+  m.ress_train = t.ress;
 }
 
 EpochMetrics Trainer::validate() const {

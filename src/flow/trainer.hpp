@@ -59,6 +59,10 @@ class Trainer {
   EpochMetrics train_epoch();
   // Validation metrics of the current flow (also for the identity map at start).
   EpochMetrics validate() const;
+  // fraction_in_range_train and ress_train: the same A → B metrics on the first 1000
+  // configurations of A's training set (METHOD.md: training and validation values); train_epoch
+  // calls it after each epoch. It allocates (as validate does); the steps do not.
+  void add_training_set_metrics(EpochMetrics& m) const;
   bool done() const { return next_epoch_ >= experiment_.training.total_epochs(); }
 
   // State (checkpointed): parameters, Adam, pool, the next epoch and the global step counter.
