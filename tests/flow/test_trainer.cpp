@@ -7,48 +7,19 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <string>
 
 #include "core/error.hpp"
 
 #include "flow/trainer.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/walkers.hpp"
+#include "support/configs.hpp"
 
 namespace boltzmap {
 namespace {
 
-const char* kInput = R"(
-name = "tiny"
-seed = 5
-[box]
-n_particles = 8
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 1.6
-temperature = 1.0
-density = 0.7
-[systems.A.sampler]
-walkers = 10
-step_size = 0.3
-[systems.A.datasets]
-train = 1
-validation = 1
-evaluation = 0
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 1.6
-temperature = 1.0
-density = 0.7
-[systems.B.sampler]
-walkers = 10
-step_size = 0.3
-[systems.B.datasets]
-train = 1
-validation = 1
-evaluation = 0
-[flow]
+const std::string kInput = std::string(test::kTinySystems) + R"([flow]
 blocks = 4
 hidden = [32, 32]
 [training]
@@ -65,7 +36,7 @@ struct World {
 // MC samples of both systems (rows per set), the preprocessor fitted on the training sets.
 std::unique_ptr<World> make_world(const std::string& phases) {
   auto w = std::make_unique<World>();
-  w->e = parse_experiment(std::string(kInput) + phases, "tiny.toml");
+  w->e = parse_experiment(kInput + phases, "tiny.toml");
   const int N = 8, D = 2;
   const double L = box_length(N, 0.7, D);
   const auto lat = make_lattice("centered-square", D, N, L);

@@ -71,4 +71,39 @@ inline std::vector<float> to_aos(const std::vector<float>& soa, int n, int D) {
   return aos;
 }
 
+// The systems of a tiny experiment for training tests (N = 8 LJ in 2D, ρ = 0.7, B at ε/2; data
+// sets are made by the tests themselves): append [flow] and [training] tables to it.
+inline const char* kTinySystems = R"(
+name = "tiny"
+seed = 5
+[box]
+n_particles = 8
+[systems.A]
+potential = "lj"
+epsilon = 1.0
+cutoff = 1.6
+temperature = 1.0
+density = 0.7
+[systems.A.sampler]
+walkers = 10
+step_size = 0.3
+[systems.A.datasets]
+train = 1
+validation = 1
+evaluation = 0
+[systems.B]
+potential = "lj"
+epsilon = 0.5
+cutoff = 1.6
+temperature = 1.0
+density = 0.7
+[systems.B.sampler]
+walkers = 10
+step_size = 0.3
+[systems.B.datasets]
+train = 1
+validation = 1
+evaluation = 0
+)";
+
 }  // namespace boltzmap::test

@@ -213,38 +213,7 @@ TEST(LossAllocations, TrainingStepAllocatesNothing) {
 
 // A tiny experiment (tests/flow/test_trainer.cpp's): one epoch of λ_inv = 0 and two of λ_inv = 1,
 // 400 B (and A) training configurations in batches of 100, no validation sets.
-const char* kTinyExperiment = R"(
-name = "tiny"
-seed = 5
-[box]
-n_particles = 8
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 1.6
-temperature = 1.0
-density = 0.7
-[systems.A.sampler]
-walkers = 10
-step_size = 0.3
-[systems.A.datasets]
-train = 1
-validation = 1
-evaluation = 0
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 1.6
-temperature = 1.0
-density = 0.7
-[systems.B.sampler]
-walkers = 10
-step_size = 0.3
-[systems.B.datasets]
-train = 1
-validation = 1
-evaluation = 0
-[flow]
+const std::string kTinyExperiment = std::string(test::kTinySystems) + R"([flow]
 blocks = 2
 hidden = [32, 32]
 [training]
