@@ -159,13 +159,18 @@ Model load_flow(const std::string& path) {
   Preprocessor pre = load_preprocessor(path);
   const H5File f = H5File::open(path);
   if (!exists(f.id, "/flow/parameters")) throw io_error(path + ": not a trained model (no /flow group; run `boltzmap train`)");
-  hid_t g = H5Gopen2(f.id, "flow", H5P_DEFAULT);
   FlowShape shape;
-  shape.dim = static_cast<int>(read_number_attribute(g, "dim", path));
-  shape.blocks = static_cast<int>(read_number_attribute(g, "blocks", path));
-  shape.hidden.clear();
-  for (double h : read_numbers_attribute(g, "hidden", path)) shape.hidden.push_back(static_cast<int>(h));
-  shape.scale_bound = read_number_attribute(g, "scale_bound", path);
+  hid_t g = H5Gopen2(f.id, "flow", H5P_DEFAULT);
+  try {
+    shape.dim = static_cast<int>(read_number_attribute(g, "dim", path));
+    shape.blocks = static_cast<int>(read_number_attribute(g, "blocks", path));
+    shape.hidden.clear();
+    for (double h : read_numbers_attribute(g, "hidden", path)) shape.hidden.push_back(static_cast<int>(h));
+    shape.scale_bound = read_number_attribute(g, "scale_bound", path);
+  } catch (...) {
+    H5Gclose(g);  // a missing attribute: close the group before the error leaves
+    throw;
+  }
   H5Gclose(g);
   if (shape.dim != pre.latent_dim())
     throw io_error(path + ": the flow's dim " + std::to_string(shape.dim) + " differs from the preprocessing's " +
