@@ -3,7 +3,8 @@
 # writes the mapped files, analysis.h5 and summary.json's analyze.* keys (DESIGN.md names, issue 6's
 # additions, the identity baseline); a second run skips every stage; a change of [analysis] re-runs
 # only map and analyze; map and analyze without their inputs fail with exit 4 naming what to run;
-# a bad [analysis] key fails with exit 3; 1 and 2 ranks map to the same weights.
+# a bad [analysis] key fails with exit 3; 1 and 2 ranks map to the same weights, and `run` on 2 ranks
+# gives the same βΔF.
 set -u
 boltzmap=$1 tmp=$2 mpiexec=${3:-}
 source "$(dirname "$0")/common.sh"
@@ -179,6 +180,15 @@ for k in ("log_weight_unrestricted", "in_domain", "identity_log_weight"):
     x, y = a[f"observables/{k}/value"][:], b[f"observables/{k}/value"][:]
     assert x.shape == y.shape and np.allclose(x, y, rtol=1e-5, atol=1e-4), k
 assert np.allclose(a["particles/all/position/value"][:], b["particles/all/position/value"][:], atol=1e-4)
+PY
+  # The whole pipeline under 2 ranks (sampling and mapping split, training and analysis on rank 0,
+  # the others waiting in the stage decisions): same βΔF as the 1-rank run of the same input.
+  "$mpiexec" -n 2 "$boltzmap" run in.toml --no-progress --set output_dir=out_np2 --set analysis.bootstrap_replicates=20 \
+    --set training.checkpoint_every=1 > np2run.log 2>&1; rc=$?
+  $py - out_np2/summary.json out/pipe/summary.json <<'PY' > np2run_check.log 2>&1 && [[ $rc -eq 0 ]] && ok "mpi: \`run\` on 2 ranks gives the 1-rank βΔF" || bad "mpi run np2 (rc $rc)" np2run.log
+import sys, json
+a, b = (json.load(open(p))["analyze"] for p in sys.argv[1:3])
+assert abs(a["delta_f_bar"] - b["delta_f_bar"]) < 1e-6 * abs(b["delta_f_bar"]), (a["delta_f_bar"], b["delta_f_bar"])
 PY
 fi
 finish
