@@ -169,6 +169,39 @@ TEST(H5md, OutOfOrderWritesAnd3D) {
   expect_frames_equal(d, read_h5md(path));
 }
 
+// Extra per-frame observables (boltzmap map's log-weights, domain flags, …): written in two ranges,
+// read back exactly, with step/time like every H5MD time series; −∞ survives; an unknown name is
+// refused, and reading a missing one names it.
+TEST(H5md, ExtraObservablesRoundTrip) {
+  const Comm comm;
+  const std::string path = fresh("extra_observables.h5");
+  Data d = make_data(5, 3, 2);
+  d.meta.observables = {"log_weight", "in_domain"};
+  const std::vector<double> lw{0.5, -std::numeric_limits<double>::infinity(), -3.25, 1e4, 2.0}, in{1, 0, 1, 1, 0};
+  {
+    H5mdWriter w(path, d.meta, comm);
+    write_range(w, d, 0, 2);
+    w.write_observable("log_weight", 0, 2, std::span<const double>(lw).subspan(0, 2));
+    w.write_observable("in_domain", 0, 2, std::span<const double>(in).subspan(0, 2));
+    write_range(w, d, 2, 3);
+    w.write_observable("log_weight", 2, 3, std::span<const double>(lw).subspan(2, 3));
+    w.write_observable("in_domain", 2, 3, std::span<const double>(in).subspan(2, 3));
+    EXPECT_THROW(w.write_observable("not_declared", 0, 1, lw), Error);
+    w.close();
+  }
+  EXPECT_EQ(read_observable(path, "log_weight"), lw);
+  EXPECT_EQ(read_observable(path, "in_domain"), in);
+  EXPECT_EQ(raw_read<std::int64_t>(path, "/observables/log_weight/step", H5T_NATIVE_INT64), d.steps);
+  expect_frames_equal(d, read_h5md(path));
+  try {
+    read_observable(path, "missing");
+    ADD_FAILURE() << "a missing observable was read";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::io);
+    EXPECT_NE(std::string(e.what()).find("observables/missing"), std::string::npos) << e.what();
+  }
+}
+
 TEST(H5md, LayoutFollowsH5md) {
   const Comm comm;
   const std::string path = fresh("layout.h5");
