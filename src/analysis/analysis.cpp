@@ -1,6 +1,8 @@
 // See analysis.hpp.
 #include "analysis/analysis.hpp"
 
+#include "core/parallel_errors.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -119,12 +121,14 @@ AnalysisResult analyze(const DirectionData& ab, const DirectionData& ba, int N, 
   res.delta_f_bar[0] = delta_f_bar(lw_ab, lw_ba, {}, {}, 0.5 * (f.delta_f[0] + b.delta_f[0]));
   res.delta_f_bar_identity[0] = delta_f_bar(ab.identity_log_weight, ba.identity_log_weight, {}, {},
                                             0.5 * (f.delta_f_identity[0] + b.delta_f_identity[0]));
+  FirstError error;  // nothing may leave the parallel region
 #pragma omp parallel for schedule(dynamic)
-  for (int r = 1; r < R1; ++r) {
+  for (int r = 1; r < R1; ++r) error.run([&] {
     res.delta_f_bar[r] = delta_f_bar(lw_ab, lw_ba, counts_a.row(r), counts_b.row(r), res.delta_f_bar[0]);
     res.delta_f_bar_identity[r] = delta_f_bar(ab.identity_log_weight, ba.identity_log_weight, counts_a.row(r),
                                               counts_b.row(r), res.delta_f_bar_identity[0]);
-  }
+  });
+  error.rethrow();
   return res;
 }
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/parallel_errors.hpp"
 
 namespace boltzmap {
 
@@ -28,6 +29,7 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
   constexpr std::size_t kChunk = 512;
   const std::size_t chunks = (n + kChunk - 1) / kChunk;
   std::size_t done = 0;
+  FirstError error;  // nothing may leave the parallel region
 #pragma omp parallel
   {
     using Mat = RealNvp<float>::Mat;
@@ -38,7 +40,8 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
     std::vector<float> src(kChunk * row);
     Preprocessor::evaluation_choices(centre, element);
 #pragma omp for schedule(dynamic)
-    for (std::size_t c = 0; c < chunks; ++c) {
+    for (std::size_t c = 0; c < chunks; ++c) error.run([&] {
+      if (error.failed()) return;  // the others' chunks are skipped, the loop still ends
       const std::size_t i0 = c * kChunk, rows = std::min(kChunk, n - i0);
       const int r = static_cast<int>(rows);
       std::copy_n(x.data() + i0 * row, rows * row, src.data());
@@ -71,8 +74,9 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
         now = done;
         progress(now);
       }
-    }
+    });
   }
+  error.rethrow();
   if (progress) progress(n);
   return out;
 }

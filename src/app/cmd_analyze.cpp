@@ -16,6 +16,8 @@
 
 #include "analysis/analysis.hpp"
 #include "app/commands.hpp"
+#include "app/job_input.hpp"
+#include "app/resources.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -58,6 +60,11 @@ MappedFile read_mapped(const std::string& run, Direction d, std::int64_t expecte
   if (!std::filesystem::exists(path)) throw io_error(path + ": missing (run `boltzmap map " + input + "` first)");
   MappedFile m;
   m.frames = read_h5md(path);
+  const std::string set = std::string("mapped ") + direction_name(d);
+  const auto it = m.frames.meta.attributes.find("boltzmap_set");
+  if (it == m.frames.meta.attributes.end() || it->second != set)
+    throw io_error(path + ": holds \"" + (it == m.frames.meta.attributes.end() ? std::string("(no @boltzmap_set)") : it->second) +
+                   "\", where \"" + set + "\" belongs (files swapped or copied in?); run `boltzmap map " + input + "` again");
   if (m.frames.meta.frames != expected)
     throw io_error(path + ": holds " + std::to_string(m.frames.meta.frames) + " configurations, the evaluation set " +
                    std::to_string(expected) + " (run `boltzmap map " + input + "` again)");
@@ -82,6 +89,33 @@ double error(const std::vector<double>& v) { return summarise(v).error; }
 
 // A JSON number (NaN/inf become null, which JSON can hold).
 nlohmann::json num(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+
+// The full-sample value (replicate 0) of every headline result must be finite: a NaN or inf there
+// means mismatched or diverged inputs, and is an error, not a number to write down. (Single
+// bootstrap replicates may be undefined; they are left out of the errors, with a warning.)
+void refuse_non_finite(const AnalysisResult& res) {
+  std::vector<std::pair<std::string, const std::vector<double>*>> checks = {{"βΔF (BAR)", &res.delta_f_bar},
+                                                                            {"identity-map βΔF (BAR)", &res.delta_f_bar_identity}};
+  for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
+    const DirectionResult& r = res.direction(d);
+    const std::string n = direction_name(d);
+    for (const auto& [what, v] : std::vector<std::pair<std::string, const std::vector<double>*>>{
+             {"reference ⟨U⟩", &r.reference.mean_energy},
+             {"raw ⟨U⟩", &r.raw.mean_energy},
+             {"reweighted ⟨U⟩", &r.reweighted.mean_energy},
+             {"ESS", &r.reweighted.ess},
+             {"βΔF", &r.delta_f},
+             {"βΔF without the coverage correction", &r.delta_f_uncorrected},
+             {"identity-map reweighted ⟨U⟩", &r.identity.mean_energy},
+             {"identity-map βΔF", &r.delta_f_identity}})
+      checks.emplace_back(n + " " + what, v);
+  }
+  for (const auto& [what, v] : checks)
+    if (v->empty() || !std::isfinite((*v)[0]))
+      throw numerical_error(fmt::format("analyze: {} of the full sample is {}; nothing written (are the mapped files and "
+                                        "the model finite? `boltzmap info` shows their ranges)",
+                                        what, v->empty() ? std::string("missing") : fmt::format("{}", (*v)[0])));
+}
 
 }  // namespace
 
@@ -121,7 +155,8 @@ std::string results_table(const nlohmann::json& an) {
 }
 
 int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
-  const Experiment e = load_experiment(args.input, args.sets);
+  const Experiment e = load_job_input(args.input, args.sets, comm);
+  require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), comm);
   if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   const std::string run = e.output_dir;
@@ -149,6 +184,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   opt.rdf_bins = e.analysis.rdf_bins;
   opt.seed = e.seed;
   const AnalysisResult res = analyze(data(eval_a, ab, eval_b, u_b), data(eval_b, ba, eval_a, u_a), N, D, L, opt);
+  refuse_non_finite(res);
   write_analysis(run + "/analysis.h5", res, {e.resolved_toml, e.analysis.bootstrap_scheme, N, D, L});
 
   // summary.json: DESIGN.md's analyze.* names, energies as totals per configuration.

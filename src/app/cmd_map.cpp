@@ -4,19 +4,24 @@
 // canonical domain), the domain flag and the identity map's energies and weights (layout in
 // README, "Output files"). Data-parallel: each rank maps a block of configurations and writes its
 // hyperslab collectively. Tests: tests/app/analysis_pipeline.sh.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "analysis/mapping.hpp"
 #include "app/commands.hpp"
+#include "app/job_input.hpp"
+#include "app/resources.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
 #include "core/summary.hpp"
+#include "io/data_sets.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
@@ -34,14 +39,8 @@ const std::vector<std::string> kObservables = {"source_energy",  "log_jacobian",
 
 // Reads an evaluation set, capped at max_configurations (0 = all); throws naming what to run.
 Frames read_evaluation_set(const Experiment& e, char label) {
-  const std::string path = e.output_dir + "/data/" + label + "_evaluation.h5";
-  if (!std::filesystem::exists(path))
-    throw io_error(path + ": missing (run `boltzmap sample " + e.source_file + "` with systems." + label +
-                   ".datasets.evaluation > 0)");
-  Frames f = read_h5md(path);
-  if (f.meta.particles != e.box.n_particles || f.meta.dimension != e.box.dimension)
-    throw io_error(path + ": its N and dimension do not match " + e.source_file);
-  if (f.meta.frames == 0) throw input_error(path + ": has no configurations (systems." + std::string(1, label) + ".datasets.evaluation = 0)");
+  Frames f = read_data_set(e, label, "evaluation");
+  if (f.meta.frames == 0) throw input_error(data_set_path(e.output_dir, label, "evaluation") + ": has no configurations (systems." + std::string(1, label) + ".datasets.evaluation = 0)");
   const std::int64_t cap = e.analysis.max_configurations;
   if (cap > 0 && f.meta.frames > cap) {
     const std::size_t row = static_cast<std::size_t>(f.meta.particles) * f.meta.dimension;
@@ -53,7 +52,8 @@ Frames read_evaluation_set(const Experiment& e, char label) {
 }
 
 int cmd_map(const MapArgs& args, const Comm& comm) {
-  const Experiment e = load_experiment(args.input, args.sets);
+  const Experiment e = load_job_input(args.input, args.sets, comm);
+  require_memory("mapping (every rank reads both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), comm);
   const std::string run = e.output_dir, model_path = run + "/model/flow.h5";
   if (comm.root()) {
     ensure_directory(run + "/mapped");
@@ -64,11 +64,21 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
   if (!std::filesystem::exists(model_path))
     throw io_error(model_path + ": missing (run `boltzmap train " + args.input + "` first)");
   const Model model = load_flow(model_path);
+  {
+    const auto params = model.flow->parameters();
+    const auto bad = std::find_if(params.begin(), params.end(), [](float v) { return !std::isfinite(v); });
+    if (bad != params.end())
+      throw numerical_error(fmt::format("{}: flow parameter {} of {} is {}: a diverged model; retrain (`boltzmap train {}`)",
+                                        model_path, bad - params.begin(), params.size(), *bad, args.input));
+  }
+  // The model must describe the same physics (a map between other systems gives wrong weights);
+  // another network or protocol is the user's choice, so only say so.
+  const std::string model_input = read_root_attribute(model_path, "boltzmap_input");
+  check_same_physics(model_path, model_input, e, "AB", "trained");
   const std::vector<std::string> model_tables = {"", "box", "systems", "preprocess", "flow", "training"};
-  if (comm.root() && resolved_sections(read_root_attribute(model_path, "boltzmap_input"), model_tables) !=
-                         resolved_sections(e.resolved_toml, model_tables))
-    spdlog::warn("{} was trained from an input that differs from {} in its systems, data, [preprocess], [flow] or "
-                 "[training]; mapping with it anyway (run `boltzmap train` to retrain)",
+  if (comm.root() && resolved_sections(model_input, model_tables) != resolved_sections(e.resolved_toml, model_tables))
+    spdlog::warn("{} was trained from an input that differs from {} in its data, [preprocess], [flow] or [training] "
+                 "(the physics agree); mapping with it anyway (run `boltzmap train` to retrain)",
                  model_path, args.input);
   const int N = e.box.n_particles, D = e.box.dimension;
   if (model.pre.n_particles() != N || model.pre.dim() != D)
@@ -93,6 +103,18 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
         std::span<const float>(src.positions.data() + mine.begin * row, static_cast<std::size_t>(mine.end - mine.begin) * row),
         [&](std::size_t k) { progress.update(static_cast<double>(k) * comm.size()); });
     progress.finish();
+    // A finite configuration mapped by a finite flow has a finite log-Jacobian and mapped
+    // coordinates; its log-weight may be −∞ (weight zero) but never NaN.
+    for (std::size_t i = 0; i < m.log_jacobian.size(); ++i) {
+      const bool finite_positions = std::all_of(m.positions.begin() + i * row, m.positions.begin() + (i + 1) * row,
+                                                [](float v) { return std::isfinite(v); });
+      if (!std::isfinite(m.log_jacobian[i]) || std::isnan(m.log_weight_unrestricted[i]) || !finite_positions)
+        throw numerical_error(fmt::format("map {}: configuration {} of {}'s evaluation set maps to {} (log-Jacobian {}, "
+                                          "log-weight {}); the model {} is not usable on it",
+                                          direction_name(dir), mine.begin + static_cast<std::int64_t>(i), ab ? "A" : "B",
+                                          finite_positions ? "finite coordinates" : "non-finite coordinates",
+                                          m.log_jacobian[i], m.log_weight_unrestricted[i], model_path));
+    }
 
     FrameMeta meta;
     meta.frames = n;

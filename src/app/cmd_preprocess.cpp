@@ -11,11 +11,13 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/job_input.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "core/summary.hpp"
+#include "io/data_sets.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/h5util.hpp"
@@ -83,7 +85,7 @@ double write_preprocessed(const std::string& path, const Preprocessor& pre, cons
 }  // namespace
 
 int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
-  const Experiment e = load_experiment(args.input, args.sets);
+  const Experiment e = load_job_input(args.input, args.sets, comm);
   const std::string run = e.output_dir;
   if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -92,22 +94,13 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
   log_to_file(run + "/log.txt");
   spdlog::info("boltzmap {} (git {}) preprocess {} → {}", build::version, build::git_hash, args.input, run);
 
-  std::vector<Frames> train;
-  for (char label : {'A', 'B'}) {
-    const std::string path = run + "/data/" + label + "_train.h5";
-    if (!std::filesystem::exists(path))
-      throw io_error(path + ": no training set of system " + std::string(1, label) +
-                     " (run `boltzmap sample " + args.input + "` first, with datasets.train > 0)");
-    train.push_back(read_h5md(path));
-  }
   const int N = e.box.n_particles, D = e.box.dimension;
   const double LA = e.system('A').physics(D, N).box.length, LB = e.system('B').physics(D, N).box.length;
   if (std::abs(LA - LB) > 1e-12 * LA)
     throw input_error(args.input + ": systems A and B have different densities (boxes " + fmt::format("{:.6g}", LA) +
                       " and " + fmt::format("{:.6g}", LB) + "); the box-scaling layer is not in this version");
-  for (const auto& t : train)
-    if (t.meta.particles != N || t.meta.dimension != D || std::abs(t.meta.box_length - LA) > 1e-9 * LA)
-      throw io_error("training data do not match the input (N, dimension or box); re-run `boltzmap sample`");
+  std::vector<Frames> train;
+  for (char label : {'A', 'B'}) train.push_back(read_data_set(e, label, "train"));
 
   Preprocessor pre(e.preprocess, N, D, LA);
   std::vector<BatchView> views;
@@ -128,10 +121,9 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
   double worst = 0;
   for (char label : {'A', 'B'})
     for (const char* set : {"train", "validation", "evaluation"}) {
-      const std::string in = run + "/data/" + label + "_" + set + ".h5";
-      if (!std::filesystem::exists(in)) continue;
+      if (!std::filesystem::exists(data_set_path(run, label, set))) continue;
       const std::string out = run + "/preprocessed/" + label + "_" + set + ".h5";
-      const double err = write_preprocessed(out, pre, e.system(label).physics(D, N), read_h5md(in), e.resolved_toml);
+      const double err = write_preprocessed(out, pre, e.system(label).physics(D, N), read_data_set(e, label, set), e.resolved_toml);
       worst = std::max(worst, err);
       spdlog::info("wrote {} (round trip: pair distances within {:.2g})", out, err);
     }

@@ -19,6 +19,8 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/job_input.hpp"
+#include "app/resources.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "io/files.hpp"
@@ -110,8 +112,14 @@ std::string default_input() {
 
 int cmd_run(const RunArgs& args, const Comm& comm) {
   const std::string input = args.input.empty() ? default_input() : args.input;
-  const Experiment e = load_experiment(input, args.sets);
+  const Experiment e = load_job_input(input, args.sets, comm);
   const std::string run = e.output_dir, records_path = run + "/stages.json";
+  // Everything that can be known to fail is refused before the first stage spends its time.
+  for (char label : {'A', 'B'})
+    require_memory(fmt::format("sampling system {}", label), fmt::format("systems.{}.sampler.walkers = {}", label, e.system(label).sampler.walkers),
+                   sampling_bytes_per_rank(e, label, comm.size()), comm);
+  require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), comm);
+  require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), comm);
   if (comm.root()) ensure_directory(run);
   std::set<std::string> ran;  // stages run in this invocation: their readers run again
   for (const Stage& st : stages(e)) {

@@ -1,15 +1,20 @@
 // boltzmap sample FILE [--system A|B] [--set key=value ...]: the reference MCMC data sets.
 #include <omp.h>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/job_input.hpp"
+#include "app/resources.hpp"
 #include "core/backend.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/summary.hpp"
+#include "io/data_sets.hpp"
 #include "io/files.hpp"
 #include "sampling/sample.hpp"
 #include "version.hpp"
@@ -28,7 +33,7 @@ void log_ranks(const Comm& comm, const std::string& role) {
 }  // namespace
 
 int cmd_sample(const SampleArgs& args, const Comm& comm) {
-  const Experiment e = load_experiment(args.input, args.sets);
+  const Experiment e = load_job_input(args.input, args.sets, comm);
   const BackendInfo backend = resolve_backend(e.backend);
   if (e.backend == "cuda")
     throw Error(ExitCode::backend, args.input + ": backend = \"cuda\", but the MCMC sampler has no CUDA "
@@ -48,11 +53,27 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
   std::vector<char> systems;
   if (args.system.empty() || args.system == "A") systems.push_back('A');
   if (args.system.empty() || args.system == "B") systems.push_back('B');
+  // Before any walker moves: what the systems will need.
+  for (char label : systems) {
+    require_memory(fmt::format("sampling system {}", label), fmt::format("systems.{}.sampler.walkers = {}", label, e.system(label).sampler.walkers),
+                   sampling_bytes_per_rank(e, label, comm.size()), comm);
+    warn_if_long_sampling(e, label, comm, omp_get_max_threads());
+  }
   for (char label : systems) {
     if (e.system(label).datasets.total() == 0) {
       spdlog::warn("system {}: all data-set sizes are 0; nothing to sample", label);
       continue;
     }
+    // The files of the system about to be redone go first: killed part-way, this run must not
+    // leave the old data beside the new input for the next stage to use.
+    if (comm.root())
+      for (const char* set : {"train", "validation", "evaluation"}) {
+        const std::string old = data_set_path(run, label, set);
+        std::error_code ec;
+        if (std::filesystem::remove(old, ec)) spdlog::info("system {}: removed the earlier {}", label, old);
+        if (ec) throw io_error(old + ": cannot remove the earlier file before sampling again: " + ec.message());
+      }
+    comm.barrier();
     SampleOptions opt;
     opt.data_dir = data;
     opt.progress = args.progress;

@@ -14,6 +14,8 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/job_input.hpp"
+#include "app/resources.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -21,6 +23,7 @@
 #include "core/rng.hpp"
 #include "core/summary.hpp"
 #include "flow/trainer.hpp"
+#include "io/data_sets.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
@@ -34,17 +37,9 @@ std::atomic<int> g_signal{0};
 bool g_interrupted = false;
 extern "C" void on_signal(int sig) { g_signal = sig; }
 
-std::vector<float> load_set(const std::string& run, char label, const char* set, bool required, int N, int D) {
-  const std::string path = run + "/data/" + label + "_" + set + ".h5";
-  if (!std::filesystem::exists(path)) {
-    if (required)
-      throw io_error(path + ": missing (run `boltzmap sample` with datasets." + set + " > 0 for system " +
-                     std::string(1, label) + ")");
-    return {};
-  }
-  Frames f = read_h5md(path);
-  if (f.meta.particles != N || f.meta.dimension != D) throw io_error(path + ": does not match the input's N and dimension");
-  return std::move(f.positions);
+std::vector<float> load_set(const Experiment& e, char label, const char* set, bool required) {
+  if (!required && !std::filesystem::exists(data_set_path(e.output_dir, label, set))) return {};
+  return std::move(read_data_set(e, label, set).positions);
 }
 
 const char* kCsvHeader =
@@ -97,7 +92,8 @@ bool checkpoint_fits_input(const std::string& ckpt, const Experiment& e) {
 }
 
 int cmd_train(const TrainArgs& args, const Comm& comm) {
-  const Experiment e = load_experiment(args.input, args.sets);
+  const Experiment e = load_job_input(args.input, args.sets, comm);
+  require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), comm);
   g_interrupted = false;
   if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -110,10 +106,10 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
   bool needs_a = false;
   for (const auto& p : e.training.phases) needs_a |= p.lambda_inv > 0;
   TrainingData data;
-  data.b_train = load_set(run, 'B', "train", true, N, D);
-  data.b_validation = load_set(run, 'B', "validation", false, N, D);
-  data.a_train = load_set(run, 'A', "train", needs_a, N, D);
-  data.a_validation = load_set(run, 'A', "validation", false, N, D);
+  data.b_train = load_set(e, 'B', "train", true);
+  data.b_validation = load_set(e, 'B', "validation", false);
+  data.a_train = load_set(e, 'A', "train", needs_a);
+  data.a_validation = load_set(e, 'A', "validation", false);
 
   // The preprocessing, fitted exactly as `boltzmap preprocess` does (same draws, same result).
   const double L = e.system('A').physics(D, N).box.length;

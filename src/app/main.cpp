@@ -5,11 +5,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/job_input.hpp"
+#include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "version.hpp"
@@ -47,6 +50,9 @@ int main(int argc, char** argv) {
   int code = 0;
   bool verbose = false;
   try {
+    // Before anything else: a rank started with other arguments would make every later
+    // collective depend on a per-rank setting (a mixed file, or a hang).
+    check_same_command_line(argc, argv, world);
     CLI::App app{"boltzmap: learned maps between the Boltzmann distributions of two liquids (real-NVP normalizing "
                  "flows), with MCMC reference data, reweighting and free energies.\n"
                  "Runs on its own (one rank plays every role) or under mpirun/srun.",
@@ -171,10 +177,16 @@ int main(int argc, char** argv) {
       code = cmd_run(runa, world);
     }
     if (i->parsed()) code = cmd_info(info, world);
+  } catch (const ReportedError& e) {
+    code = static_cast<int>(e.code());  // rank 0 printed it
   } catch (const Error& e) {
     if (!spdlog::default_logger()) std::fprintf(stderr, "error: %s\n", e.what());
     else spdlog::error("{}", e.what());
     code = static_cast<int>(e.code());
+  } catch (const std::bad_alloc&) {
+    spdlog::error("out of memory ({}): the run needs more memory than this process could get; use fewer walkers or "
+                  "configurations per rank, or more ranks/nodes", process_identity());
+    code = static_cast<int>(ExitCode::failure);
   } catch (const std::exception& e) {
     spdlog::error("internal error: {}", e.what());
     code = static_cast<int>(ExitCode::failure);

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -53,6 +52,43 @@ struct Context {
   std::set<std::string> overridden;                // dotted keys set on the command line
   std::map<std::string, std::string> raw_override;  // dotted key -> the text after '=' as typed
 };
+
+// Names and keys are checked by hand, not with std::regex: libstdc++'s regex recurses per
+// character and overflows the stack on a 100 000-character key.
+constexpr std::size_t kMaxKeyLength = 256;   // far longer than any real dotted key
+constexpr std::size_t kMaxNameLength = 255;  // NAME_MAX: the name becomes a folder
+
+bool is_key_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_key_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }
+
+// [A-Za-z_][A-Za-z0-9_-]* parts joined by '.', at most kMaxKeyLength characters.
+bool is_dotted_key(const std::string& key) {
+  if (key.empty() || key.size() > kMaxKeyLength) return false;
+  bool start = true;
+  for (char c : key) {
+    if (start) {
+      if (!is_key_start(c)) return false;
+      start = false;
+    } else if (c == '.') {
+      start = true;
+    } else if (!is_key_char(c)) {
+      return false;
+    }
+  }
+  return !start;
+}
+
+// [A-Za-z0-9_.-]+, not "." or "..", at most kMaxNameLength characters.
+bool is_run_name(const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameLength || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return is_key_char(c) || c == '.'; });
+}
+
+// A user's text in a message, cut to a readable length.
+std::string shorten(const std::string& s) {
+  constexpr std::size_t kShown = 80;
+  return s.size() <= kShown ? s : s.substr(0, kShown) + "… (" + std::to_string(s.size()) + " characters)";
+}
 
 std::string join(const std::set<std::string>& s) {
   std::string out;
@@ -265,8 +301,10 @@ void apply_override(toml::table& root, const std::string& assignment, Context& c
   if (eq == std::string::npos || eq == 0)
     throw input_error("--set " + assignment + ": expected key=value with a dotted key, e.g. systems.A.sampler.walkers=512");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  static const std::regex key_re("[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*");
-  if (!std::regex_match(key, key_re)) throw input_error("--set " + assignment + ": '" + key + "' is not a dotted key");
+  if (!is_dotted_key(key))
+    throw input_error("--set " + shorten(assignment) + ": '" + shorten(key) +
+                      "' is not a dotted key (parts of letters, digits, '_', '-', each starting with a letter or '_', "
+                      "joined by '.'; at most " + std::to_string(kMaxKeyLength) + " characters)");
   toml::table holder;  // holds the value under "v"
   try {
     holder = toml::parse("v = " + text);
@@ -474,9 +512,9 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   e.source_file = ctx.origin;
   Section top(&root, "", ctx);
   e.name = top.string("name", std::nullopt, "the run's name: letters, digits, '_', '-', '.'");
-  static const std::regex name_re("[A-Za-z0-9_.-]+");
-  if (!std::regex_match(e.name, name_re) || e.name == "." || e.name == "..")
-    top.fail("name", "= \"" + e.name + "\": use letters, digits, '_', '-', '.' (it names the folder out/<name>)");
+  if (!is_run_name(e.name))
+    top.fail("name", "= \"" + shorten(e.name) + "\": use letters, digits, '_', '-', '.', at most " +
+                         std::to_string(kMaxNameLength) + " characters (it names the folder out/<name>)");
   e.output_dir = top.string("output_dir", "out/" + e.name, "folder for this run's outputs");
   if (e.output_dir.empty()) top.fail("output_dir", "must not be empty");
   e.seed = static_cast<std::uint64_t>(top.integer("seed", std::nullopt, 0, std::numeric_limits<std::int64_t>::max(), "random seed"));
@@ -629,6 +667,28 @@ std::string resolved_sections(const std::string& resolved, const std::vector<std
         out += line + "\n";
         break;
       }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> resolved_values(const std::string& resolved) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(resolved);
+  std::string line, table;
+  auto trim = [](std::string x) {
+    const auto a = x.find_first_not_of(" \t"), b = x.find_last_not_of(" \t");
+    return a == std::string::npos ? std::string() : x.substr(a, b - a + 1);
+  };
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '[') {
+      const auto a = line.find_first_not_of('['), b = line.find(']');
+      table = b == std::string::npos ? std::string() : line.substr(a, b - a);
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    out[(table.empty() ? "" : table + ".") + trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
   }
   return out;
 }

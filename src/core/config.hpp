@@ -4,6 +4,7 @@
 // Tests: tests/core/test_config.cpp; tests/app/bad_inputs.sh (exit codes and messages).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <utility>
 #include <string>
@@ -112,6 +113,10 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
 // ("" = the top-level keys other than output_dir; "systems" includes "systems.A.sampler", …), in
 // order: what a stage's outputs depend on (stage hashes of `boltzmap run`, the resume check).
 std::string resolved_sections(const std::string& resolved, const std::vector<std::string>& tables);
+
+// The values of a resolved input by dotted key ("systems.A.epsilon" → "0.5"), as written there:
+// what provenance checks compare (a key absent from an older file is simply absent).
+std::map<std::string, std::string> resolved_values(const std::string& resolved);
 
 // Same, from a string (tests); `origin` names it in messages.
 Experiment parse_experiment(const std::string& text, const std::string& origin,

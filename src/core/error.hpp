@@ -26,6 +26,14 @@ class Error : public std::runtime_error {
   ExitCode code_;
 };
 
+// An error that another rank has already reported (rank 0 read the input and failed, or found
+// that the ranks disagree): this rank exits with the same code without printing it again, so a
+// 64-rank job prints one message, not 64.
+class ReportedError : public Error {
+ public:
+  explicit ReportedError(ExitCode code) : Error(code, "reported by rank 0") {}
+};
+
 inline Error input_error(const std::string& what) { return Error(ExitCode::input, what); }
 inline Error io_error(const std::string& what) { return Error(ExitCode::io, what); }
 inline Error numerical_error(const std::string& what) { return Error(ExitCode::numerical, what); }

@@ -3,6 +3,8 @@
 // forces in the LatentEnergy (per thread).
 #include "flow/loss.hpp"
 
+#include "core/parallel_errors.hpp"
+
 #include <omp.h>
 
 #include <cmath>
@@ -78,12 +80,14 @@ void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec&
     for (int r = 0; r < rows; ++r) row(r, scratch_.data());
     return;
   }
+  FirstError error;  // nothing may leave the parallel region
 #pragma omp parallel num_threads(threads)
   {
     double* x = scratch_.data() + per_thread * omp_get_thread_num();
 #pragma omp for schedule(static)
-    for (int r = 0; r < rows; ++r) row(r, x);
+    for (int r = 0; r < rows; ++r) error.run([&] { row(r, x); });
   }
+  error.rethrow();
 }
 
 namespace {

@@ -151,12 +151,12 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
   for (const auto& [name, value] : {std::pair{"L_dir", L.dir}, std::pair{"L_inv", L.inv}})
     if (!std::isfinite(value))
       throw numerical_error(fmt::format("epoch {} (phase {}, step {}): {} = {}; the parameters are those before this step",
-                                        next_epoch_, phase + 1, step_, name, value));
+                                        next_epoch_ + 1, phase + 1, step_, name, value));
   for (float g : b.grad)
     if (!std::isfinite(g))
       throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient of λ_dir·L_dir + λ_inv·L_inv is not "
                                         "finite; the parameters are those before this step",
-                                        next_epoch_, phase + 1, step_));
+                                        next_epoch_ + 1, phase + 1, step_));
   // Only now, with the step accepted, do the advanced configurations replace their pool members.
   if (P.lambda_inv > 0)
     for (std::size_t i = 0; i < b.members.size(); ++i)
@@ -197,7 +197,30 @@ EpochMetrics Trainer::train_epoch() {
   m.out_of_domain_b_to_a = v.out_of_domain_b_to_a;
   add_training_set_metrics(m);
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  check_metrics_finite(m, P);
   return m;
+}
+
+void Trainer::check_metrics_finite(const EpochMetrics& m, const TrainingPhase& P) const {
+  // Every metric that was computed (its data set exists, its loss term is trained) must be
+  // finite: a NaN here means the last steps diverged, and nothing may be written from this state.
+  const bool a_val = !data_.a_validation.empty(), b_val = !data_.b_validation.empty(), a_train = !data_.a_train.empty();
+  const std::pair<const char*, std::pair<bool, double>> checks[] = {
+      {"L_dir (training)", {P.lambda_dir > 0, m.loss_dir_train}},
+      {"L_inv (training)", {P.lambda_inv > 0, m.loss_inv_train}},
+      {"L_dir (validation)", {b_val, m.loss_dir_validation}},
+      {"L_inv (validation)", {a_val, m.loss_inv_validation}},
+      {"fraction in range (validation)", {a_val, m.fraction_in_range}},
+      {"RESS (validation)", {a_val, m.ress_validation}},
+      {"outside-domain share A→B (validation)", {a_val, m.out_of_domain_a_to_b}},
+      {"outside-domain share B→A (validation)", {b_val, m.out_of_domain_b_to_a}},
+      {"fraction in range (training set)", {a_train, m.fraction_in_range_train}},
+      {"RESS (training set)", {a_train, m.ress_train}}};
+  for (const auto& [name, c] : checks)
+    if (c.first && !std::isfinite(c.second))
+      throw numerical_error(fmt::format("epoch {} (phase {}, learning rate {:.3g}): {} = {} after the epoch's {} steps; "
+                                        "the flow diverged (a smaller learning rate?)",
+                                        m.epoch + 1, m.phase + 1, m.learning_rate, name, c.second, m.steps));
 }
 
 Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za) const {

@@ -55,7 +55,8 @@ class Trainer {
  public:
   Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data);
 
-  // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update.
+  // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update,
+  // and on a non-finite metric after the epoch (the caller must then write nothing from it).
   EpochMetrics train_epoch();
   // Validation metrics of the current flow (also for the identity map at start).
   EpochMetrics validate() const;
@@ -87,6 +88,8 @@ class Trainer {
     double fraction_in_range = 0, ress = 0, out_of_domain = 0;
   };
   MappingMetrics a_to_b_metrics(const RealNvp<float>::Mat& za) const;
+  // Throws Error(numerical) naming the first computed metric of m that is not finite.
+  void check_metrics_finite(const EpochMetrics& m, const TrainingPhase& P) const;
   // Work buffers of preprocess(): the gathered configurations and the per-row choices.
   struct PreprocessBuffers {
     std::vector<float> x;

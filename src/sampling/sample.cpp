@@ -213,6 +213,13 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                sys_name, st.acceptance, st.equilibration_acceptance, st.mean_energy_per_particle,
                st.mean_energy_per_particle_err, st.tau_int, st.ess_per_sample, st.max_energy_drift,
                st.trial_moves_per_second, st.seconds);
+  // A chain that (almost) never moves, or accepts (almost) everything, samples nothing useful: its
+  // saves are near copies. Say so; the numbers above are still what was measured.
+  if (comm.root() && std::isfinite(st.acceptance) && (st.acceptance < 0.01 || st.acceptance > 0.99))
+    spdlog::warn("system {}: production acceptance {:.4f} is {}; the saved configurations are barely decorrelated — "
+                 "check systems.{}.sampler.step_size (Δ = {:.4g}) and the state point (ε = {}, T = {})",
+                 sys_name, st.acceptance, st.acceptance < 0.01 ? "below 1%" : "above 99%", sys_name, st.step_size,
+                 cfg.epsilon, cfg.temperature);
   return st;
 }
 

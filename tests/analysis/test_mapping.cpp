@@ -8,11 +8,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <vector>
 
 #include "analysis/mapping.hpp"
+#include "core/error.hpp"
 #include "physics/box.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/walkers.hpp"
@@ -163,6 +165,27 @@ TEST(Mapping, DomainTestAgreesWithReprocessingAndBruteForceRelabellingForNEight)
   // Both kinds occur, so the comparison means something.
   EXPECT_GT(in_count, rows / 10);
   EXPECT_LT(in_count, rows - rows / 10);
+}
+
+}  // namespace
+}  // namespace boltzmap
+
+namespace boltzmap {
+namespace {
+
+// A configuration the preprocessing cannot handle (a NaN coordinate reaches the relabelling's
+// assignment solver) inside map_configurations' OpenMP region: the error must come out as an
+// exception on the calling thread (before, it escaped the region and the runtime aborted, exit 134).
+TEST(Mapping, AnErrorInsideTheParallelRegionIsRethrownNotAborted) {
+  Liquids s = setup(32, 1200, 2);
+  const RealNvp<float> identity(FlowShape{s.pre.latent_dim(), 2, {16}, 0.0}, 5);
+  s.x[700 * 64 + 5] = std::numeric_limits<float>::quiet_NaN();  // configuration 700: not in the first chunk
+  try {
+    (void)map_configurations(s.pre, identity, s.a, s.b, Direction::a_to_b, s.x);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::numerical) << e.what();
+  }
 }
 
 }  // namespace

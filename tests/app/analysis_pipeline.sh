@@ -163,7 +163,12 @@ rm out/pipe/mapped/B_to_A.h5
 "$boltzmap" run in.toml --no-progress --set analysis.bootstrap_replicates=20 --set training.checkpoint_every=1 > run6.log 2>&1; rc=$?
 [[ $rc -eq 0 ]] && grep -q "train is up to date" run6.log && grep -q "run: stage map" run6.log \
   && ok "a mapped file from another input is made again" || bad "stale output detection (rc $rc)" run6.log
-"$boltzmap" map in.toml --no-progress --set systems.B.epsilon=0.4 > /dev/null 2>&1
+# map refuses data of other physics (here B's ε) before it maps anything (exit 4, naming the key).
+"$boltzmap" map in.toml --no-progress --set systems.B.epsilon=0.4 > map_eps.log 2>&1; rc=$?
+[[ $rc -eq 4 ]] && grep -q "systems.B.epsilon = 0.5 in the file, 0.4 in the input" map_eps.log \
+  && ok "map refuses evaluation data of other physics (exit 4, names the key)" || bad "map with another ε (rc $rc)" map_eps.log
+# A mapped file made with another [training] (the model is only warned about) is refused by analyze.
+"$boltzmap" map in.toml --no-progress --set training.checkpoint_every=3 > /dev/null 2>&1
 "$boltzmap" analyze in.toml --no-plot --set analysis.bootstrap_replicates=20 --set training.checkpoint_every=1 > an_stale.log 2>&1; rc=$?
 [[ $rc -eq 4 ]] && grep -q "different input" an_stale.log && ok "analyze refuses mapped files of another input (exit 4)" || bad "analyze stale (rc $rc)" an_stale.log
 

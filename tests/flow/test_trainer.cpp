@@ -121,7 +121,7 @@ TEST(Trainer, NonFiniteLossStopsWithTheEpochAndTheTerm) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::numerical);
     const std::string msg = e.what();
-    EXPECT_NE(msg.find("epoch 1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("epoch 2 "), std::string::npos) << msg;  // the second epoch, counted from 1 as in the log
     EXPECT_NE(msg.find("L_dir"), std::string::npos) << msg;
   }
   // No update was applied: every other parameter is as before the failing step.
@@ -130,6 +130,28 @@ TEST(Trainer, NonFiniteLossStopsWithTheEpochAndTheTerm) {
       ASSERT_EQ(t.flow.parameters()[i], before[i]) << i;
     }
   EXPECT_EQ(t.next_epoch(), 1);
+}
+
+// The case: a learning-rate step to a huge value in the last epoch. Every training loss
+// is finite (each is computed before its step), but the last update wrecks the flow, so the
+// validation metrics after the epoch are not: that must stop training with exit 5 (the caller
+// then writes no checkpoint, flow.h5 or log row from this state).
+TEST(Trainer, NonFiniteValidationMetricStopsTraining) {
+  const auto w = make_world(
+      "[[training.phases]]\nepochs = 2\nlambda_dir = 1.0\nlambda_inv = 0.0\nlearning_rate = [[0, 1e-3], [1, 1e6]]\n");
+  w->e.training.batch_size = 400;  // the 400 training rows in one step: its loss is the last one computed
+  Trainer t(w->e, *w->pre, w->data);
+  const EpochMetrics first = t.train_epoch();
+  ASSERT_TRUE(std::isfinite(first.loss_dir_validation));
+  try {
+    t.train_epoch();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::numerical);
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("epoch 2 "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("diverged"), std::string::npos) << msg;
+  }
 }
 
 TEST(Trainer, PhaseOneLowersTheValidationDirectLoss) {

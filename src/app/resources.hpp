@@ -1,0 +1,31 @@
+// What a stage will need, checked before it starts: memory (refused with exit 3 when a rank's
+// share cannot fit in its node's memory, saying how much it would take) and time (a warning when
+// the estimate is above a day). The estimates count the large arrays a stage holds (walkers,
+// saved energy series, data sets, frames in flight); they are lower bounds, good to a factor of
+// about 2. Tests: tests/app/bad_inputs.sh (walkers = 2³¹ − 1).
+#pragma once
+#include <string>
+
+#include "core/config.hpp"
+#include "parallel/comm.hpp"
+
+namespace boltzmap {
+
+// Bytes one rank holds while sampling system `label` with `ranks` ranks.
+double sampling_bytes_per_rank(const Experiment& e, char label, int ranks);
+// Bytes rank 0 holds while training (all four data sets, the pool, the flow's work buffers).
+double training_bytes(const Experiment& e);
+// Bytes one rank holds while mapping or analysing (both evaluation sets and their images).
+double analysis_bytes(const Experiment& e);
+
+// Collective: throws input_error on every rank (printed by rank 0) when `bytes_per_rank` times
+// the ranks on rank 0's host exceeds that host's memory. `what` says which stage and `key` which
+// input key (and value) sets the size.
+void require_memory(const std::string& what, const std::string& key, double bytes_per_rank, const Comm& comm);
+
+// Rank 0 warns when sampling system `label` will take more than a day at the measured rate.
+void warn_if_long_sampling(const Experiment& e, char label, const Comm& comm, int threads);
+
+std::string human_bytes(double bytes);
+
+}  // namespace boltzmap
