@@ -3,7 +3,9 @@
 // calling MPI_Abort when several ranks run so none hangs in a collective (STYLE 9).
 #include <omp.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstdlib>
 #include <new>
 
@@ -180,6 +182,10 @@ int main(int argc, char** argv) {
   } catch (const ReportedError& e) {
     code = static_cast<int>(e.code());  // rank 0 printed it
   } catch (const Error& e) {
+    // The same error usually happens on every rank (they read the same files). Rank 0 reports at
+    // once and aborts the job; the others wait a moment first, so that only a rank that failed
+    // alone gets to print its message (prefixed with its rank).
+    if (world.size() > 1 && !world.root()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
     if (!spdlog::default_logger()) std::fprintf(stderr, "error: %s\n", e.what());
     else spdlog::error("{}", e.what());
     code = static_cast<int>(e.code());
