@@ -4,6 +4,8 @@
 // order, so a run is reproducible for a given thread count.
 #include "analysis/set_statistics.hpp"
 
+#include "core/parallel_errors.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -73,14 +75,24 @@ std::vector<SetStatistics> set_statistics(std::span<const float> positions, std:
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
   const int threads = omp_get_max_threads();
   std::vector<std::vector<Sums>> partial(threads);
+  // Nothing may leave the parallel region: the buffers allocate (bad_alloc). Every thread still
+  // reaches the loop's barrier; after a failure anywhere, the blocks are skipped.
+  FirstError error;
 #pragma omp parallel num_threads(threads)
   {
     auto& mine = partial[omp_get_thread_num()];
-    for (std::size_t k = 0; k < K; ++k) mine.emplace_back(R1, E, G);
-    RowMat h(kBlock, G), cw(R1, kBlock);
-    std::vector<double> w(kBlock), wraw(kBlock);
+    RowMat h, cw;
+    std::vector<double> w, wraw;
+    error.run([&] {
+      for (std::size_t k = 0; k < K; ++k) mine.emplace_back(R1, E, G);
+      h.resize(kBlock, G);
+      cw.resize(R1, kBlock);
+      w.resize(kBlock);
+      wraw.resize(kBlock);
+    });
 #pragma omp for schedule(static)
-    for (std::size_t blk = 0; blk < blocks; ++blk) {
+    for (std::size_t blk = 0; blk < blocks; ++blk) error.run([&] {
+      if (error.failed()) return;
       const std::size_t i0 = blk * kBlock, m = std::min(kBlock, n - i0);
       h.setZero();
       for (std::size_t j = 0; j < m; ++j)
@@ -116,8 +128,9 @@ std::vector<SetStatistics> set_statistics(std::span<const float> positions, std:
         }
         s.g.noalias() += cw.leftCols(static_cast<Eigen::Index>(m)) * h.topRows(static_cast<Eigen::Index>(m));
       }
-    }
+    });
   }
+  error.rethrow();
   const auto norm = rdf_normalisation(r_bins, n_particles, dim, L);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<SetStatistics> out(K);

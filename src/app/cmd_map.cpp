@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -25,6 +26,7 @@
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
+#include "parallel/all_or_none.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -61,20 +63,24 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
     spdlog::info("boltzmap {} (git {}) map {} → {}/mapped ({} rank(s))", build::version, build::git_hash, args.input, run,
                  comm.size());
   }
-  if (!std::filesystem::exists(model_path))
-    throw io_error(model_path + ": missing (run `boltzmap train " + args.input + "` first)");
-  const Model model = load_flow(model_path);
-  {
-    const auto params = model.flow->parameters();
+  // Every rank reads the model and the evaluation sets and checks them alike; a bad file is
+  // reported once, by the first rank (all_or_none).
+  std::optional<Model> loaded;
+  all_or_none(comm, [&] {
+    if (!std::filesystem::exists(model_path))
+      throw io_error(model_path + ": missing (run `boltzmap train " + args.input + "` first)");
+    loaded.emplace(load_flow(model_path));
+    const auto& params = loaded->flow->parameters();
     const auto bad = std::find_if(params.begin(), params.end(), [](float v) { return !std::isfinite(v); });
     if (bad != params.end())
       throw numerical_error(fmt::format("{}: flow parameter {} of {} is {}: a diverged model; retrain (`boltzmap train {}`)",
                                         model_path, bad - params.begin(), params.size(), *bad, args.input));
-  }
-  // The model must describe the same physics (a map between other systems gives wrong weights);
-  // another network or protocol is the user's choice, so only say so.
+    // The model must describe the same physics (a map between other systems gives wrong
+    // weights); another network or protocol is the user's choice, so only say so (below).
+    check_same_physics(model_path, read_root_attribute(model_path, "boltzmap_input"), e, "AB", "trained");
+  });
+  const Model& model = *loaded;
   const std::string model_input = read_root_attribute(model_path, "boltzmap_input");
-  check_same_physics(model_path, model_input, e, "AB", "trained");
   const std::vector<std::string> model_tables = {"", "box", "systems", "preprocess", "flow", "training"};
   if (comm.root() && resolved_sections(model_input, model_tables) != resolved_sections(e.resolved_toml, model_tables))
     spdlog::warn("{} was trained from an input that differs from {} in its data, [preprocess], [flow] or [training] "
@@ -91,7 +97,8 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
   nlohmann::json summary;
   for (Direction dir : {Direction::a_to_b, Direction::b_to_a}) {
     const bool ab = dir == Direction::a_to_b;
-    const Frames src = read_evaluation_set(e, ab ? 'A' : 'B');
+    Frames src;
+    all_or_none(comm, [&] { src = read_evaluation_set(e, ab ? 'A' : 'B'); });
     const std::int64_t n = src.meta.frames;
     const Range mine = block_of(n, comm.rank(), comm.size());
     const std::size_t row = static_cast<std::size_t>(N) * D;

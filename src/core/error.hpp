@@ -26,12 +26,12 @@ class Error : public std::runtime_error {
   ExitCode code_;
 };
 
-// An error that another rank has already reported (rank 0 read the input and failed, or found
-// that the ranks disagree): this rank exits with the same code without printing it again, so a
+// An error that another rank has already reported (rank 0 read the input and failed, found that
+// the ranks disagree, or a step all ranks did alike failed first there: parallel/all_or_none.hpp): this rank exits with the same code without printing it again, so a
 // 64-rank job prints one message, not 64.
 class ReportedError : public Error {
  public:
-  explicit ReportedError(ExitCode code) : Error(code, "reported by rank 0") {}
+  explicit ReportedError(ExitCode code) : Error(code, "reported by another rank") {}
 };
 
 inline Error input_error(const std::string& what) { return Error(ExitCode::input, what); }

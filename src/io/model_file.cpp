@@ -111,8 +111,11 @@ void load_checkpoint(const std::string& path, Trainer& t) {
     throw io_error(path + ": the checkpoint's flow has " + std::to_string(params.size()) + " parameters, the input's " +
                    std::to_string(t.flow.parameter_count()) + " ([flow] changed?); move the checkpoint away to start over");
   auto pool = read_all<float>(f.id, "/checkpoint/pool", H5T_NATIVE_FLOAT, path);
-  if (pool.size() != t.pool.size())
-    throw io_error(path + ": the checkpoint's source pool does not match the input's pool_size; move it away to start over");
+  if (pool.size() != t.pool.size()) {
+    throw io_error(path + ": the checkpoint's source pool holds " + std::to_string(pool.size()) +
+                   " coordinates, the input's pool " + std::to_string(t.pool.size()) +
+                   " (training.pool_size or A's training set changed?); move the checkpoint away to start over");
+  }
   std::copy(params.begin(), params.end(), t.flow.parameters().begin());
   t.pool = std::move(pool);
   t.adam.m = read_all<double>(f.id, "/checkpoint/adam_m", H5T_NATIVE_DOUBLE, path);
@@ -147,7 +150,10 @@ Preprocessor load_preprocessor(const std::string& path) {
   auto lambda = read_all<double>(f.id, "/preprocess/pca_eigenvalues", H5T_NATIVE_DOUBLE, path);
   if (static_cast<int>(centres.size()) != m || static_cast<int>(mean.size()) != m ||
       static_cast<int>(comps.size()) != m * m || static_cast<int>(lambda.size()) != m)
-    throw io_error(path + ": /preprocess datasets do not match n_particles and dimension");
+    throw io_error(path + ": /preprocess datasets do not match n_particles = " + std::to_string(n) + " and dimension = " +
+                   std::to_string(D) + ": expected " + std::to_string(m) + " wrap-centre and mean values and " +
+                   std::to_string(m) + "² components, found " + std::to_string(centres.size()) + ", " +
+                   std::to_string(mean.size()) + " and " + std::to_string(comps.size()));
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> v =
       Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(comps.data(), m, m);
   pre.set_state(std::move(centres), Pca(Eigen::Map<const Eigen::VectorXd>(mean.data(), m), v,

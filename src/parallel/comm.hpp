@@ -39,6 +39,10 @@ class Comm {
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &v, 1, mpi_type<T>(), MPI_MAX, comm_));
     return v;
   }
+  template <class T> T min(T v) const {
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &v, 1, mpi_type<T>(), MPI_MIN, comm_));
+    return v;
+  }
   void barrier() const { MPI_CHECK(MPI_Barrier(comm_)); }
   // Every rank's string, on rank 0 (empty elsewhere).
   std::vector<std::string> gather(const std::string& s) const;
