@@ -23,6 +23,7 @@
 #include "io/analysis_file.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
+#include "io/run_lock.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -122,6 +123,7 @@ std::string results_table(const nlohmann::json& an) {
 
 int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   const Experiment e = load_experiment(args.input, args.sets);
+  const RunLock lock(e.output_dir, comm, "analyze");  // before anything is written there
   if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   const std::string run = e.output_dir;

@@ -20,6 +20,7 @@
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
+#include "io/run_lock.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -55,6 +56,7 @@ Frames read_evaluation_set(const Experiment& e, char label) {
 int cmd_map(const MapArgs& args, const Comm& comm) {
   const Experiment e = load_experiment(args.input, args.sets);
   const std::string run = e.output_dir, model_path = run + "/model/flow.h5";
+  const RunLock lock(run, comm, "map");  // before anything is written there
   if (comm.root()) {
     ensure_directory(run + "/mapped");
     log_to_file(run + "/log.txt");

@@ -23,6 +23,7 @@
 #include "core/error.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
+#include "io/run_lock.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -112,6 +113,7 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
   const std::string input = args.input.empty() ? default_input() : args.input;
   const Experiment e = load_experiment(input, args.sets);
   const std::string run = e.output_dir, records_path = run + "/stages.json";
+  const RunLock lock(run, comm, "run");  // the stages take it again (re-entrant)
   if (comm.root()) ensure_directory(run);
   std::set<std::string> ran;  // stages run in this invocation: their readers run again
   for (const Stage& st : stages(e)) {

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "version.hpp"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   using namespace boltzmap;
   MpiSession mpi(&argc, &argv);
   const Comm world;
+  set_process_command_line(argc, argv);  // named in the run folder's lock
   int code = 0;
   bool verbose = false;
   try {
