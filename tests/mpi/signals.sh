@@ -2,8 +2,9 @@
 # mpi_signals_np2: `boltzmap train` on 2 ranks, sent SIGUSR1, SIGINT or SIGHUP on ONE rank (the
 # non-root one, as a scheduler or a user may do), stops on every rank with a checkpoint and exit 0,
 # and the same command resumes to bitwise the uninterrupted run's flow.h5; SIGINT stops a 1-rank
-# run alike; an unwritable model/checkpoints is refused with exit 4 before any epoch. Every MPI
-# command runs under `timeout`, so a hang fails instead of blocking. Issue 10, item 10.
+# run alike, and `boltzmap run` on 2 ranks stops after its train stage; an unwritable
+# model/checkpoints is refused with exit 4 before any epoch. Every MPI command runs under
+# `timeout`, so a hang fails instead of blocking. Issue 10, item 10.
 set -u
 boltzmap=$1 mpiexec=$2 tmp=$3
 source "$(dirname "$0")/../app/common.sh"
@@ -106,6 +107,17 @@ stop_one_rank USR1 1 2
 stop_one_rank INT 1 2
 stop_one_rank HUP 1 2
 stop_one_rank INT 0 1
+
+# `boltzmap run` on 2 ranks: a signal during its training stage stops the run after train, exit 0.
+rm -rf piped && cp -r base piped
+timeout 120 "$mpiexec" -n 2 "$boltzmap" run "$tmp/in.toml" --no-progress --set output_dir="$tmp/piped" > piped.log 2>&1 &
+job=$!
+pid=$(rank_pid piped 1)
+for _ in $(seq 300); do [[ -f piped/train_log.csv && $(wc -l < piped/train_log.csv) -ge 4 ]] && break; sleep 0.05; done
+[[ -n $pid ]] && kill -USR1 $pid
+wait $job; rc=$?
+[[ $rc -eq 0 ]] && grep -q "training was interrupted" piped.log && [[ -s piped/model/checkpoints/checkpoint.h5 && ! -e piped/mapped ]] \
+  && ok "run on 2 ranks, SIGUSR1 to rank 1 in training: stops after train, exit 0" || bad "run on 2 ranks interrupted (rc $rc)" piped.log
 
 # model/checkpoints unwritable (a regular file in its place; chmod would not stop root): exit 4 at once.
 rm -rf ro && cp -r base ro && mkdir -p ro/model && : > ro/model/checkpoints
