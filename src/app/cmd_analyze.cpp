@@ -25,6 +25,7 @@
 #include "io/analysis_file.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
+#include "io/run_lock.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -157,6 +158,7 @@ std::string results_table(const nlohmann::json& an) {
 int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
   require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), comm);
+  const RunLock lock(e.output_dir, comm, "analyze");  // before anything is written there
   if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   const std::string run = e.output_dir;

@@ -27,6 +27,7 @@
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
 #include "parallel/all_or_none.hpp"
+#include "io/run_lock.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -57,6 +58,7 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
   require_memory("mapping (every rank reads both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), comm);
   const std::string run = e.output_dir, model_path = run + "/model/flow.h5";
+  const RunLock lock(run, comm, "map");  // before anything is written there
   if (comm.root()) {
     ensure_directory(run + "/mapped");
     log_to_file(run + "/log.txt");

@@ -22,6 +22,7 @@
 #include "io/h5md.hpp"
 #include "io/h5util.hpp"
 #include "io/model_file.hpp"
+#include "io/run_lock.hpp"
 #include "physics/box.hpp"
 #include "physics/energy.hpp"
 #include "transforms/preprocessor.hpp"
@@ -87,6 +88,7 @@ double write_preprocessed(const std::string& path, const Preprocessor& pre, cons
 int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
   const std::string run = e.output_dir;
+  const RunLock lock(run, comm, "preprocess");  // before anything is written there
   if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   ensure_directory(run + "/model");

@@ -25,6 +25,7 @@
 #include "core/error.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
+#include "io/run_lock.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -114,6 +115,7 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
   const std::string input = args.input.empty() ? default_input() : args.input;
   const Experiment e = load_job_input(input, args.sets, comm);
   const std::string run = e.output_dir, records_path = run + "/stages.json";
+  const RunLock lock(run, comm, "run");  // the stages take it again (re-entrant)
   // Everything that can be known to fail is refused before the first stage spends its time.
   for (char label : {'A', 'B'})
     require_memory(fmt::format("sampling system {}", label), fmt::format("systems.{}.sampler.walkers = {}", label, e.system(label).sampler.walkers),

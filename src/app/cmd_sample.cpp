@@ -16,6 +16,7 @@
 #include "core/summary.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
+#include "io/run_lock.hpp"
 #include "sampling/sample.hpp"
 #include "version.hpp"
 
@@ -39,6 +40,7 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
     throw Error(ExitCode::backend, args.input + ": backend = \"cuda\", but the MCMC sampler has no CUDA "
                                    "implementation in this version; use backend = \"cpu\" or \"auto\"");
   const std::string run = e.output_dir, data = run + "/data";
+  const RunLock lock(run, comm, "sample");  // before anything is written there
   if (comm.root()) {
     ensure_directory(data);
     write_text_atomic(run + "/input.toml", e.resolved_toml);

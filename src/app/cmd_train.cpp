@@ -1,11 +1,14 @@
 // boltzmap train FILE [--set ...]: trains the flow on the sampled data sets (METHOD.md protocol,
 // [flow] and [training]), resuming from model/checkpoints/checkpoint.h5 when it exists; writes
-// model/flow.h5, train_log.csv and the train.* keys of summary.json. SIGTERM and SIGUSR1 (SLURM's
-// pre-emption warning) end the current epoch, save a checkpoint and exit 0; running the same
-// command again resumes. Runs on rank 0 in this version (data-parallel trainer ranks come later).
-#include <atomic>
+// model/flow.h5, train_log.csv and the train.* keys of summary.json. SIGTERM, SIGUSR1 (SLURM's
+// pre-emption warning), SIGINT and SIGHUP, on any rank, end the current epoch, save a checkpoint
+// and exit 0 on every rank; running the same command again resumes. Trains on rank 0 in this
+// version (data-parallel trainer ranks come later); the other ranks stay in cmd_train and join one
+// small collective per epoch (join_round), through which a signal any rank saw stops them all.
+// Tests: tests/app/train_resume.sh, tests/mpi/signals.sh.
+#include <array>
 #include <chrono>
-#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,21 +24,46 @@
 #include "core/log.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
+#include "core/signals.hpp"
 #include "core/summary.hpp"
 #include "flow/trainer.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
+#include "io/run_lock.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
 
 namespace {
 
-std::atomic<int> g_signal{0};
 bool g_interrupted = false;
-extern "C" void on_signal(int sig) { g_signal = sig; }
+
+// The per-epoch collective of all ranks: the largest signal number any rank has recorded (0: none)
+// and whether rank 0 leaves its epoch loop. Rank 0 joins after each epoch; the others wait in it
+// without spinning (rank 0 arrives last, so it waits little). Every rank leaves on the same round:
+// the first in which a signal was seen or rank 0 is done.
+struct Round {
+  int signal;
+  bool finished;
+};
+Round join_round(const Comm& comm, bool finished) {
+  std::array<int, 2> v = {pending_signal(), finished ? 1 : 0};
+  comm.iallreduce_max(std::span<int>(v), !comm.root());
+  return {v[0], v[1] != 0};
+}
+
+// A rank other than 0 while rank 0 trains. An error on rank 0 ends the job through MPI_Abort (main).
+int follow_training(const Comm& comm) {
+  for (;;) {
+    const Round r = join_round(comm, false);
+    if (r.signal != 0 || r.finished) {
+      g_interrupted = r.signal != 0;
+      return 0;
+    }
+  }
+}
 
 std::vector<float> load_set(const Experiment& e, char label, const char* set, bool required) {
   if (!required && !std::filesystem::exists(data_set_path(e.output_dir, label, set))) return {};
@@ -92,13 +120,16 @@ bool checkpoint_fits_input(const std::string& ckpt, const Experiment& e) {
 }
 
 int cmd_train(const TrainArgs& args, const Comm& comm) {
+  const SignalGuard signals;  // on every rank, before the data load: a signal from here on checkpoints
   const Experiment e = load_job_input(args.input, args.sets, comm);
   require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), comm);
   g_interrupted = false;
-  if (!comm.root()) return 0;
-  const auto t0 = std::chrono::steady_clock::now();
   const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
+  const RunLock lock(run, comm, "train");
+  if (!comm.root()) return follow_training(comm);
+  const auto t0 = std::chrono::steady_clock::now();
   ensure_directory(ckpt_dir);
+  check_writable_folder(ckpt_dir);  // found now, not at the first checkpoint
   log_to_file(run + "/log.txt");
   spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
   const int N = e.box.n_particles, D = e.box.dimension;
@@ -146,14 +177,13 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
   const std::string log_path = run + "/train_log.csv";
   prepare_log(log_path, trainer.next_epoch());
 
-  g_signal = 0;
-  std::signal(SIGTERM, on_signal);
-  std::signal(SIGUSR1, on_signal);
   Progress progress("train", static_cast<double>(e.training.total_epochs()), "epochs", args.progress, 10.0);
   EpochMetrics last;
+  int stop_signal = 0;  // the signal that stopped the job (on any rank), 0 while none
   if (trainer.done()) {
     spdlog::info("training is already complete ({} epochs); writing flow.h5 and the summary again", trainer.next_epoch());
     last = trainer.validate();
+    stop_signal = join_round(comm, true).signal;
   }
   double step_seconds = 0;
   std::int64_t steps = 0;
@@ -181,15 +211,16 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
                    last.epoch + 1, last.phase + 1, last.learning_rate, last.loss_dir_train, last.loss_dir_validation,
                    last.loss_inv_train, last.loss_inv_validation, last.fraction_in_range, last.ress_validation,
                    last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.seconds);
-    const bool stop = g_signal != 0;
-    if (stop || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done())
+    stop_signal = join_round(comm, trainer.done()).signal;
+    if (stop_signal != 0 || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done())
       save_checkpoint(ckpt, pre, trainer, e.resolved_toml);
-    if (stop) {
-      spdlog::warn("signal {} received: checkpoint saved at epoch {}; run the same command to resume", int(g_signal),
-                   trainer.next_epoch());
-      g_interrupted = true;
-      return 0;
-    }
+    if (stop_signal != 0) break;
+  }
+  if (stop_signal != 0) {
+    spdlog::warn("signal {} ({}) received{}: checkpoint saved at epoch {}; run the same command to resume", stop_signal,
+                 strsignal(stop_signal), comm.size() > 1 ? " by one of the ranks" : "", trainer.next_epoch());
+    g_interrupted = true;
+    return 0;
   }
   progress.finish();
   save_flow(run + "/model/flow.h5", pre, trainer, e.resolved_toml);

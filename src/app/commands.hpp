@@ -29,7 +29,8 @@ struct TrainArgs {
   bool progress = true;
 };
 int cmd_train(const TrainArgs& args, const Comm& comm);
-// True after cmd_train returned because of SIGTERM/SIGUSR1 (checkpoint saved, training not done).
+// True after cmd_train returned because a rank got SIGTERM, SIGUSR1, SIGINT or SIGHUP (checkpoint
+// saved, training not done); the same on every rank.
 bool train_was_interrupted();
 // Whether a training checkpoint was written for the same training-relevant input as e.
 struct Experiment;

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   using namespace boltzmap;
   MpiSession mpi(&argc, &argv);
   const Comm world;
+  set_process_command_line(argc, argv);  // named in the run folder's lock
   int code = 0;
   bool verbose = false;
   try {

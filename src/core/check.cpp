@@ -18,6 +18,23 @@ std::string& identity() {
 void set_process_identity(int rank, const std::string& host) { identity() = "rank " + std::to_string(rank) + " on " + host; }
 const std::string& process_identity() { return identity(); }
 
+namespace {
+std::string& command_line() {
+  static std::string line = "boltzmap";
+  return line;
+}
+}  // namespace
+
+void set_process_command_line(int argc, char** argv) {
+  std::string line;
+  for (int k = 0; k < argc; ++k) {
+    if (k > 0) line += ' ';
+    line += argv[k];
+  }
+  command_line() = line;
+}
+const std::string& process_command_line() { return command_line(); }
+
 void check_failed(const char* library, const char* statement, const char* file, int line, const std::string& detail) {
   throw Error(ExitCode::failure, std::string(library) + " call failed: " + statement + " at " + file + ":" +
                                      std::to_string(line) + " (" + identity() + "): " + detail);

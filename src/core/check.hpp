@@ -11,6 +11,9 @@ namespace boltzmap {
 // "rank 3 on node17": set once MPI is up, used in every check and fatal message.
 void set_process_identity(int rank, const std::string& host);
 const std::string& process_identity();
+// The command line (argv joined by spaces), set once by main: named in run-folder locks.
+void set_process_command_line(int argc, char** argv);
+const std::string& process_command_line();
 
 }  // namespace boltzmap
 

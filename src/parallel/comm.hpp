@@ -4,8 +4,10 @@
 #pragma once
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,24 @@ class Comm {
   template <class T> T min(T v) const {
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &v, 1, mpi_type<T>(), MPI_MIN, comm_));
     return v;
+  }
+  // An element-wise max over the ranks as a non-blocking collective: it matches only iallreduce_max
+  // on the other ranks (MPI never matches a non-blocking collective with a blocking one).
+  // idle_wait polls with 5 ms sleeps instead of spinning, for a rank that waits long while another
+  // computes (the non-root ranks while rank 0 trains an epoch): on a shared node the waiting rank
+  // leaves its core to the one that works.
+  template <class T> void iallreduce_max(std::span<T> v, bool idle_wait) const {
+    MPI_Request req;
+    MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), mpi_type<T>(), MPI_MAX, comm_, &req));
+    if (!idle_wait) {
+      MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE));
+      return;
+    }
+    for (int done = 0;;) {
+      MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+      if (done) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   void barrier() const { MPI_CHECK(MPI_Barrier(comm_)); }
   // Every rank's string, on rank 0 (empty elsewhere).
