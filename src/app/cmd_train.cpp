@@ -188,10 +188,17 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
   double step_seconds = 0;
   std::int64_t steps = 0;
   while (!trainer.done()) {
+    const std::int64_t epoch_before = trainer.next_epoch();
     try {
       last = trainer.train_epoch();
     } catch (const Error& err) {
       if (err.code() != ExitCode::numerical) throw;
+      // A non-finite loss or gradient stops before its step: the state is still the last good one,
+      // saved for diagnosis. A non-finite metric after the epoch means the epoch's updates
+      // diverged: nothing is written from that state.
+      if (trainer.next_epoch() != epoch_before)
+        throw numerical_error(std::string(err.what()) + "; nothing was written from this state (the last checkpoint, " +
+                              ckpt + ", is unchanged)");
       const std::string failed = ckpt_dir + "/checkpoint_failed.h5";
       save_checkpoint(failed, pre, trainer, e.resolved_toml);
       throw numerical_error(std::string(err.what()) + "; state saved in " + failed +
