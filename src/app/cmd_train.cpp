@@ -159,7 +159,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
   if (std::filesystem::exists(ckpt)) {
     check_resume_input(ckpt, e);
     load_checkpoint(ckpt, trainer);
-    spdlog::info("resuming from {} at epoch {} (step {})", ckpt, trainer.next_epoch(), trainer.global_step());
+    spdlog::info("resuming from {} after epoch {} (step {})", ckpt, trainer.next_epoch(), trainer.global_step());
   }
   // The identity map's metrics, known only to a run that starts from the beginning.
   // They go to summary.json at once, so a run resumed later keeps them (merge_summary keeps keys
@@ -224,7 +224,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     if (stop_signal != 0) break;
   }
   if (stop_signal != 0) {
-    spdlog::warn("signal {} ({}) received{}: checkpoint saved at epoch {}; run the same command to resume", stop_signal,
+    spdlog::warn("signal {} ({}) received{}: checkpoint saved after epoch {}; run the same command to resume", stop_signal,
                  strsignal(stop_signal), comm.size() > 1 ? " by one of the ranks" : "", trainer.next_epoch());
     g_interrupted = true;
     return 0;
