@@ -35,7 +35,9 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
                                    "implementation in this version; use backend = \"cpu\" or \"auto\"");
   const std::string run = e.output_dir, data = run + "/data";
   if (comm.root()) {
-    ensure_directory(data);
+    // Before any walker moves: the folders the data, log and summary go to must take a file.
+    check_writable_directory(run);
+    check_writable_directory(data);
     write_text_atomic(run + "/input.toml", e.resolved_toml);
   }
   comm.barrier();

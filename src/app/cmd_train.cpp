@@ -173,11 +173,11 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     }
     step_seconds += last.seconds;
     steps += last.steps;
-    std::ofstream(log_path, std::ios::app) << fmt::format(
+    append_text(log_path, fmt::format(
         "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{},{:.6g},{:.6g},{:.6g},{:.6g}\n", last.epoch, last.phase + 1,
         last.learning_rate, last.loss_dir_train, last.loss_inv_train, last.loss_dir_validation,
         last.loss_inv_validation, last.fraction_in_range, last.ress_validation, last.seconds, last.steps,
-        last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.fraction_in_range_train, last.ress_train);
+        last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.fraction_in_range_train, last.ress_train));
     progress.update(static_cast<double>(trainer.next_epoch()));
     if (!args.progress || (last.epoch + 1) % 10 == 0 || trainer.done())
       spdlog::info("epoch {} (phase {}, lr {:.2g}): L_dir {:.4f} / {:.4f} val, L_inv {:.4f} / {:.4f} val, in range {:.3f}, "
