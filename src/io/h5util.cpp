@@ -2,10 +2,14 @@
 #include "io/h5util.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <sstream>
 
 #include "io/files.hpp"
+
+// Exported by libhdf5 (H5private.h, not a public header): Jenkins' lookup3, HDF5's metadata checksum.
+extern "C" uint32_t H5_checksum_metadata(const void* data, size_t len, uint32_t initval);
 
 namespace boltzmap {
 
@@ -20,8 +24,23 @@ H5File H5File::open(const std::string& path) {
 }
 
 namespace {
+
 bool g_unclosable = false;
+
+// HDF5 1.10's H5Fget_file_image clears the superblock's status-flags byte in the copy without
+// updating the checksum that superblocks of version 2 and later carry, so the image would not
+// open ("incorrect metadata checksum"). Recomputing the checksum over the bytes as they are is
+// right whether or not a library version does this. Layout (HDF5 file format spec, superblock
+// v2/v3): signature 8, version, sizes of offsets and lengths, flags (1 each), 4 addresses, checksum.
+void repair_superblock_checksum(std::vector<char>& image) {
+  if (image.size() < 12 || static_cast<unsigned char>(image[8]) < 2) return;  // v0/v1: no checksum
+  const std::size_t len = 12 + 4 * static_cast<std::size_t>(static_cast<unsigned char>(image[9]));
+  if (image.size() < len + 4) return;
+  const std::uint32_t sum = H5_checksum_metadata(image.data(), len, 0);
+  for (int k = 0; k < 4; ++k) image[len + k] = static_cast<char>((sum >> (8 * k)) & 0xff);  // little-endian
 }
+
+}  // namespace
 
 void note_unclosable_hdf5_file() { g_unclosable = true; }
 bool hdf5_file_unclosable() { return g_unclosable; }
@@ -68,6 +87,7 @@ void H5File::close() {
     H5_CHECK(size);
     image.resize(static_cast<std::size_t>(size));
     H5_CHECK(H5Fget_file_image(fid, image.data(), image.size()));
+    repair_superblock_checksum(image);
   } catch (...) {
     H5Fclose(fid);
     throw;
