@@ -4,7 +4,7 @@
 // H5File::create builds the file in memory (HDF5's core driver) and close() writes it out with
 // checked POSIX calls, so a full disk is one clear io_error and never a half-written file or a
 // dangling HDF5 id. Every created file uses the 1.8 format or later (libver bounds V18..LATEST):
-// attributes over 64 kB (a long resolved input) go to dense storage. Tests: tests/io/test_h5util.cpp.
+// attributes over 64 kB (a long resolved input) go to dense storage. Tests: tests/io/test_files.cpp.
 #pragma once
 #include <hdf5.h>
 
