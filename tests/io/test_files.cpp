@@ -77,6 +77,12 @@ TEST(Files, AppendTextAppendsAndReportsFailures) {
   expect_io_error([&] { append_text(dir, "c\n"); }, dir + ": cannot open for appending");
 }
 
+TEST(Files, AppendToAFullDeviceNamesENOSPC) {
+  // /dev/full fails every write with ENOSPC (append_text never removes what it appends to).
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  expect_io_error([] { append_text("/dev/full", "row\n"); }, "/dev/full: write failed: No space left on device");
+}
+
 TEST(Files, CheckWritableDirectoryMakesTheFolderAndLeavesNoProbe) {
   const std::string d = fresh("probe_dir") + "/sub";
   check_writable_directory(d);
