@@ -2,6 +2,7 @@
 #include "io/files.hpp"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +44,15 @@ int write_all_and_close(int fd, const char* data, std::size_t size) {
 
 std::string write_failure(const std::string& path, int err, const std::string& detail) {
   return path + ": write failed: " + std::strerror(err) + (detail.empty() ? "" : "; " + detail);
+}
+
+std::string low_space_note(const std::string& path) {
+  const fs::path parent = fs::path(path).parent_path();
+  struct statvfs st {};
+  if (::statvfs(parent.empty() ? "." : parent.c_str(), &st) != 0) return "";
+  const unsigned long long bytes = static_cast<unsigned long long>(st.f_bavail) * st.f_frsize;
+  if (bytes >= (1ull << 20)) return "";
+  return "; the file system holding it has " + std::to_string(bytes / 1024) + " kB free";
 }
 
 void ensure_directory(const std::string& path) {

@@ -28,6 +28,9 @@ void write_text_atomic(const std::string& path, const std::string& text);
 // append is truncated away, so the file keeps only whole rows.
 void append_text(const std::string& path, const std::string& text);
 std::string read_text(const std::string& path);
+// "; the file system of path has N kB free" when under 1 MiB is free there, else "": for failures
+// whose errno the library lost (MPI-IO behind HDF5), so a full disk is still named.
+std::string low_space_note(const std::string& path);
 // "path: write failed: <strerror(err)>" (+ "; detail" when detail is not empty).
 std::string write_failure(const std::string& path, int err, const std::string& detail = "");
 

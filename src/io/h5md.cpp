@@ -262,7 +262,7 @@ void H5mdWriter::close() {
   if (any && failure.empty()) failure = "failed on another rank";
   if (!failure.empty()) {
     if (comm_.root()) remove_partial(path_);
-    throw io_error(partial_name(path_) + ": write failed: " + failure);
+    throw io_error(partial_name(path_) + ": write failed: " + failure + low_space_note(path_));
   }
   if (comm_.root()) commit_partial(path_);
   comm_.barrier();

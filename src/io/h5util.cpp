@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <sstream>
 
-#include "io/files.hpp"
 
 // Exported by libhdf5 (H5private.h, not a public header): Jenkins' lookup3, HDF5's metadata checksum.
 extern "C" uint32_t H5_checksum_metadata(const void* data, size_t len, uint32_t initval);

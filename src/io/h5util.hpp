@@ -15,6 +15,7 @@
 
 #include "core/check.hpp"
 #include "core/error.hpp"
+#include "io/files.hpp"
 
 namespace boltzmap {
 
@@ -67,14 +68,15 @@ struct H5File {
 };
 
 // Runs call() (an HDF5 call that writes to `file`, returning a status or id) with errno cleared;
-// a negative result throws io_error "file: write failed: <errno text> (HDF5: <stack>)".
+// a negative result throws io_error "file: write failed: <errno text> (HDF5: <stack>)", plus the
+// free space when that is low (MPI-IO under HDF5 loses errno).
 template <class Call>
 auto h5_write(const std::string& file, Call&& call) {
   errno = 0;
   const auto rc = call();
   if (rc < 0) {
     const int err = errno;
-    throw io_error(file + ": write failed: " + h5_io_reason(err));
+    throw io_error(file + ": write failed: " + h5_io_reason(err) + low_space_note(file));
   }
   return rc;
 }
