@@ -79,7 +79,6 @@ H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Com
     if (comm.size() == 1) release();
     throw;
   }
-  reserve_space();
 }
 
 // Parallel HDF5 allocates the datasets when they are created, so their storage plus the
@@ -133,15 +132,9 @@ void H5mdWriter::create_layout() {
   hid_t box = make_group(all, "box");
   numeric_attribute<int>(box, "dimension", H5T_NATIVE_INT, std::span<const int>(&D, 1));
   string_array_attribute(box, "boundary", std::vector<std::string>(D, "periodic"));
-  hid_t edges = make_dataset(box, "edges", H5T_IEEE_F64LE, {static_cast<hsize_t>(D)});
-  std::vector<double> edge(D, meta.box_length);
-  // Every rank writes the same small dataset collectively.
-  {
-    H5Handle dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
-    H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
-    h5_write(partial_name(path_), [&] { return H5Dwrite(edges, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, edge.data()); });
-  }
-  H5_CHECK(H5Dclose(edges));
+  // A raw id, like the groups here: closing a dataset may be collective, so none is closed while an
+  // exception unwinds (the file's strong close degree closes what is left on one rank).
+  const hid_t edges = make_dataset(box, "edges", H5T_IEEE_F64LE, {static_cast<hsize_t>(D)});
   H5_CHECK(H5Gclose(box));
 
   auto time_series = [&](hid_t parent, const char* name, hid_t type, std::vector<hsize_t> dims, hid_t& value,
@@ -170,6 +163,18 @@ void H5mdWriter::create_layout() {
   H5_CHECK(H5Gclose(obs));
 
   for (const auto& [k, v] : meta.attributes) string_attribute(file_, k.c_str(), v);
+
+  // The first raw data goes in once the space is reserved. Every rank writes the same small
+  // dataset collectively.
+  reserve_space();
+  const std::vector<double> edge(D, meta.box_length);
+  H5Handle dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
+  H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+  {
+    FailureMark mark(failed_);
+    h5_write(partial_name(path_), [&] { return H5Dwrite(edges, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, edge.data()); });
+  }
+  H5_CHECK(H5Dclose(edges));
 }
 
 void H5mdWriter::write(std::int64_t first, std::int64_t count, std::span<const float> positions,
