@@ -67,7 +67,7 @@ double write_preprocessed(const std::string& path, const Preprocessor& pre, cons
   const float L = static_cast<float>(pre.box_length());
   for (auto& v : relabelled) v = wrap_into_box(v, L, 1.0f / L);
   {
-    const H5File f = H5File::create(partial_name(path));
+    H5File f = H5File::create(partial_name(path));
     string_attribute(f.id, "boltzmap_input", input);
     string_attribute(f.id, "boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")");
     const double Ld = pre.box_length();
@@ -78,6 +78,7 @@ double write_preprocessed(const std::string& path, const Preprocessor& pre, cons
     write_dataset(f.id, "latent", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {F, mm}, z.data());
     if (!fr.energies.empty())
       write_dataset(f.id, "potential_energy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {F}, fr.energies.data());
+    f.close();
   }
   commit_partial(path);
   return round_trip_error(pre, sys, fr.positions, z, rows);

@@ -42,7 +42,9 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
   const std::string run = e.output_dir, data = run + "/data";
   const RunLock lock(run, comm, "sample");  // before anything is written there
   if (comm.root()) {
-    ensure_directory(data);
+    // Before any walker moves: the folders the data, log and summary go to must take a file.
+    check_writable_directory(run);
+    check_writable_directory(data);
     write_text_atomic(run + "/input.toml", e.resolved_toml);
   }
   comm.barrier();

@@ -75,15 +75,16 @@ const char* kCsvHeader =
     "fraction_in_range,ress_validation,seconds,steps,out_of_domain_a_to_b,out_of_domain_b_to_a,fraction_in_range_train,"
     "ress_train";
 
-// Keeps the log's rows of epochs before `next_epoch` (a resumed run rewrites what follows).
-void prepare_log(const std::string& path, std::int64_t next_epoch) {
+// Keeps the log's rows of the epochs done before a resume, 1 … `done` (epochs are counted from 1, as
+// in the log); a resumed run rewrites what follows.
+void prepare_log(const std::string& path, std::int64_t done) {
   std::vector<std::string> keep;
-  if (std::filesystem::exists(path) && next_epoch > 0) {
+  if (std::filesystem::exists(path) && done > 0) {
     std::istringstream in(read_text(path));
     std::string line;
     std::getline(in, line);  // header
     while (std::getline(in, line))
-      if (!line.empty() && std::stoll(line.substr(0, line.find(','))) < next_epoch) keep.push_back(line);
+      if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= done) keep.push_back(line);
   }
   std::string text = std::string(kCsvHeader) + "\n";
   for (const auto& l : keep) text += l + "\n";
@@ -206,11 +207,11 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     }
     step_seconds += last.seconds;
     steps += last.steps;
-    std::ofstream(log_path, std::ios::app) << fmt::format(
-        "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{},{:.6g},{:.6g},{:.6g},{:.6g}\n", last.epoch, last.phase + 1,
+    append_text(log_path, fmt::format(
+        "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{},{:.6g},{:.6g},{:.6g},{:.6g}\n", last.epoch + 1, last.phase + 1,
         last.learning_rate, last.loss_dir_train, last.loss_inv_train, last.loss_dir_validation,
         last.loss_inv_validation, last.fraction_in_range, last.ress_validation, last.seconds, last.steps,
-        last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.fraction_in_range_train, last.ress_train);
+        last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.fraction_in_range_train, last.ress_train));
     progress.update(static_cast<double>(trainer.next_epoch()));
     if (!args.progress || (last.epoch + 1) % 10 == 0 || trainer.done())
       spdlog::info("epoch {} (phase {}, lr {:.2g}): L_dir {:.4f} / {:.4f} val, L_inv {:.4f} / {:.4f} val, in range {:.3f}, "

@@ -17,6 +17,7 @@
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "io/h5util.hpp"
 #include "version.hpp"
 
 namespace {
@@ -199,5 +200,12 @@ int main(int argc, char** argv) {
     code = static_cast<int>(ExitCode::failure);
   }
   if (code != 0 && world.size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  if (hdf5_file_unclosable()) {
+    // A file HDF5 could not close (a full disk): its cleanup at MPI_Finalize would crash on the
+    // dangling id, so end here, the message out, with the error's code (io/h5util.hpp).
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
   return code;
 }

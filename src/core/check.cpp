@@ -4,6 +4,9 @@
 #include <hdf5.h>
 #include <mpi.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "core/error.hpp"
 
 namespace boltzmap {
@@ -60,6 +63,16 @@ std::string h5_describe(long long) {
       },
       &out);
   return out.empty() ? "no HDF5 error message" : out;
+}
+
+std::string h5_io_reason(int err) {
+  const std::string stack = h5_describe(-1);
+  switch (err) {
+    case ENOSPC: case EDQUOT: case EIO: case EFBIG: case EROFS: case EACCES: case EPERM:
+      return std::string(std::strerror(err)) + " (HDF5: " + stack + ")";
+    default:
+      return "HDF5: " + stack;
+  }
 }
 
 }  // namespace boltzmap

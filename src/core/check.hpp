@@ -31,4 +31,8 @@ bool mpi_ok(int rc);
 std::string mpi_describe(int rc);
 inline bool h5_ok(long long rc) { return rc >= 0; }
 std::string h5_describe(long long rc);  // walks the HDF5 error stack
+// Why an HDF5 write or close of a file failed: strerror(err) when err (errno saved right after
+// the call, cleared before it) names an I/O condition (ENOSPC, EDQUOT, EIO, EFBIG, EROFS, EACCES,
+// EPERM), since HDF5 leaves unrelated errno values behind; then the HDF5 error stack.
+std::string h5_io_reason(int err);
 }  // namespace boltzmap

@@ -4,6 +4,8 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "core/error.hpp"
+
 namespace boltzmap {
 
 namespace {
@@ -23,7 +25,13 @@ void log_init(int rank, int size, bool verbose) {
 
 void log_to_file(const std::string& path) {
   if (g_rank != 0) return;
-  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
+  std::shared_ptr<spdlog::sinks::basic_file_sink_mt> file;
+  try {
+    file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
+  } catch (const spdlog::spdlog_ex& e) {
+    // spdlog's message already carries the path and strerror ("Failed opening file x for writing: ...").
+    throw io_error(path + ": cannot open the log file: " + e.what());
+  }
   file->set_pattern("[%Y-%m-%d %H:%M:%S] %l: %v");
   file->set_level(spdlog::level::info);
   spdlog::default_logger()->sinks().push_back(file);

@@ -23,7 +23,7 @@ void series(hid_t g, const char* name, const std::vector<double>& v) {
   scalar(d, "value", e.value);
   scalar(d, "error", e.error);
   scalar(d, "finite_replicates", e.finite);
-  H5Dclose(d);
+  H5_CHECK(H5Dclose(d));
 }
 
 // Per-bin value (row 0) and bootstrap error of a [R + 1][bins] table.
@@ -57,7 +57,7 @@ void write_set(hid_t parent, const char* name, const SetStatistics& s, int R1) {
   both("inside_fraction", s.inside_fraction);
   both("outside_weight_fraction", s.outside_weight_fraction);
   scalar(g, "n", s.n);
-  H5Gclose(g);
+  H5_CHECK(H5Gclose(g));
 }
 
 std::vector<double> edges(const Bins& b) {
@@ -71,7 +71,7 @@ std::vector<double> edges(const Bins& b) {
 void write_analysis(const std::string& path, const AnalysisResult& res, const AnalysisFileMeta& meta) {
   const int R1 = res.replicates + 1;
   {
-    const H5File f = H5File::create(partial_name(path));
+    H5File f = H5File::create(partial_name(path));
     string_attribute(f.id, "boltzmap_input", meta.resolved_input);
     string_attribute(f.id, "boltzmap_version", build::version);
     string_attribute(f.id, "bootstrap_scheme", meta.scheme);
@@ -101,12 +101,13 @@ void write_analysis(const std::string& path, const AnalysisResult& res, const An
       write_set(g, "raw", dr.raw, R1);
       write_set(g, "reweighted", dr.reweighted, R1);
       write_set(g, "identity", dr.identity, R1);
-      H5Gclose(g);
+      H5_CHECK(H5Gclose(g));
     }
     hid_t fe = make_group(f.id, "free_energy");
     series(fe, "delta_f_bar", res.delta_f_bar);
     series(fe, "delta_f_bar_identity", res.delta_f_bar_identity);
-    H5Gclose(fe);
+    H5_CHECK(H5Gclose(fe));
+    f.close();
   }
   commit_partial(path);
 }

@@ -1,7 +1,12 @@
 // See h5md.hpp.
 #include "io/h5md.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <cmath>
 #include <filesystem>
@@ -17,40 +22,96 @@ namespace boltzmap {
 
 namespace {
 
-// Writes rows [first, first + count) of a dataset whose first axis is frames (collective).
-void write_rows(hid_t dset, hid_t memtype, std::int64_t first, std::int64_t count, const void* data) {
-  hid_t fspace = H5Dget_space(dset);
+// Writes rows [first, first + count) of a dataset whose first axis is frames (collective); a
+// failure is an io_error naming `file`.
+void write_rows(const std::string& file, hid_t dset, hid_t memtype, std::int64_t first, std::int64_t count,
+                const void* data) {
+  H5Handle fspace(H5Dget_space(dset), H5Sclose);
+  H5_CHECK(fspace.get());
   const int rank = H5Sget_simple_extent_ndims(fspace);
   std::vector<hsize_t> dims(rank);
   H5Sget_simple_extent_dims(fspace, dims.data(), nullptr);
   std::vector<hsize_t> start(rank, 0), cnt = dims;
   start[0] = static_cast<hsize_t>(first);
   cnt[0] = static_cast<hsize_t>(count);
-  hid_t mspace = H5Screate_simple(rank, cnt.data(), nullptr);
+  H5Handle mspace(H5Screate_simple(rank, cnt.data(), nullptr), H5Sclose);
+  H5_CHECK(mspace.get());
   if (count > 0) {
     H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
   } else {
     H5_CHECK(H5Sselect_none(fspace));
     H5_CHECK(H5Sselect_none(mspace));
   }
-  hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+  H5Handle dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
   H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
-  H5_CHECK(H5Dwrite(dset, memtype, mspace, fspace, dxpl, data));
-  H5Pclose(dxpl);
-  H5Sclose(mspace);
-  H5Sclose(fspace);
+  h5_write(file, [&] { return H5Dwrite(dset, memtype, mspace, fspace, dxpl, data); });
 }
+
+// Sets the flag if the scope is left by an exception.
+struct FailureMark {
+  bool& flag;
+  int exceptions = std::uncaught_exceptions();
+  ~FailureMark() {
+    if (std::uncaught_exceptions() > exceptions) flag = true;
+  }
+};
 
 }  // namespace
 
 H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Comm& comm)
     : path_(path), meta_(meta), comm_(comm) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5_CHECK(H5Pset_fapl_mpio(fapl, comm.raw(), MPI_INFO_NULL));
-  file_ = H5Fcreate(partial_name(path).c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
-  if (file_ < 0) throw io_error(partial_name(path) + ": cannot create HDF5 file (" + h5_describe(file_) + ")");
+  {
+    H5Handle fapl(create_file_access(), H5Pclose);
+    H5_CHECK(H5Pset_fapl_mpio(fapl, comm.raw(), MPI_INFO_NULL));
+    errno = 0;
+    file_ = H5Fcreate(partial_name(path).c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  }
+  if (file_ < 0) {
+    const int err = errno;
+    throw io_error(partial_name(path) + ": cannot create HDF5 file (" + h5_io_reason(err) + ")");
+  }
+  // The destructor does not run for a constructor that throws: close what was opened here.
+  try {
+    create_layout();
+  } catch (...) {
+    failed_ = true;
+    if (comm.size() == 1) release();
+    throw;
+  }
+}
+
+// Parallel HDF5 allocates the datasets when they are created, so their storage plus the
+// attributes and headers is about the final size. Reserving it (with 64 KiB for the metadata)
+// turns a disk that is too small into one clear error here, before any frame is written, and
+// keeps HDF5's writes from meeting a full disk later (after which it cannot close the file cleanly).
+void H5mdWriter::reserve_space() {
+  off_t bytes = off_t{64} << 10;
+  for (hid_t d : {pos_, energy_, step_, time_, walker_, energy_step_, energy_time_, walker_step_, walker_time_})
+    bytes += static_cast<off_t>(H5Dget_storage_size(d));
+  for (const auto& [name, h] : extra_)
+    for (hid_t d : h) bytes += static_cast<off_t>(H5Dget_storage_size(d));
+  for (const auto& [k, v] : meta_.attributes) bytes += static_cast<off_t>(k.size() + v.size());
+  int err = 0;
+  if (comm_.root()) {
+    const int fd = ::open(partial_name(path_).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) err = errno;
+    else {
+      err = ::posix_fallocate(fd, 0, bytes);
+      if (err == EOPNOTSUPP || err == EINVAL) err = 0;  // a file system without it: HDF5's checks remain
+      if (::close(fd) != 0 && err == 0) err = errno;
+    }
+  }
+  if (comm_.size() > 1) err = comm_.max(err);  // any errno; all ranks agree
+  if (err == 0) return;
+  failed_ = true;
+  release();
+  if (comm_.root()) remove_partial(path_);
+  throw io_error(fmt::format("{}: write failed: {} (reserving {} bytes)", partial_name(path_), std::strerror(err), bytes));
+}
+
+void H5mdWriter::create_layout() {
+  const FrameMeta& meta = meta_;
 
   const int D = meta.dimension, N = meta.particles;
   const hsize_t F = static_cast<hsize_t>(meta.frames);
@@ -62,26 +123,19 @@ H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Com
   hid_t creator = make_group(h5md, "creator");
   string_attribute(creator, "name", "boltzmap");
   string_attribute(creator, "version", meta.attributes.count("boltzmap_version") ? meta.attributes.at("boltzmap_version") : "");
-  H5Gclose(creator);
-  H5Gclose(author);
-  H5Gclose(h5md);
+  H5_CHECK(H5Gclose(creator));
+  H5_CHECK(H5Gclose(author));
+  H5_CHECK(H5Gclose(h5md));
 
   hid_t particles = make_group(file_, "particles");
   hid_t all = make_group(particles, "all");
   hid_t box = make_group(all, "box");
   numeric_attribute<int>(box, "dimension", H5T_NATIVE_INT, std::span<const int>(&D, 1));
   string_array_attribute(box, "boundary", std::vector<std::string>(D, "periodic"));
-  hid_t edges = make_dataset(box, "edges", H5T_IEEE_F64LE, {static_cast<hsize_t>(D)});
-  std::vector<double> edge(D, meta.box_length);
-  // Every rank writes the same small dataset collectively.
-  {
-    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
-    H5_CHECK(H5Dwrite(edges, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, edge.data()));
-    H5Pclose(dxpl);
-  }
-  H5Dclose(edges);
-  H5Gclose(box);
+  // A raw id, like the groups here: closing a dataset may be collective, so none is closed while an
+  // exception unwinds (the file's strong close degree closes what is left on one rank).
+  const hid_t edges = make_dataset(box, "edges", H5T_IEEE_F64LE, {static_cast<hsize_t>(D)});
+  H5_CHECK(H5Gclose(box));
 
   auto time_series = [&](hid_t parent, const char* name, hid_t type, std::vector<hsize_t> dims, hid_t& value,
                          hid_t& step, hid_t& time) {
@@ -89,15 +143,15 @@ H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Com
     value = make_dataset(g, "value", type, dims);
     step = make_dataset(g, "step", H5T_STD_I64LE, {F});
     time = make_dataset(g, "time", H5T_IEEE_F64LE, {F});
-    H5Gclose(g);
+    H5_CHECK(H5Gclose(g));
   };
   hid_t pos_step, pos_time;
   time_series(all, "position", H5T_IEEE_F32LE, {F, static_cast<hsize_t>(N), static_cast<hsize_t>(D)}, pos_, pos_step,
               pos_time);
   step_ = pos_step;
   time_ = pos_time;
-  H5Gclose(all);
-  H5Gclose(particles);
+  H5_CHECK(H5Gclose(all));
+  H5_CHECK(H5Gclose(particles));
 
   hid_t obs = make_group(file_, "observables");
   time_series(obs, "potential_energy", H5T_IEEE_F64LE, {F}, energy_, energy_step_, energy_time_);
@@ -106,9 +160,21 @@ H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Com
     auto& h = extra_[name];
     time_series(obs, name.c_str(), H5T_IEEE_F64LE, {F}, h[0], h[1], h[2]);
   }
-  H5Gclose(obs);
+  H5_CHECK(H5Gclose(obs));
 
   for (const auto& [k, v] : meta.attributes) string_attribute(file_, k.c_str(), v);
+
+  // The first raw data goes in once the space is reserved. Every rank writes the same small
+  // dataset collectively.
+  reserve_space();
+  const std::vector<double> edge(D, meta.box_length);
+  H5Handle dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
+  H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+  {
+    FailureMark mark(failed_);
+    h5_write(partial_name(path_), [&] { return H5Dwrite(edges, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, edge.data()); });
+  }
+  H5_CHECK(H5Dclose(edges));
 }
 
 void H5mdWriter::write(std::int64_t first, std::int64_t count, std::span<const float> positions,
@@ -129,14 +195,15 @@ void H5mdWriter::write(std::int64_t first, std::int64_t count, std::span<const f
   // holds the same meta, so all skip together and the call stays collective.
   if (meta_.frames == 0) return;
   std::vector<double> times(steps.begin(), steps.end());
-  write_rows(pos_, H5T_NATIVE_FLOAT, first, count, positions.data());
-  write_rows(energy_, H5T_NATIVE_DOUBLE, first, count, energies.data());
-  write_rows(walker_, H5T_NATIVE_INT32, first, count, walkers.data());
-  for (hid_t s : {step_, energy_step_, walker_step_}) write_rows(s, H5T_NATIVE_INT64, first, count, steps.data());
-  for (hid_t t : {time_, energy_time_, walker_time_}) write_rows(t, H5T_NATIVE_DOUBLE, first, count, times.data());
+  FailureMark mark(failed_);
+  write_rows(partial_name(path_), pos_, H5T_NATIVE_FLOAT, first, count, positions.data());
+  write_rows(partial_name(path_), energy_, H5T_NATIVE_DOUBLE, first, count, energies.data());
+  write_rows(partial_name(path_), walker_, H5T_NATIVE_INT32, first, count, walkers.data());
+  for (hid_t s : {step_, energy_step_, walker_step_}) write_rows(partial_name(path_), s, H5T_NATIVE_INT64, first, count, steps.data());
+  for (hid_t t : {time_, energy_time_, walker_time_}) write_rows(partial_name(path_), t, H5T_NATIVE_DOUBLE, first, count, times.data());
   for (const auto& [name, h] : extra_) {
-    write_rows(h[1], H5T_NATIVE_INT64, first, count, steps.data());
-    write_rows(h[2], H5T_NATIVE_DOUBLE, first, count, times.data());
+    write_rows(partial_name(path_), h[1], H5T_NATIVE_INT64, first, count, steps.data());
+    write_rows(partial_name(path_), h[2], H5T_NATIVE_DOUBLE, first, count, times.data());
   }
 }
 
@@ -148,30 +215,63 @@ void H5mdWriter::write_observable(const std::string& name, std::int64_t first, s
     throw Error(ExitCode::failure, fmt::format("{}: H5mdWriter::write_observable({}, first {}, count {}) with {} values",
                                                partial_name(path_), name, first, count, values.size()));
   if (meta_.frames == 0) return;
-  write_rows(it->second[0], H5T_NATIVE_DOUBLE, first, count, values.data());
+  FailureMark mark(failed_);
+  write_rows(partial_name(path_), it->second[0], H5T_NATIVE_DOUBLE, first, count, values.data());
 }
 
-void H5mdWriter::release() {
-  for (hid_t* d : {&pos_, &energy_, &step_, &time_, &walker_, &energy_step_, &energy_time_, &walker_step_, &walker_time_})
+std::string H5mdWriter::release() {
+  std::string failure;
+  const std::string partial = partial_name(path_);
+  auto note = [&](herr_t rc) {
+    const int err = errno;
+    if (rc < 0 && failure.empty()) failure = h5_io_reason(err);
+  };
+  std::vector<hid_t*> handles = {&pos_, &energy_, &step_, &time_, &walker_, &energy_step_, &energy_time_,
+                                 &walker_step_, &walker_time_};
+  for (auto& [name, h] : extra_)
+    for (hid_t& d : h) handles.push_back(&d);
+  for (hid_t* d : handles)
     if (*d >= 0) {
-      H5Dclose(*d);
+      errno = 0;
+      note(H5Dclose(*d));
       *d = -1;
     }
-  for (auto& [name, h] : extra_)
-    for (hid_t& d : h)
-      if (d >= 0) {
-        H5Dclose(d);
-        d = -1;
-      }
-  if (file_ >= 0) {
-    H5Fclose(file_);
-    file_ = -1;
+  if (file_ < 0) return failure;
+  // HDF5 buffers metadata (and small raw data) and writes it at flush or close, so a full disk
+  // may show here (reserve_space makes that rare). A failed H5Fclose leaves a dangling file id that
+  // crashes HDF5's cleanup at MPI_Finalize: after a failed write the .partial is truncated first to
+  // free its blocks, so the flush and close find room and the library lets go of the file. After a
+  // failed flush HDF5 1.10 may not let go whatever we do; then main() skips its cleanup
+  // (note_unclosable_hdf5_file).
+  if (failed_ && comm_.root()) ::truncate(partial.c_str(), 0);  // a write failed: free the space first
+  if (failed_ && comm_.size() > 1) comm_.barrier();
+  errno = 0;
+  note(H5Fflush(file_, H5F_SCOPE_LOCAL));
+  if (comm_.size() > 1) {
+    // Collective: every rank learns whether any rank's flush failed.
+    const int any = comm_.max(failure.empty() ? 0 : 1);
+    if (any && failure.empty()) failure = "failed on another rank";
   }
+  if (!failure.empty() && comm_.root()) ::truncate(partial.c_str(), 0);
+  if (!failure.empty() && comm_.size() > 1) comm_.barrier();
+  errno = 0;
+  const herr_t closed = H5Fclose(file_);
+  note(closed);
+  if (closed < 0 && H5Iis_valid(file_) > 0) note_unclosable_hdf5_file();
+  file_ = -1;
+  return failure;
 }
 
 void H5mdWriter::close() {
-  release();
-  comm_.barrier();
+  std::string failure = release();
+  if (failed_ && failure.empty()) failure = "an earlier write to it failed";
+  // Collective: all ranks agree on success before rank 0 renames, so none hangs or commits alone.
+  const int any = comm_.max(failure.empty() ? 0 : 1);
+  if (any && failure.empty()) failure = "failed on another rank";
+  if (!failure.empty()) {
+    if (comm_.root()) remove_partial(path_);
+    throw io_error(partial_name(path_) + ": write failed: " + failure + low_space_note(path_));
+  }
   if (comm_.root()) commit_partial(path_);
   comm_.barrier();
 }
@@ -179,9 +279,14 @@ void H5mdWriter::close() {
 H5mdWriter::~H5mdWriter() {
   // Closing is collective in parallel HDF5. While an exception unwinds on one rank only, the other
   // ranks are elsewhere, so a collective close here would hang the job before main() reaches
-  // MPI_Abort: leave the handles (the process is about to abort; the .partial file stays).
+  // MPI_Abort: leave the handles (the process is about to abort; the .partial file stays). On one
+  // rank everything is closed (an open MPI-IO file would crash HDF5's cleanup at MPI_Finalize).
   if (std::uncaught_exceptions() > 0 && comm_.size() > 1) return;
-  release();
+  try {
+    release();
+  } catch (...) {
+    // A destructor does not report; the .partial is never renamed.
+  }
 }
 
 // ---------------------------------------------------------------- reading

@@ -8,7 +8,9 @@
 //   root attributes: boltzmap_input (the resolved TOML), boltzmap_system ("A"/"B"),
 //                    boltzmap_set ("train"…), boltzmap_version
 // Written collectively with MPI-IO (each rank its hyperslab of frames) to <path>.partial and
-// renamed when closed. Tests: tests/io/test_h5md.cpp, tests/mpi/ (np 1 vs np 2 files equal).
+// renamed when closed; a write, flush or close that fails on any rank (a full disk) is an io_error
+// naming the file on every rank, and the .partial is never renamed. Tests: tests/io/test_h5md.cpp,
+// tests/mpi/ (np 1 vs np 2 files equal), tests/app/full_disk.sh.
 #pragma once
 #include <hdf5.h>
 
@@ -50,17 +52,22 @@ class H5mdWriter {
   // Collective: rows [first, first + count) of the extra observable `name` (one of meta.observables);
   // call after write() of the same frames (which writes their steps).
   void write_observable(const std::string& name, std::int64_t first, std::int64_t count, std::span<const double> values);
-  // Collective: closes the file and renames it into place.
+  // Collective: flushes and closes the file; if that succeeded on every rank, rank 0 renames it
+  // into place, else every rank throws io_error and rank 0 removes the .partial.
   void close();
 
  private:
-  void release();
+  void create_layout();
+  void reserve_space();
+  // Closes the datasets and the file (the flush is collective); returns why it failed ("" if not).
+  std::string release();
   std::string path_;
   FrameMeta meta_;
   const Comm& comm_;
   hid_t file_ = -1, pos_ = -1, energy_ = -1, step_ = -1, time_ = -1, walker_ = -1, energy_step_ = -1, energy_time_ = -1,
         walker_step_ = -1, walker_time_ = -1;
   std::map<std::string, std::array<hid_t, 3>> extra_;  // value, step, time of each extra observable
+  bool failed_ = false;  // a write failed on this rank: the .partial is garbage
 };
 
 struct Frames {

@@ -33,7 +33,7 @@ void write_preprocess_group(hid_t file, const Preprocessor& pre) {
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> v = pca.components();
   write_dataset(g, "pca_components", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m, m}, v.data());
   write_dataset(g, "pca_eigenvalues", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m}, pca.eigenvalues().data());
-  H5Gclose(g);
+  H5_CHECK(H5Gclose(g));
 }
 
 void write_provenance(hid_t file, const std::string& resolved_input) {
@@ -52,33 +52,35 @@ void write_flow_group(hid_t file, const RealNvp<float>& flow) {
   const long long count = static_cast<long long>(flow.parameter_count());
   numeric_attribute<long long>(g, "parameter_count", H5T_NATIVE_LLONG, std::span<const long long>(&count, 1));
   write_dataset(g, "parameters", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {static_cast<hsize_t>(count)}, flow.parameters().data());
-  H5Gclose(g);
+  H5_CHECK(H5Gclose(g));
 }
 
 }  // namespace
 
 void save_preprocessor(const std::string& path, const Preprocessor& pre, const std::string& resolved_input) {
   {
-    const H5File f = H5File::create(partial_name(path));
+    H5File f = H5File::create(partial_name(path));
     write_provenance(f.id, resolved_input);
     write_preprocess_group(f.id, pre);
+    f.close();
   }
   commit_partial(path);
 }
 
 void save_flow(const std::string& path, const Preprocessor& pre, const Trainer& trainer, const std::string& resolved_input) {
   {
-    const H5File f = H5File::create(partial_name(path));
+    H5File f = H5File::create(partial_name(path));
     write_provenance(f.id, resolved_input);
     write_preprocess_group(f.id, pre);
     write_flow_group(f.id, trainer.flow);
+    f.close();
   }
   commit_partial(path);
 }
 
 void save_checkpoint(const std::string& path, const Preprocessor& pre, const Trainer& t, const std::string& resolved_input) {
   {
-    const H5File f = H5File::create(partial_name(path));
+    H5File f = H5File::create(partial_name(path));
     write_provenance(f.id, resolved_input);
     write_preprocess_group(f.id, pre);
     write_flow_group(f.id, t.flow);
@@ -97,7 +99,8 @@ void save_checkpoint(const std::string& path, const Preprocessor& pre, const Tra
     const hsize_t rows = t.pool.size() / stride;
     write_dataset(g, "pool", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {rows, static_cast<hsize_t>(pre.n_particles()),
                                                                   static_cast<hsize_t>(pre.dim())}, t.pool.data());
-    H5Gclose(g);
+    H5_CHECK(H5Gclose(g));
+    f.close();
   }
   commit_partial(path);
 }

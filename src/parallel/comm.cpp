@@ -1,6 +1,7 @@
 // See comm.hpp.
 #include "parallel/comm.hpp"
 
+#include <hdf5.h>
 #include <unistd.h>
 
 namespace boltzmap {
@@ -46,7 +47,15 @@ MpiSession::MpiSession(int* argc, char*** argv) {
 MpiSession::~MpiSession() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  if (finalized) return;
+  // Shut HDF5 down while MPI still works: otherwise its cleanup runs inside MPI_Finalize (an
+  // attribute callback on MPI_COMM_SELF) and closes whatever ids are still open there. (The
+  // segfaults at exit after a full disk came from that cleanup: groups left open by an exception,
+  // and the file id, of a file whose H5Fclose had failed; HDF5 1.10 frees such a file but keeps
+  // its id. The writers now close every id, and main() ends before this when a close could not
+  // complete: io/h5util.hpp, note_unclosable_hdf5_file.)
+  H5close();
+  MPI_Finalize();
 }
 
 std::string host_name() {

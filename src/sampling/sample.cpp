@@ -77,30 +77,8 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     return acc;
   };
 
-  // ---- equilibration (with step-size tuning in its first half when step_size = "auto")
-  float step = static_cast<float>(cfg.sampler.step_size.value_or(0.2 * cfg.sigma));
-  std::uint64_t eq_acc = 0;
-  {
-    std::uint64_t left = eq;
-    const std::uint64_t tune_until = cfg.sampler.step_size ? 0 : eq / 2;
-    while (left > 0) {
-      const std::uint64_t done = eq - left;
-      const bool tuning = done < tune_until;
-      const std::uint64_t m = std::min(left, tuning ? std::min(tuning_moves, tune_until - done) : chunk_moves);
-      const std::uint64_t acc = comm.sum(advance(m, step));
-      eq_acc += acc;
-      if (tuning) {
-        const double rate = static_cast<double>(acc) / (static_cast<double>(W) * m);
-        const double factor = std::clamp(rate / cfg.sampler.target_acceptance, 0.5, 2.0);
-        step = static_cast<float>(std::min(step * factor, 0.5 * sys.box.length));
-      }
-      left -= m;
-      drift = std::max(drift, walkers.recompute_energies());
-    }
-  }
-  if (!cfg.sampler.step_size) spdlog::info("system {}: tuned step size Δ = {:.5g}", sys_name, step);
-
-  // ---- production
+  // ---- the output files, created (and their space reserved) before any walker moves, so a
+  // folder or disk that cannot take them fails now rather than after the equilibration
   std::vector<std::unique_ptr<H5mdWriter>> writers(3);
   FrameMeta meta;
   meta.particles = N;
@@ -125,6 +103,30 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     st.files.push_back(path);
   }
 
+  // ---- equilibration (with step-size tuning in its first half when step_size = "auto")
+  float step = static_cast<float>(cfg.sampler.step_size.value_or(0.2 * cfg.sigma));
+  std::uint64_t eq_acc = 0;
+  {
+    std::uint64_t left = eq;
+    const std::uint64_t tune_until = cfg.sampler.step_size ? 0 : eq / 2;
+    while (left > 0) {
+      const std::uint64_t done = eq - left;
+      const bool tuning = done < tune_until;
+      const std::uint64_t m = std::min(left, tuning ? std::min(tuning_moves, tune_until - done) : chunk_moves);
+      const std::uint64_t acc = comm.sum(advance(m, step));
+      eq_acc += acc;
+      if (tuning) {
+        const double rate = static_cast<double>(acc) / (static_cast<double>(W) * m);
+        const double factor = std::clamp(rate / cfg.sampler.target_acceptance, 0.5, 2.0);
+        step = static_cast<float>(std::min(step * factor, 0.5 * sys.box.length));
+      }
+      left -= m;
+      drift = std::max(drift, walkers.recompute_energies());
+    }
+  }
+  if (!cfg.sampler.step_size) spdlog::info("system {}: tuned step size Δ = {:.5g}", sys_name, step);
+
+  // ---- production
   std::vector<double> series(static_cast<size_t>(local) * saves);  // [walker][save]
   std::vector<float> frame_buf(static_cast<size_t>(local) * stride);
   std::vector<double> energy_buf(local);

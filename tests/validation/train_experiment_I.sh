@@ -28,7 +28,7 @@ import csv, json, sys
 run = sys.argv[1]
 t = json.load(open(f"{run}/summary.json"))["train"]
 rows = list(csv.DictReader(open(f"{run}/train_log.csv")))
-end1 = next(r for r in rows if int(r["epoch"]) == 14)
+end1 = next(r for r in rows if int(r["epoch"]) == 15)  # the last epoch of phase 1 (epochs counted from 1)
 passed = failed = 0
 def check(ok, text):
     global passed, failed
