@@ -61,14 +61,16 @@ BOLTZMAP_HD T circle_wrap(T x, T L) {
   return y;
 }
 
-// Knot derivative δ(c) = d_min + softplus(c + c₀), evaluated as 1 + log1p(σ(c₀)·expm1(c)) (the same
-// function: softplus(c + c₀) − softplus(c₀) = log((1 + e^(c+c₀))/(1 + e^c₀)) = log1p(σ(c₀)(e^c − 1)))
-// so that δ(0) = 1 exactly; the softplus form beyond c = 20, where expm1 would overflow in float.
+// Knot derivative δ(c) = d_min + softplus(c + c₀). Near c = 0 it is evaluated as
+// 1 + log1p(σ(c₀)·expm1(c)) (the same function: softplus(c + c₀) − softplus(c₀) =
+// log((1 + e^(c+c₀))/(1 + e^c₀)) = log1p(σ(c₀)(e^c − 1))), so that δ(0) = 1 exactly for any d_min;
+// elsewhere as the softplus itself, which keeps δ's relative accuracy down to d_min (the 1 + log1p
+// form is only good to ε absolute) and cannot overflow.
 template <class T>
 BOLTZMAP_HD T spline_knot_derivative(const CircularSplineSpec<T>& sp, T c) {
-  if (c < T(20)) return T(1) + std::log1p(sp.sigmoid_offset * std::expm1(c));
+  if (c > T(-1) && c < T(20)) return T(1) + std::log1p(sp.sigmoid_offset * std::expm1(c));
   const T z = c + sp.softplus_offset;
-  return sp.min_derivative + z + std::log1p(std::exp(-z));
+  return sp.min_derivative + (z > T(0) ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)));
 }
 // dδ/dc = σ(c + c₀).
 template <class T>
@@ -241,6 +243,8 @@ BOLTZMAP_HD SplineBinGrad<T> spline_bin_backward(const SplineBin<T>& b, T xi, T 
 // p = softmax(logits). Given dℓ/dK_k = g_lo and dℓ/dK_{k+1} = g_hi, accumulates into g_logits[K]:
 //   dℓ/dw_i = g_lo·[i < k] + g_hi·[i ≤ k]·[k + 1 < K],
 //   dℓ/dlogit_i = L(1 − Km)·p_i·(dℓ/dw_i − Σ_j p_j dℓ/dw_j)   (the softmax Jacobian p_i(δ_ij − p_j)).
+// (Treating K_K = L/2 as the sum of all widths instead would add g_hi to every dℓ/dw_i, which the
+// softmax Jacobian annihilates: the same result.)
 template <class T>
 BOLTZMAP_HD void spline_cumulative_knots_backward(const T* logits, int K, T L, T min_bin, int k, T g_lo, T g_hi,
                                                   T* g_logits) {

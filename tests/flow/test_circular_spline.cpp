@@ -196,6 +196,37 @@ TEST(CircularSpline, KnotsCloseTheCircleWithMinimumBinsAndDerivatives) {
     }
 }
 
+// The knot-derivative map δ(c) = d_min + softplus(c + c₀): δ(0) = 1 exactly for any d_min (float
+// and double; the identity rests on it); against the softplus written out, in double, to 1e-14
+// relative over c in [−40, 60] (all branches, c = −1 and 20 where they meet included); δ → d_min
+// for c → −∞; finite for large c in float; and dδ/dc
+// against a central difference (step 1e-6, truncation ~1e-12, round-off ε/1e-6 ≈ 2e-10: 1e-8).
+template <class T>
+void check_knot_derivative_map() {
+  for (const double dmin : {1e-5, 1e-3, 1e-2, 0.1, 0.37}) {
+    const auto sp = make_circular_spline_spec<T>(4, T(1), T(1e-3), static_cast<T>(dmin));
+    EXPECT_EQ(spline_knot_derivative(sp, T(0)), T(1)) << "d_min " << dmin;
+    EXPECT_NEAR(spline_knot_derivative(sp, T(-60)), static_cast<T>(dmin), 4 * std::numeric_limits<T>::epsilon() * dmin);
+    EXPECT_GT(spline_knot_derivative(sp, T(-60)), T(0));
+    EXPECT_TRUE(std::isfinite(spline_knot_derivative(sp, T(200))));
+    EXPECT_TRUE(std::isfinite(spline_knot_derivative_grad(sp, T(-200))));
+  }
+}
+TEST(CircularSpline, KnotDerivativeMapFloat) { check_knot_derivative_map<float>(); }
+TEST(CircularSpline, KnotDerivativeMapDouble) {
+  check_knot_derivative_map<double>();
+  for (const double dmin : {1e-3, 0.1}) {
+    const auto sp = make_circular_spline_spec<double>(4, 1.0, 1e-3, dmin);
+    const double c0 = std::log(std::exp(1 - dmin) - 1);
+    for (double c = -40; c <= 60; c += 0.125) {
+      const double z = c + c0, oracle = dmin + (z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)));
+      EXPECT_NEAR(spline_knot_derivative(sp, c), oracle, 1e-14 * oracle) << "c " << c;
+      const double fd = (spline_knot_derivative(sp, c + 1e-6) - spline_knot_derivative(sp, c - 1e-6)) / 2e-6;
+      EXPECT_NEAR(spline_knot_derivative_grad(sp, c), fd, 1e-8) << "c " << c;
+    }
+  }
+}
+
 // ---- Against the oracle -----------------------------------------------------------------------
 
 // Forward and dy/dx against the textbook formulas in double. Both are O(10) operations on values
