@@ -18,6 +18,9 @@
 // same arithmetic), slopes s = h/w = 1 and δ = 1. The formulas below are arranged so that this holds
 // EXACTLY in floating point (y == x and log-det == 0), not only to round-off: see each function.
 // Knots: xk[K+1], yk[K+1] (xk[0] = yk[0] = −L/2, xk[K] = yk[K] = L/2 exactly), dk[K+1] (dk[K] = dk[0]).
+// Accuracy (measured by the tests): forward y to a few ε·L·κ, with κ = max(s, δ0, δ1)/min(s, δ0, δ1)
+// of the bin; the inverse's x to about ε·L·(1 + (1 + κ)/F'), F' = dy/dx, i.e. float round trips
+// lose digits only where the map is nearly flat.
 #pragma once
 #include <cmath>
 
@@ -29,8 +32,8 @@ template <class T>
 struct CircularSplineSpec {
   int bins = 8;                // K
   T length = T(1);             // L: the circle is [−L/2, L/2)
-  T min_bin = T(1e-3);         // m: every width and height ≥ m·L (needs K·m < 1)
-  T min_derivative = T(1e-3);  // d_min: every knot derivative > d_min
+  T min_bin = T(1e-3);         // m: every width and height ≥ m·L (needs K·m < 1; the caller checks)
+  T min_derivative = T(1e-3);  // d_min: every knot derivative > d_min (needs 0 < d_min < 1)
   // Derived by make_circular_spline_spec():
   T softplus_offset = T(0);    // c₀ = log(e^(1−d_min) − 1)
   T sigmoid_offset = T(0);     // σ(c₀) = 1 − e^(−(1−d_min))
