@@ -514,9 +514,10 @@ TEST(CircularSpline, BackwardMatchesCentralDifferences) {
       const std::vector<double> th = random_theta(K, kSeed + 900 + seed);
       const Spline<double> f(shape, th);
       for (int i = 0; i < 12; ++i) {
-        double in = -L / 2 + L * uniform01(seed, 5, i);
-        if (i == 11) in += 3 * L;  // an input off the box: through the wrap
+        double in0 = -L / 2 + L * uniform01(seed, 5, i);
+        if (i == 11) in0 += 3 * L;  // an input off the box: through the wrap
         for (const GradCase& c : cases) {
+          double in = in0;
           const std::vector<double>& knots = c.inverse ? f.yk : f.xk;
           for (const double k : knots)
             if (std::abs(circle_diff(in, k, L)) < 1e-4 * L) in += 3e-4 * L;
