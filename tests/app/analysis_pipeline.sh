@@ -9,62 +9,9 @@ set -u
 boltzmap=$1 tmp=$2 mpiexec=${3:-}
 source "$(dirname "$0")/common.sh"
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
-cat > in.toml <<'TOML'
-name = "pipe"
-seed = 5
-[box]
-n_particles = 18
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.A.sampler]
-walkers = 300
-step_size = 0.25
-equilibration_moves = 2000
-moves_between_saves = 500
-[systems.A.datasets]
-train = 600
-validation = 200
-evaluation = 900
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.B.sampler]
-walkers = 300
-step_size = 0.3
-equilibration_moves = 2000
-moves_between_saves = 500
-[systems.B.datasets]
-train = 600
-validation = 200
-evaluation = 900
-[flow]
-blocks = 4
-hidden = [16]
-[training]
-batch_size = 200
-pool_mc_steps = 50
-checkpoint_every = 2
-[[training.phases]]
-epochs = 3
-lambda_dir = 1.0
-lambda_inv = 0.0
-learning_rate = [[0, 1e-3]]
-[[training.phases]]
-epochs = 2
-lambda_dir = 1.0
-lambda_inv = 1.0
-learning_rate = [[0, 1e-4]]
-[analysis]
-bootstrap_replicates = 30
-plot = false
-TOML
+tiny_input name=pipe walkers=300 eq=2000 between=500 train=600 evaluation=900 blocks=4 batch=200 pool_steps=50 checkpoint_every=2 \
+  phases="$(tiny_phase 3 0.0 1e-3)
+$(tiny_phase 2 1.0 1e-4)" extra="$(tiny_analysis 30)" > in.toml
 
 # Stage inputs missing: clear errors, exit 4.
 "$boltzmap" map in.toml > map_early.log 2>&1; rc=$?

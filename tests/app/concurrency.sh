@@ -8,57 +8,8 @@ set -u
 boltzmap=$1 tmp=$2 mpiexec=${3:-}
 source "$(dirname "$0")/common.sh"
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
-cat > in.toml <<'TOML'
-name = "lock"
-seed = 5
-[box]
-n_particles = 18
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.A.sampler]
-walkers = 200
-step_size = 0.25
-equilibration_moves = 40000   # about 1 s per system: long enough to start a second run meanwhile
-moves_between_saves = 500
-[systems.A.datasets]
-train = 600
-validation = 200
-evaluation = 200
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.B.sampler]
-walkers = 200
-step_size = 0.3
-equilibration_moves = 40000   # about 1 s per system: long enough to start a second run meanwhile
-moves_between_saves = 500
-[systems.B.datasets]
-train = 600
-validation = 200
-evaluation = 200
-[flow]
-blocks = 2
-hidden = [16]
-[training]
-batch_size = 100
-pool_mc_steps = 20
-checkpoint_every = 5
-[[training.phases]]
-epochs = 200   # a few seconds: time to start three more runs meanwhile
-lambda_dir = 1.0
-lambda_inv = 1.0
-learning_rate = [[0, 1e-3]]
-[analysis]
-bootstrap_replicates = 20
-plot = false
-TOML
+tiny_input name=lock eq=40000 between=500 train=600 evaluation=200 checkpoint_every=5 \
+  phases="$(tiny_phase 200 1.0 1e-3)" extra="$(tiny_analysis 20)" > in.toml
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1} OMP_NUM_THREADS=1
 host=$(hostname)
 wait_for_lock() {  # wait_for_lock DIR PID: until DIR/.boltzmap.lock names PID (at most 30 s)

@@ -14,57 +14,8 @@ boltzmap=$1 tmp=$2 mpiexec=$3
 source "$(dirname "$0")/common.sh"
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
-cat > in.toml <<'TOML'
-name = "f"
-seed = 5
-[box]
-n_particles = 18
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.A.sampler]
-walkers = 100
-step_size = 0.25
-equilibration_moves = 1000
-moves_between_saves = 200
-[systems.A.datasets]
-train = 300
-validation = 100
-evaluation = 300
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.B.sampler]
-walkers = 100
-step_size = 0.3
-equilibration_moves = 1000
-moves_between_saves = 200
-[systems.B.datasets]
-train = 300
-validation = 100
-evaluation = 300
-[flow]
-blocks = 2
-hidden = [16]
-[training]
-batch_size = 300
-pool_mc_steps = 20
-checkpoint_every = 1
-[[training.phases]]
-epochs = 3
-lambda_dir = 1.0
-lambda_inv = 0.0
-learning_rate = [[0, 1e-3]]
-[analysis]
-bootstrap_replicates = 10
-plot = false
-TOML
+tiny_input name=f walkers=100 train=300 validation=100 evaluation=300 batch=300 \
+  phases="$(tiny_phase 3 0.0 1e-3)" extra="$(tiny_analysis 10)" > in.toml
 # h5py edits of a data set: set coordinate [frame, particle, axis] or shift every coordinate.
 h5set() { "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); d=f['particles/all/position/value']; d[int(sys.argv[2]),int(sys.argv[3]),int(sys.argv[4])]=float(sys.argv[5])" "$@"; }
 h5shift() { "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); d=f['particles/all/position/value']; d[...]=d[...]+float(sys.argv[2])" "$@"; }

@@ -10,57 +10,8 @@ boltzmap=$1 tmp=$2 mpiexec=${3:-}
 source "$(dirname "$0")/common.sh"
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
-cat > in.toml <<'TOML'
-name = "fd"
-seed = 7
-[box]
-n_particles = 18
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.A.sampler]
-walkers = 200
-step_size = 0.25
-equilibration_moves = 1000
-moves_between_saves = 200
-[systems.A.datasets]
-train = 400
-validation = 200
-evaluation = 400
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.B.sampler]
-walkers = 200
-step_size = 0.3
-equilibration_moves = 1000
-moves_between_saves = 200
-[systems.B.datasets]
-train = 400
-validation = 200
-evaluation = 400
-[flow]
-blocks = 2
-hidden = [16]
-[training]
-batch_size = 100
-pool_mc_steps = 20
-checkpoint_every = 1
-[[training.phases]]
-epochs = 2
-lambda_dir = 1.0
-lambda_inv = 1.0
-learning_rate = [[0, 1e-3]]
-[analysis]
-bootstrap_replicates = 10
-plot = false
-TOML
+tiny_input name=fd seed=7 \
+  phases="$(tiny_phase 2 1.0 1e-3)" extra="$(tiny_analysis 10)" > in.toml
 
 # ---- without root: an unopenable log.txt (a folder of that name) is exit 4 naming it.
 mkdir -p logdir/log.txt

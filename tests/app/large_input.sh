@@ -10,54 +10,11 @@ rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
 steps=5000
 schedule=$(awk -v n=$steps 'BEGIN { for (i = 0; i < n; ++i) printf "%s[%d, %.9g]", (i ? ", " : ""), i, 1e-3 * (1 - i / (2 * n)) }')
-cat > in.toml <<TOML
-name = "big"
-seed = 11
-[box]
-n_particles = 18
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.A.sampler]
-walkers = 200
-step_size = 0.25
-equilibration_moves = 500
-moves_between_saves = 200
-[systems.A.datasets]
-train = 400
-validation = 200
-evaluation = 0
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.B.sampler]
-walkers = 200
-step_size = 0.3
-equilibration_moves = 500
-moves_between_saves = 200
-[systems.B.datasets]
-train = 400
-validation = 200
-evaluation = 0
-[flow]
-blocks = 2
-hidden = [16]
-[training]
-batch_size = 100
-pool_mc_steps = 20
-checkpoint_every = 1
-[[training.phases]]
+tiny_input name=big seed=11 eq=500 evaluation=0 phases="[[training.phases]]
 epochs = $steps
 lambda_dir = 1.0
 lambda_inv = 1.0
-learning_rate = [$schedule]
-TOML
+learning_rate = [$schedule]" > in.toml
 
 "$boltzmap" sample in.toml --no-progress --set output_dir=run > sample.log 2>&1; rc=$?
 [[ $rc -eq 0 ]] && ok "sample exits 0" || bad "sample (rc $rc)" sample.log

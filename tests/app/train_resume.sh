@@ -6,59 +6,9 @@ set -u
 boltzmap=$1 tmp=$2
 source "$(dirname "$0")/common.sh"
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
-cat > in.toml <<'TOML'
-name = "tr"
-seed = 3
-[box]
-n_particles = 18
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.A.sampler]
-walkers = 200
-step_size = 0.25
-equilibration_moves = 2000
-moves_between_saves = 500
-[systems.A.datasets]
-train = 600
-validation = 200
-evaluation = 0
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.B.sampler]
-walkers = 200
-step_size = 0.3
-equilibration_moves = 2000
-moves_between_saves = 500
-[systems.B.datasets]
-train = 600
-validation = 200
-evaluation = 0
-[flow]
-blocks = 4
-hidden = [32, 32]
-[training]
-batch_size = 100
-pool_mc_steps = 50
-checkpoint_every = 2
-[[training.phases]]
-epochs = 6
-lambda_dir = 1.0
-lambda_inv = 0.0
-learning_rate = [[0, 2e-3]]
-[[training.phases]]
-epochs = 80
-lambda_dir = 1.0
-lambda_inv = 1.0
-learning_rate = [[0, 5e-4]]
-TOML
+tiny_input name=tr seed=3 eq=2000 between=500 train=600 evaluation=0 blocks=4 'hidden=[32, 32]' pool_steps=50 checkpoint_every=2 \
+  phases="$(tiny_phase 6 0.0 2e-3)
+$(tiny_phase 80 1.0 5e-4)" > in.toml
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
 "$boltzmap" sample in.toml --no-progress --set output_dir=straight > sample.log 2>&1 || { bad "sample" sample.log; exit 1; }
 cp -r straight stopped && cp -r straight killed

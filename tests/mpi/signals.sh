@@ -10,54 +10,8 @@ boltzmap=$1 mpiexec=$2 tmp=$3
 source "$(dirname "$0")/../app/common.sh"
 rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
 set -m  # background jobs keep SIGINT (a script's `cmd &` would otherwise start with it ignored)
-cat > in.toml <<'TOML'
-name = "sig"
-seed = 3
-[box]
-n_particles = 18
-[systems.A]
-potential = "lj"
-epsilon = 1.0
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.A.sampler]
-walkers = 200
-step_size = 0.25
-equilibration_moves = 1000
-moves_between_saves = 300
-[systems.A.datasets]
-train = 600
-validation = 100
-evaluation = 0
-[systems.B]
-potential = "lj"
-epsilon = 0.5
-cutoff = 2.5
-temperature = 1.0
-density = 0.6
-[systems.B.sampler]
-walkers = 200
-step_size = 0.3
-equilibration_moves = 1000
-moves_between_saves = 300
-[systems.B.datasets]
-train = 600
-validation = 100
-evaluation = 0
-[flow]
-blocks = 4
-hidden = [32, 32]
-[training]
-batch_size = 50
-pool_mc_steps = 20
-checkpoint_every = 1000   # more than the epochs run: the only checkpoint before the end is the signal's
-[[training.phases]]
-epochs = 100
-lambda_dir = 1.0
-lambda_inv = 1.0
-learning_rate = [[0, 1e-3]]
-TOML
+tiny_input name=sig seed=3 between=300 train=600 validation=100 evaluation=0 blocks=4 'hidden=[32, 32]' batch=50 checkpoint_every=1000 \
+  phases="$(tiny_phase 100 1.0 1e-3)" > in.toml
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1} OMP_NUM_THREADS=1
 train() {  # train DIR LOG [timeout-wrapped mpiexec -n 2 when NP=2]
   if [[ ${NP:-2} -eq 2 ]]; then
