@@ -36,9 +36,14 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
     Mat z, z2;
     RealNvp<float>::Vec logdet;
     RealNvp<float>::Cache cache;  // work buffers reused across this thread's chunks
-    std::vector<int> centre(kChunk), element(kChunk);
-    std::vector<float> src(kChunk * row);
-    Preprocessor::evaluation_choices(centre, element);
+    std::vector<int> centre, element;
+    std::vector<float> src;
+    error.run([&] {  // these allocate: a bad_alloc must not leave the region either
+      centre.resize(kChunk);
+      element.resize(kChunk);
+      src.resize(kChunk * row);
+      Preprocessor::evaluation_choices(centre, element);
+    });
 #pragma omp for schedule(dynamic)
     for (std::size_t c = 0; c < chunks; ++c) error.run([&] {
       if (error.failed()) return;  // the others' chunks are skipped, the loop still ends

@@ -91,12 +91,14 @@ double error(const std::vector<double>& v) { return summarise(v).error; }
 // A JSON number (NaN/inf become null, which JSON can hold).
 nlohmann::json num(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
 
-// The full-sample value (replicate 0) of every headline result must be finite: a NaN or inf there
-// means mismatched or diverged inputs, and is an error, not a number to write down. (Single
-// bootstrap replicates may be undefined; they are left out of the errors, with a warning.)
+// The full-sample value (replicate 0) of every headline result of the learned map must be finite:
+// a NaN or inf there means mismatched or diverged inputs, and is an error, not a number to write
+// down. The identity map is only the baseline: with poor overlap its estimates can be undefined,
+// which is said (and written as null), not an error. (Single bootstrap replicates may be
+// undefined; they are left out of the errors, with a warning.)
 void refuse_non_finite(const AnalysisResult& res) {
-  std::vector<std::pair<std::string, const std::vector<double>*>> checks = {{"βΔF (BAR)", &res.delta_f_bar},
-                                                                            {"identity-map βΔF (BAR)", &res.delta_f_bar_identity}};
+  std::vector<std::pair<std::string, const std::vector<double>*>> checks = {{"βΔF (BAR)", &res.delta_f_bar}};
+  std::vector<std::pair<std::string, const std::vector<double>*>> baseline = {{"identity-map βΔF (BAR)", &res.delta_f_bar_identity}};
   for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
     const DirectionResult& r = res.direction(d);
     const std::string n = direction_name(d);
@@ -106,11 +108,15 @@ void refuse_non_finite(const AnalysisResult& res) {
              {"reweighted ⟨U⟩", &r.reweighted.mean_energy},
              {"ESS", &r.reweighted.ess},
              {"βΔF", &r.delta_f},
-             {"βΔF without the coverage correction", &r.delta_f_uncorrected},
-             {"identity-map reweighted ⟨U⟩", &r.identity.mean_energy},
-             {"identity-map βΔF", &r.delta_f_identity}})
+             {"βΔF without the coverage correction", &r.delta_f_uncorrected}})
       checks.emplace_back(n + " " + what, v);
+    baseline.emplace_back(n + " identity-map reweighted ⟨U⟩", &r.identity.mean_energy);
+    baseline.emplace_back(n + " identity-map βΔF", &r.delta_f_identity);
   }
+  for (const auto& [what, v] : baseline)
+    if (v->empty() || !std::isfinite((*v)[0]))
+      spdlog::warn("analyze: the baseline's {} is undefined ({}); written as null", what,
+                   v->empty() ? std::string("missing") : fmt::format("{}", (*v)[0]));
   for (const auto& [what, v] : checks)
     if (v->empty() || !std::isfinite((*v)[0]))
       throw numerical_error(fmt::format("analyze: {} of the full sample is {}; nothing written (are the mapped files and "
@@ -157,7 +163,7 @@ std::string results_table(const nlohmann::json& an) {
 
 int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
-  require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), comm);
+  require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
   const RunLock lock(e.output_dir, comm, "analyze");  // before anything is written there
   if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();

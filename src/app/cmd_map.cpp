@@ -56,7 +56,7 @@ Frames read_evaluation_set(const Experiment& e, char label) {
 
 int cmd_map(const MapArgs& args, const Comm& comm) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
-  require_memory("mapping (every rank reads both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), comm);
+  require_memory("mapping (every rank reads both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::every_rank, comm);
   const std::string run = e.output_dir, model_path = run + "/model/flow.h5";
   const RunLock lock(run, comm, "map");  // before anything is written there
   if (comm.root()) {

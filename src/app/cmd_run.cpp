@@ -119,9 +119,9 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
   // Everything that can be known to fail is refused before the first stage spends its time.
   for (char label : {'A', 'B'})
     require_memory(fmt::format("sampling system {}", label), fmt::format("systems.{}.sampler.walkers = {}", label, e.system(label).sampler.walkers),
-                   sampling_bytes_per_rank(e, label, comm.size()), comm);
-  require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), comm);
-  require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), comm);
+                   sampling_bytes_per_rank(e, label, comm.size()), Holders::every_rank, comm);
+  require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::rank_0, comm);
+  require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
   if (comm.root()) ensure_directory(run);
   std::set<std::string> ran;  // stages run in this invocation: their readers run again
   for (const Stage& st : stages(e)) {

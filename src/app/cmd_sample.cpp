@@ -60,7 +60,7 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
   // Before any walker moves: what the systems will need.
   for (char label : systems) {
     require_memory(fmt::format("sampling system {}", label), fmt::format("systems.{}.sampler.walkers = {}", label, e.system(label).sampler.walkers),
-                   sampling_bytes_per_rank(e, label, comm.size()), comm);
+                   sampling_bytes_per_rank(e, label, comm.size()), Holders::every_rank, comm);
     warn_if_long_sampling(e, label, comm, omp_get_max_threads());
   }
   for (char label : systems) {

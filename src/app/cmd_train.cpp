@@ -123,7 +123,7 @@ bool checkpoint_fits_input(const std::string& ckpt, const Experiment& e) {
 int cmd_train(const TrainArgs& args, const Comm& comm) {
   const SignalGuard signals;  // on every rank, before the data load: a signal from here on checkpoints
   const Experiment e = load_job_input(args.input, args.sets, comm);
-  require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), comm);
+  require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::rank_0, comm);
   g_interrupted = false;
   const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
   const RunLock lock(run, comm, "train");
@@ -223,6 +223,11 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     if (stop_signal != 0 || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done())
       save_checkpoint(ckpt, pre, trainer, e.resolved_toml);
     if (stop_signal != 0) break;
+  }
+  // A signal that came with (or after) the last epoch interrupts nothing: the run finishes.
+  if (stop_signal != 0 && trainer.done()) {
+    spdlog::info("signal {} ({}) received after the last epoch: finishing normally", stop_signal, strsignal(stop_signal));
+    stop_signal = 0;
   }
   if (stop_signal != 0) {
     spdlog::warn("signal {} ({}) received{}: checkpoint saved after epoch {}; run the same command to resume", stop_signal,

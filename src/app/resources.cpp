@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -15,9 +16,17 @@ namespace boltzmap {
 
 namespace {
 
-double physical_memory() {
+// The host's memory, or less when this process's cgroup (v2 memory.max, v1 limit_in_bytes: how
+// SLURM and containers cap a job) allows less. 0 if unknown.
+double available_memory() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+  double have = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+  for (const char* limit : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(limit);
+    double v = 0;
+    if (in >> v && v > 0 && (have <= 0 || v < have)) have = v;  // "max" (no limit) fails to parse
+  }
+  return have;
 }
 
 double frame_bytes(const Experiment& e) { return 4.0 * e.box.n_particles * e.box.dimension; }
@@ -61,15 +70,17 @@ double analysis_bytes(const Experiment& e) {
   return frames * (2.0 * frame_bytes(e) + 80.0 + (e.analysis.bootstrap_replicates + 1.0));
 }
 
-void require_memory(const std::string& what, const std::string& key, double bytes_per_rank, const Comm& comm) {
+void require_memory(const std::string& what, const std::string& key, double bytes_per_rank, Holders holders,
+                    const Comm& comm) {
   const std::vector<std::string> hosts = comm.gather(host_name());
   std::string message;
   if (comm.root()) {
-    const auto on_host = std::count(hosts.begin(), hosts.end(), hosts.front());
-    const double need = bytes_per_rank * static_cast<double>(on_host), have = physical_memory();
+    const auto on_host =
+        holders == Holders::every_rank ? std::count(hosts.begin(), hosts.end(), hosts.front()) : std::ptrdiff_t{1};
+    const double need = bytes_per_rank * static_cast<double>(on_host), have = available_memory();
     if (have > 0 && need > have)
       message = fmt::format("{}: {} needs about {} of memory per rank ({} on host {} with {} rank(s) there), but the host "
-                            "has {}; make it smaller, or spread the job over more nodes",
+                            "(or this job's memory limit) has {}; make it smaller, or spread the job over more nodes",
                             key, what, human_bytes(bytes_per_rank), human_bytes(need), hosts.front(), on_host,
                             human_bytes(have));
   }

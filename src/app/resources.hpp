@@ -18,10 +18,15 @@ double training_bytes(const Experiment& e);
 // Bytes one rank holds while mapping or analysing (both evaluation sets and their images).
 double analysis_bytes(const Experiment& e);
 
-// Collective: throws input_error on every rank (printed by rank 0) when `bytes_per_rank` times
-// the ranks on rank 0's host exceeds that host's memory. `what` says which stage and `key` which
-// input key (and value) sets the size.
-void require_memory(const std::string& what, const std::string& key, double bytes_per_rank, const Comm& comm);
+// Which ranks hold a stage's arrays: every rank (sampling, mapping: each its share or a copy) or
+// rank 0 alone (training, the analysis in this version).
+enum class Holders { every_rank, rank_0 };
+
+// Collective: throws input_error on every rank (printed by rank 0) when the memory the holders on
+// rank 0's host need exceeds what that host (or its cgroup limit, e.g. a SLURM allocation) gives.
+// `what` says which stage and `key` which input key (and value) sets the size.
+void require_memory(const std::string& what, const std::string& key, double bytes_per_rank, Holders holders,
+                    const Comm& comm);
 
 // Rank 0 warns when sampling system `label` will take more than a day at the measured rate.
 void warn_if_long_sampling(const Experiment& e, char label, const Comm& comm, int threads);

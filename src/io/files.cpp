@@ -73,10 +73,27 @@ void check_writable_directory(const std::string& dir) {
 
 std::string partial_name(const std::string& path) { return path + ".partial"; }
 
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw io_error(path + ": cannot open to sync it: " + std::strerror(errno));
+  int err = ::fsync(fd) != 0 ? errno : 0;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) throw io_error(write_failure(path, err));
+}
+
 void commit_partial(const std::string& path) {
   std::error_code ec;
   fs::rename(partial_name(path), path, ec);
   if (ec) throw io_error(path + ": cannot rename " + partial_name(path) + " into place: " + ec.message());
+  // The rename itself reaches the disk only with its folder: sync that too, so that after a node
+  // crash the final name is there exactly when the data are (best effort: some file systems
+  // refuse fsync on a folder, which is not an error of ours).
+  const std::string dir = fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string();
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
 }
 
 void remove_partial(const std::string& path) noexcept { ::unlink(partial_name(path).c_str()); }

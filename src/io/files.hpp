@@ -15,6 +15,9 @@ void ensure_directory(const std::string& path);
 void check_writable_directory(const std::string& dir);
 // The temporary name used while `path` is being written.
 std::string partial_name(const std::string& path);
+// fsync of a whole file (one that another library wrote, e.g. the MPI-IO H5MD files); io_error
+// naming it and the errno text on failure.
+void sync_file(const std::string& path);
 // Renames the temporary to the final name (atomic on POSIX within one file system).
 void commit_partial(const std::string& path);
 // Removes the temporary of `path` if it exists (after a failed write; errors ignored).

@@ -97,8 +97,11 @@ void H5mdWriter::reserve_space() {
     const int fd = ::open(partial_name(path_).c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) err = errno;
     else {
-      err = ::posix_fallocate(fd, 0, bytes);
-      if (err == EOPNOTSUPP || err == EINVAL) err = 0;  // a file system without it: HDF5's checks remain
+      // Linux fallocate with KEEP_SIZE: the blocks are the file's, its size stays what HDF5 makes it
+      // (no zero tail), and a file system without it says EOPNOTSUPP at once instead of glibc's
+      // posix_fallocate fallback writing every block (slow on older Lustre and NFS).
+      err = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, bytes) == 0 ? 0 : errno;
+      if (err == EOPNOTSUPP || err == EINVAL || err == ENOSYS) err = 0;  // not supported here: HDF5's checks remain
       if (::close(fd) != 0 && err == 0) err = errno;
     }
   }
@@ -243,6 +246,8 @@ std::string H5mdWriter::release() {
   // free its blocks, so the flush and close find room and the library lets go of the file. After a
   // failed flush HDF5 1.10 may not let go whatever we do; then main() skips its cleanup
   // (note_unclosable_hdf5_file).
+  // Whether a write failed anywhere, agreed first: the branches below hold collectives.
+  if (comm_.size() > 1) failed_ = comm_.max(failed_ ? 1 : 0) != 0;
   if (failed_ && comm_.root()) ::truncate(partial.c_str(), 0);  // a write failed: free the space first
   if (failed_ && comm_.size() > 1) comm_.barrier();
   errno = 0;
@@ -272,8 +277,20 @@ void H5mdWriter::close() {
     if (comm_.root()) remove_partial(path_);
     throw io_error(partial_name(path_) + ": write failed: " + failure + low_space_note(path_));
   }
-  if (comm_.root()) commit_partial(path_);
-  comm_.barrier();
+  // ROMIO does not sync at MPI_File_close: the data reach the disk before the name does.
+  std::string synced = "ok";
+  if (comm_.root()) try {
+      sync_file(partial_name(path_));
+      commit_partial(path_);
+    } catch (const Error& e) {
+      synced = e.what();
+      remove_partial(path_);
+    }
+  comm_.broadcast(synced);
+  if (synced != "ok") {
+    if (comm_.root()) throw io_error(synced);
+    throw ReportedError(ExitCode::io);
+  }
 }
 
 H5mdWriter::~H5mdWriter() {

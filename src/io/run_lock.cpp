@@ -89,6 +89,23 @@ bool runs_boltzmap(long pid) {
   return text.empty() || text.find("boltzmap") != std::string::npos;
 }
 
+// Whether pid has the lock file (open as rfd here) open: a holder keeps its descriptor for as long
+// as it holds the lock, so a live pid without it (a reused pid, even another boltzmap's) is no
+// holder. Unknown (another user's process, no /proc): fall back to runs_boltzmap.
+bool holds_lock_file(long pid, int rfd) {
+  if (!runs_boltzmap(pid)) return false;
+  struct stat lock{};
+  if (fstat(rfd, &lock) != 0) return true;
+  std::error_code ec;
+  std::filesystem::directory_iterator fds(fmt::format("/proc/{}/fd", pid), ec);
+  if (ec) return true;
+  for (const auto& entry : fds) {
+    struct stat s{};
+    if (stat(entry.path().c_str(), &s) == 0 && s.st_dev == lock.st_dev && s.st_ino == lock.st_ino) return true;
+  }
+  return false;
+}
+
 bool same_file(int fd, const std::string& path) {
   struct stat a{}, b{};
   return fstat(fd, &a) == 0 && stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -141,9 +158,9 @@ std::string acquire(const std::string& run_dir, const std::string& path, const s
     }
     // Stale: made on this host by a process that is gone, or never written (a crash between the
     // create and the write) — and in both cases nobody flock()s it.
-    const bool stale = flock_free && ((here && !runs_boltzmap(pid)) || !h.count("pid"));
+    const bool stale = flock_free && ((here && !holds_lock_file(pid, rfd)) || !h.count("pid"));
     if (stale) {
-      spdlog::warn("{}: taking over a stale lock ({}): that process no longer exists", path,
+      spdlog::warn("{}: taking over a stale lock ({}): that process no longer exists or does not hold it", path,
                    h.count("pid") ? describe(h) : std::string("an empty lock file"));
       if (same_file(rfd, path)) unlink(path.c_str());
       close(rfd);

@@ -98,8 +98,8 @@ if [[ -n $mpiexec ]]; then
   stage "" 300
   : > committed.log
   timeout 120 "$mpiexec" -n 2 "$boltzmap" sample in.toml --no-progress --set output_dir="$mnt/run" > fd_mpi.log 2>&1; rc=$?
-  [[ $rc -ne 0 && $rc -ne 124 && $rc -ne 137 ]] && grep -q "write failed" fd_mpi.log && committed_ok data/B_train.h5 > committed.log 2>&1 \
-    && ok "sample on 2 ranks: fails (rc $rc) without a hang, nothing corrupt in place" || { cat committed.log >> fd_mpi.log; bad "sample on 2 ranks (rc $rc)" fd_mpi.log; }
+  [[ $rc -eq 4 ]] && grep -Eq "\.h5\.partial: write failed: No space left on device" fd_mpi.log && committed_ok data/B_train.h5 > committed.log 2>&1 \
+    && ok "sample on 2 ranks: exit 4 naming the file and ENOSPC, no hang, nothing corrupt in place" || { cat committed.log >> fd_mpi.log; bad "sample on 2 ranks (rc $rc)" fd_mpi.log; }
 fi
 
 # A read-only run folder is found before any walker moves.
