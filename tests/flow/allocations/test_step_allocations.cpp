@@ -18,6 +18,7 @@
 #include "core/config.hpp"
 #include "core/rng.hpp"
 #include "flow/adam.hpp"
+#include "flow/circular_coupling.hpp"
 #include "flow/loss.hpp"
 #include "flow/trainer.hpp"
 #include "physics/lattice.hpp"
@@ -137,6 +138,39 @@ TEST(RealNvpAllocations, PassesInBothDirectionsAllocateNothing) {
     flow.backward_forward(cache, gout, gld, grad, gx);
     flow.inverse(x, y, ld, &cache);
     flow.backward_inverse(cache, gout, gld, grad, gx);
+  };
+  for_thread_counts([&] {
+    passes();
+    passes();  // warm-up
+    std::string sizes;
+    const long n = allocations_during([&] { for (int k = 0; k < 3; ++k) passes(); }, &sizes);
+    EXPECT_EQ(n, 0) << n / 3.0 << " per round of four passes; first sizes: " << sizes;
+  });
+}
+
+// The circular coupling layer (src/flow/circular_coupling.hpp) at the production shape (n = 31, 2D,
+// K = 8, F = 4, H = 32): both directions with their backward passes, on a batch large enough for
+// Eigen's blocked products and for several chunks of the pair messages.
+TEST(CircularCouplingAllocations, PassesInBothDirectionsAllocateNothing) {
+  CircularCouplingShape s;
+  s.particles = 31;
+  s.dim = 2;
+  s.axis = 1;
+  s.length = 5.6568542494923806;
+  const CircularCouplingLayout l = circular_coupling_layout(s);
+  std::vector<float> params(l.count);
+  circular_coupling_initialise(s, 5, 0, params.data());
+  for (std::size_t i = 0; i < params.size(); ++i) params[i] += 1e-2f * static_cast<float>(i % 5);
+  const int batch = 40;
+  const RealNvp<float>::Mat x = random_matrix(batch, s.particles * s.dim, 3), gout = random_matrix(batch, s.particles * s.dim, 4);
+  const std::vector<float> gld(batch, 0.5f);
+  std::vector<float> y(x.size()), gx(x.size()), ld(batch), grad(l.count, 0.0f);
+  CircularCouplingCache<float> cache;
+  auto passes = [&] {
+    circular_coupling_forward_cpu(s, params.data(), x.data(), batch, y.data(), ld.data(), cache);
+    circular_coupling_forward_backward_cpu(s, params.data(), cache, gout.data(), gld.data(), grad.data(), gx.data());
+    circular_coupling_inverse_cpu(s, params.data(), x.data(), batch, y.data(), ld.data(), cache);
+    circular_coupling_inverse_backward_cpu(s, params.data(), cache, gout.data(), gld.data(), grad.data(), gx.data());
   };
   for_thread_counts([&] {
     passes();
