@@ -120,6 +120,8 @@ void size_cache(const CircularCouplingShape& s, const CircularCouplingLayout& l,
   c.dphi.resize(rows, P);
   c.dembed.resize(rows, H);
   c.dspline.resize(rows);
+  c.du_chunk.resize(H, P);
+  c.du_sum.resize(H, P);
   c.batch = batch;
 }
 
@@ -258,6 +260,7 @@ void conditioner_backward(const CircularCouplingShape& s, const CircularCoupling
     // m_i = mean_j tanh(a_ij), a_ij = U ψ_ij + hv_j: dℓ/da_ij = dℓ/dm_i (1 − tanh²)/(n − 1).
     c.dm = c.dhm.rightCols(H) * (T(1) / static_cast<T>(n - 1));
     c.dhv.setZero();
+    c.du_sum.setZero();
     const int cc = chunk_configurations(s);
     for (int b0 = 0; b0 < batch; b0 += cc) {
       const int nb = std::min(cc, batch - b0), rows = nb * pairs_per_configuration(s);
@@ -274,7 +277,8 @@ void conditioner_backward(const CircularCouplingShape& s, const CircularCoupling
           }
       const ConstMap<T> psi(c.psi.data(), rows, P);
       MutMap<T> dpsi(c.dpsi.data(), rows, P);
-      gemm(gU, dpre.transpose(), psi, true, c.gemm);
+      gemm(c.du_chunk, dpre.transpose(), psi, false, c.gemm);
+      c.du_sum += c.du_chunk.template cast<double>();
       gemm(dpsi, dpre, U, false, c.gemm);
       // ψ_ij back onto φ_i and φ_j (the derivatives of the angle-addition formulas).
       const T* d = c.dpsi.data();
@@ -297,6 +301,7 @@ void conditioner_backward(const CircularCouplingShape& s, const CircularCoupling
           }
         }
     }
+    gU += c.du_sum.template cast<T>();
     // hv = V h + b_p.
     gemm(gV, c.dhv.transpose(), c.h, true, c.gemm);
     RowMap<T>(grad + l.pair_b, H) += c.dhv.colwise().sum();

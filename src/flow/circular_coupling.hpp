@@ -24,7 +24,8 @@
 // Products are Eigen GEMMs over batch·n rows (pairs: chunks of configurations, batch·n·(n − 1)
 // rows) through src/flow/gemm.hpp; every buffer lives in a CircularCouplingCache, so passes that
 // reuse one cache at an unchanged batch size allocate nothing. The pair activations are not stored
-// but recomputed in the backward pass, so the cache is O(batch·n·H), not O(batch·n²·H).
+// but recomputed in the backward pass, so the cache is O(batch·n·H), not O(batch·n²·H). Sums in
+// double: the log-det per configuration and dℓ/dU (over batch·n(n − 1) pairs, chunk by chunk).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -83,6 +84,8 @@ struct CircularCouplingCache {
   // Backward scratch.
   Mat dtheta, dg, dhm, dh, dm, dhv, dphi, dembed;
   Vec dspline;  // [rows] dℓ/d(the spline's input)
+  Mat du_chunk;             // [H][P] dℓ/dU of one chunk of pairs
+  Eigen::MatrixXd du_sum;   // [H][P] dℓ/dU summed over the chunks in double (batch·n(n − 1) pairs)
   GemmWorkspace<T> gemm;
 };
 

@@ -8,6 +8,7 @@
 // Random parameters: Glorot-initialised, then every entry (last layer, biases, shift included)
 // moved by U(−s, s); configurations uniform on the torus; fixed seeds.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -171,8 +172,9 @@ TEST(CircularCoupling, PermutingTheParticlesPermutesTheOutputs) {
 
 // Every coordinate moved by k·L, k ∈ {−1, 0, 1} at random: the same output on the torus and the same
 // log-det. The moved input is wrapped back with the error of one rounding of x ± L, ≤ ε·L (the
-// features and the spline see inputs that differ by that): |Δy| ≤ 100·ε·L·(1 + max F') with
-// F' ≤ 20 at these parameters, the log-det to 100·ε·n·(its sensitivity, ≲ 10/L). Both precisions.
+// features and the spline see inputs that differ by that): |Δy| ≤ 20·ε·L·(1 + max F') with
+// F' ≤ 20 at these parameters, the log-det to 20·ε·n·(its sensitivity, ≲ 10/L). Both precisions.
+// Measured: |Δy| ≤ 1.1e-6·L (float), 1.2e-15·L (double); log-dets 2.5e-5 and 5e-14.
 template <class T>
 void check_periodicity() {
   const double eps = std::numeric_limits<T>::epsilon();
@@ -191,8 +193,10 @@ void check_periodicity() {
       double worst_y = 0, worst_ld = 0;
       for (std::size_t i = 0; i < y.size(); ++i) worst_y = std::max(worst_y, std::abs(circle_diff(ym[i], y[i], L)));
       for (int b = 0; b < batch; ++b) worst_ld = std::max(worst_ld, std::abs(double(ldm[b]) - ld[b]));
-      EXPECT_LE(worst_y, 100 * eps * L * 21) << "axis " << s.axis << " D " << D << (inverse ? " inverse" : " forward");
-      EXPECT_LE(worst_ld, 100 * eps * n * 10) << "axis " << s.axis << " D " << D << (inverse ? " inverse" : " forward");
+      EXPECT_LE(worst_y, 20 * eps * L * 21) << "axis " << s.axis << " D " << D << (inverse ? " inverse" : " forward");
+      EXPECT_LE(worst_ld, 20 * eps * n * 10) << "axis " << s.axis << " D " << D << (inverse ? " inverse" : " forward");
+      std::printf("[ periodicity ] %s D=%d axis=%d %s: max |Δy| = %.2e, max |Δlogdet| = %.2e\n", sizeof(T) == 4 ? "float" : "double",
+                  D, s.axis, inverse ? "inverse" : "forward", worst_y, worst_ld);
     }
   }
 }
@@ -347,7 +351,8 @@ TEST(CircularCoupling, BackwardAccumulatesAndMayWorkInPlace) {
 // ---- Cost ----------------------------------------------------------------------------------------
 
 // Forward + backward of one coupling at the production shape (n = 31, 2D, K = 8, F = 4, H = 32),
-// float, batch 256: printed per configuration (no assertion; the machine is shared).
+// float, batch 256, 1 thread and the default: printed per configuration (no assertion; the machine
+// is shared, and OpenMP's waiting threads make the 2-thread figure unreliable on busy cores).
 TEST(CircularCoupling, CostOfForwardAndBackward) {
   const CircularCouplingShape s = shape_of(31, 2, 0, kBox);
   Layer<float> f(s, 10);
@@ -361,17 +366,22 @@ TEST(CircularCoupling, CostOfForwardAndBackward) {
     f.run(false, x, batch, y, ld);
     f.backward(false, gy, gld, grad, gx);
   };
-  step();
-  const int rounds = 5;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int k = 0; k < rounds; ++k) step();
-  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto t1 = std::chrono::steady_clock::now();
-  for (int k = 0; k < rounds; ++k) f.run(false, x, batch, y, ld);
-  const double df = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  std::printf("[ cost ] one coupling, n=31 D=2 K=8 F=4 H=32, batch %d: forward+backward %.1f us/configuration "
-              "(forward alone %.1f us)\n",
-              batch, 1e6 * dt / (rounds * batch), 1e6 * df / (rounds * batch));
+  const int saved = omp_get_max_threads();
+  for (const int threads : {1, saved}) {
+    omp_set_num_threads(threads);
+    step();
+    const int rounds = 5;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < rounds; ++k) step();
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto t1 = std::chrono::steady_clock::now();
+    for (int k = 0; k < rounds; ++k) f.run(false, x, batch, y, ld);
+    const double df = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    std::printf("[ cost ] one coupling, n=31 D=2 K=8 F=4 H=32, batch %d, %d thread(s): forward+backward %.1f us/configuration "
+                "(forward alone %.1f us)\n",
+                batch, threads, 1e6 * dt / (rounds * batch), 1e6 * df / (rounds * batch));
+  }
+  omp_set_num_threads(saved);
   EXPECT_TRUE(std::isfinite(grad[0]));
 }
 
