@@ -1,6 +1,8 @@
 // See log.hpp.
 #include "core/log.hpp"
 
+#include <algorithm>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -10,6 +12,11 @@ namespace boltzmap {
 
 namespace {
 int g_rank = 0;
+// The one file sink of this process and its path: `run` opens every stage, and each stage asks for
+// the run folder's log.txt; a second request for the same file must not add a second sink (every
+// line would be written once per stage opened).
+std::shared_ptr<spdlog::sinks::basic_file_sink_mt> g_file;
+std::string g_file_path;
 }
 
 void log_init(int rank, int size, bool verbose) {
@@ -25,6 +32,7 @@ void log_init(int rank, int size, bool verbose) {
 
 void log_to_file(const std::string& path) {
   if (g_rank != 0) return;
+  if (g_file && g_file_path == path) return;  // already writing there
   std::shared_ptr<spdlog::sinks::basic_file_sink_mt> file;
   try {
     file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
@@ -34,7 +42,11 @@ void log_to_file(const std::string& path) {
   }
   file->set_pattern("[%Y-%m-%d %H:%M:%S] %l: %v");
   file->set_level(spdlog::level::info);
-  spdlog::default_logger()->sinks().push_back(file);
+  auto& sinks = spdlog::default_logger()->sinks();
+  if (g_file) sinks.erase(std::remove(sinks.begin(), sinks.end(), g_file), sinks.end());  // another folder now
+  sinks.push_back(file);
+  g_file = file;
+  g_file_path = path;
 }
 
 }  // namespace boltzmap

@@ -9,6 +9,6 @@
 namespace boltzmap {
 
 void log_init(int rank, int size, bool verbose);
-void log_to_file(const std::string& path);  // appends; rank 0 only; io_error naming path if it cannot be opened
+void log_to_file(const std::string& path);  // appends; rank 0 only; one file sink per process (a second call for the same path adds nothing); io_error naming path if it cannot be opened
 
 }  // namespace boltzmap

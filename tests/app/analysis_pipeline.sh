@@ -24,6 +24,10 @@ $(tiny_phase 2 1.0 1e-4)" extra="$(tiny_analysis 30)" > in.toml
 # The whole pipeline.
 "$boltzmap" run in.toml --no-progress > run1.log 2>&1; rc=$?
 [[ $rc -eq 0 ]] && ok "run completes" || bad "run (rc $rc)" run1.log
+# One log sink per process: each line once in log.txt, though run opens every stage (and each
+# stage asks for the log file).
+[[ $(grep -c "run: done" out/pipe/log.txt) -eq 1 && $(grep -c "βΔF = β_B F_B" out/pipe/log.txt) -eq 2 ]] \
+  && ok "log.txt has each line once (the results table by analyze and by run)" || bad "log.txt repeats lines" out/pipe/log.txt
 for f in data/A_evaluation.h5 data/B_evaluation.h5 model/flow.h5 mapped/A_to_B.h5 mapped/B_to_A.h5 analysis.h5 stages.json; do
   [[ -f out/pipe/$f ]] && ok "wrote $f" || bad "missing $f"
 done
