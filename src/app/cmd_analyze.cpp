@@ -18,6 +18,7 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -161,8 +162,9 @@ std::string results_table(const nlohmann::json& an) {
   return t;
 }
 
-int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
+int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
+  const Backend backend = resolve_stage_backend(e, PipelineStage::analyze, acc);
   require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
   const RunLock lock(e.output_dir, comm, "analyze");  // before anything is written there
   if (!comm.root()) return 0;
@@ -171,6 +173,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   log_to_file(run + "/log.txt");
   spdlog::info("boltzmap {} (git {}) analyze {} → {}/analysis.h5 ({} bootstrap replicates, {})", build::version,
                build::git_hash, args.input, run, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
+  spdlog::info("{}", backend.reason);
   const int N = e.box.n_particles, D = e.box.dimension;
   const System sys_a = e.system('A').physics(D, N), sys_b = e.system('B').physics(D, N);
   const double L = sys_a.box.length;

@@ -17,6 +17,7 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -54,8 +55,9 @@ Frames read_evaluation_set(const Experiment& e, char label) {
   return f;
 }
 
-int cmd_map(const MapArgs& args, const Comm& comm) {
+int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
+  const Backend backend = resolve_stage_backend(e, PipelineStage::map, acc);
   require_memory("mapping (every rank reads both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::every_rank, comm);
   const std::string run = e.output_dir, model_path = run + "/model/flow.h5";
   const RunLock lock(run, comm, "map");  // before anything is written there
@@ -64,6 +66,7 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
     log_to_file(run + "/log.txt");
     spdlog::info("boltzmap {} (git {}) map {} → {}/mapped ({} rank(s))", build::version, build::git_hash, args.input, run,
                  comm.size());
+    spdlog::info("{}", backend.reason);
   }
   // Every rank reads the model and the evaluation sets and checks them alike; a bad file is
   // reported once, by the first rank (all_or_none).

@@ -12,6 +12,7 @@
 
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -86,8 +87,9 @@ double write_preprocessed(const std::string& path, const Preprocessor& pre, cons
 
 }  // namespace
 
-int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
+int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
+  const Backend backend = resolve_stage_backend(e, PipelineStage::preprocess, acc);
   const std::string run = e.output_dir;
   const RunLock lock(run, comm, "preprocess");  // before anything is written there
   if (!comm.root()) return 0;
@@ -96,6 +98,7 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
   ensure_directory(run + "/preprocessed");
   log_to_file(run + "/log.txt");
   spdlog::info("boltzmap {} (git {}) preprocess {} → {}", build::version, build::git_hash, args.input, run);
+  spdlog::info("{}", backend.reason);
 
   const int N = e.box.n_particles, D = e.box.dimension;
   const double LA = e.system('A').physics(D, N).box.length, LB = e.system('B').physics(D, N).box.length;

@@ -111,9 +111,12 @@ std::string default_input() {
   return std::string(build::source_dir) + "/inputs/demo.toml";
 }
 
-int cmd_run(const RunArgs& args, const Comm& comm) {
+int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
   const std::string input = args.input.empty() ? default_input() : args.input;
   const Experiment e = load_job_input(input, args.sets, comm);
+  // Before the first stage: a backend some stage cannot run on (each stage resolves its own again).
+  resolve_backends(e.backend, {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze},
+                   acc, e.source_file);
   const std::string run = e.output_dir, records_path = run + "/stages.json";
   const RunLock lock(run, comm, "run");  // the stages take it again (re-entrant)
   // Everything that can be known to fail is refused before the first stage spends its time.
@@ -147,7 +150,7 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
     ran.insert(st.name);
     int code = 0;
     if (st.name == "sample_A" || st.name == "sample_B") {
-      code = cmd_sample(SampleArgs{input, st.name.substr(7), args.sets, args.progress}, comm);
+      code = cmd_sample(SampleArgs{input, st.name.substr(7), args.sets, args.progress}, comm, acc);
     } else if (st.name == "train") {
       // A checkpoint of an earlier, different input would block training (boltzmap train refuses
       // it): `run` follows the input, so it moves that checkpoint aside (kept, not deleted).
@@ -158,7 +161,7 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
         std::filesystem::rename(ckpt, aside);
         spdlog::warn("run: {} was written for a different input; moved to {} and training starts afresh", ckpt, aside);
       }
-      code = cmd_train(TrainArgs{input, args.sets, args.progress}, comm);
+      code = cmd_train(TrainArgs{input, args.sets, args.progress}, comm, acc);
       std::string stopped = train_was_interrupted() ? "1" : "0";
       comm.broadcast(stopped);
       if (stopped == "1") {
@@ -166,9 +169,9 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
         return code;
       }
     } else if (st.name == "map") {
-      code = cmd_map(MapArgs{input, args.sets, args.progress}, comm);
+      code = cmd_map(MapArgs{input, args.sets, args.progress}, comm, acc);
     } else {
-      code = cmd_analyze(AnalyzeArgs{input, args.sets, false}, comm);
+      code = cmd_analyze(AnalyzeArgs{input, args.sets, false}, comm, acc);
     }
     if (code != 0) return code;
     if (comm.root()) {

@@ -9,7 +9,7 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
-#include "core/backend.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -33,12 +33,9 @@ void log_ranks(const Comm& comm, const std::string& role) {
 }
 }  // namespace
 
-int cmd_sample(const SampleArgs& args, const Comm& comm) {
+int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
-  const BackendInfo backend = resolve_backend(e.backend);
-  if (e.backend == "cuda")
-    throw Error(ExitCode::backend, args.input + ": backend = \"cuda\", but the MCMC sampler has no CUDA "
-                                   "implementation in this version; use backend = \"cpu\" or \"auto\"");
+  const Backend backend = resolve_stage_backend(e, PipelineStage::sample, acc);
   const std::string run = e.output_dir, data = run + "/data";
   const RunLock lock(run, comm, "sample");  // before anything is written there
   if (comm.root()) {
@@ -51,7 +48,7 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
   log_to_file(run + "/log.txt");
   spdlog::info("boltzmap {} (git {}, CUDA {}) sample {} → {}", build::version, build::git_hash,
                build::cuda ? "compiled in" : "not compiled", args.input, run);
-  spdlog::info("{}; the MCMC sampler runs on the CPU", backend.reason);
+  spdlog::info("{}", backend.reason);
   log_ranks(comm, "sampler");
 
   std::vector<char> systems;

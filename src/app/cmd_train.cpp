@@ -19,6 +19,7 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -120,9 +121,10 @@ bool checkpoint_fits_input(const std::string& ckpt, const Experiment& e) {
   return resume_relevant(read_root_attribute(ckpt, "boltzmap_input")) == resume_relevant(e.resolved_toml);
 }
 
-int cmd_train(const TrainArgs& args, const Comm& comm) {
+int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) {
   const SignalGuard signals;  // on every rank, before the data load: a signal from here on checkpoints
   const Experiment e = load_job_input(args.input, args.sets, comm);
+  const Backend backend = resolve_stage_backend(e, PipelineStage::train, acc);
   require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::rank_0, comm);
   g_interrupted = false;
   const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
@@ -133,6 +135,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
   check_writable_folder(ckpt_dir);  // found now, not at the first checkpoint
   log_to_file(run + "/log.txt");
   spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
+  spdlog::info("{}", backend.reason);
   const int N = e.box.n_particles, D = e.box.dimension;
 
   bool needs_a = false;

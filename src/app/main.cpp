@@ -14,6 +14,7 @@
 
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
+#include "core/backend.hpp"
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -164,21 +165,23 @@ int main(int argc, char** argv) {
     log_init(world.rank(), world.size(), verbose);
     if (threads > 0) omp_set_num_threads(threads);
     sample.progress = !no_progress;
+    // What this process can run on, found once (a CUDA device query) for every stage of the command.
+    const Accelerators acc = i->parsed() ? Accelerators{} : probe_accelerators();
 
-    if (s->parsed()) code = cmd_sample(sample, world);
-    if (p->parsed()) code = cmd_preprocess(prep, world);
+    if (s->parsed()) code = cmd_sample(sample, world, acc);
+    if (p->parsed()) code = cmd_preprocess(prep, world, acc);
     if (t->parsed()) {
       train.progress = !train_quiet;
-      code = cmd_train(train, world);
+      code = cmd_train(train, world, acc);
     }
     if (mp->parsed()) {
       map.progress = !map_quiet;
-      code = cmd_map(map, world);
+      code = cmd_map(map, world, acc);
     }
-    if (an->parsed()) code = cmd_analyze(analyze, world);
+    if (an->parsed()) code = cmd_analyze(analyze, world, acc);
     if (rn->parsed()) {
       runa.progress = !run_quiet;
-      code = cmd_run(runa, world);
+      code = cmd_run(runa, world, acc);
     }
     if (i->parsed()) code = cmd_info(info, world);
   } catch (const ReportedError& e) {
