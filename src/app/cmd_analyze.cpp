@@ -3,7 +3,8 @@
 // observables (energy histograms, ⟨U⟩, g(r), ESS), the free-energy differences (each direction,
 // coverage-corrected and not, and BAR) with bootstrap errors (src/analysis/analysis.hpp), writes
 // analysis.h5 and the analyze.* keys of summary.json, prints a results table, and draws the
-// figures with tools/plot when Python is present. Runs on rank 0 (threads over configurations).
+// figures with tools/plot when Python is present. Runs on rank 0 (threads over configurations); the
+// other ranks print their row of the rank table and wait.
 // Tests: tests/app/analysis_pipeline.sh.
 #include <chrono>
 #include <cmath>
@@ -167,13 +168,15 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
   const Backend backend = resolve_stage_backend(e, PipelineStage::analyze, acc);
   require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
   const RunLock lock(e.output_dir, comm, "analyze");  // before anything is written there
-  if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   const std::string run = e.output_dir;
-  log_to_file(run + "/log.txt");
-  spdlog::info("boltzmap {} (git {}) analyze {} → {}/analysis.h5 ({} bootstrap replicates, {})", build::version,
-               build::git_hash, args.input, run, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
-  spdlog::info("{}", backend.reason);
+  if (comm.root()) {
+    log_to_file(run + "/log.txt");
+    spdlog::info("boltzmap {} (git {}) analyze {} → {}/analysis.h5 ({} bootstrap replicates, {})", build::version,
+                 build::git_hash, args.input, run, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
+  }
+  log_stage_start(comm, comm.root() ? "analyst" : kIdleRole, backend);
+  if (!comm.root()) return 0;
   const int N = e.box.n_particles, D = e.box.dimension;
   const System sys_a = e.system('A').physics(D, N), sys_b = e.system('B').physics(D, N);
   const double L = sys_a.box.length;

@@ -66,8 +66,8 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
     log_to_file(run + "/log.txt");
     spdlog::info("boltzmap {} (git {}) map {} → {}/mapped ({} rank(s))", build::version, build::git_hash, args.input, run,
                  comm.size());
-    spdlog::info("{}", backend.reason);
   }
+  log_stage_start(comm, "mapper", backend);
   // Every rank reads the model and the evaluation sets and checks them alike; a bad file is
   // reported once, by the first rank (all_or_none).
   std::optional<Model> loaded;

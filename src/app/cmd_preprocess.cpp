@@ -1,7 +1,8 @@
 // boltzmap preprocess FILE [--set ...]: fits the preprocessing on the training sets of A and B
 // (out/<name>/data/{A,B}_train.h5, from `boltzmap sample`), saves it (model/preprocess.h5) and
 // writes every data set through it (preprocessed/{A,B}_{set}.h5, evaluation choices c = 0, g = id)
-// so users can inspect the layers' output (tools/plot fig-s2). Runs on rank 0.
+// so users can inspect the layers' output (tools/plot fig-s2). Runs on rank 0; the other ranks
+// print their row of the rank table and wait.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -92,13 +93,15 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerat
   const Backend backend = resolve_stage_backend(e, PipelineStage::preprocess, acc);
   const std::string run = e.output_dir;
   const RunLock lock(run, comm, "preprocess");  // before anything is written there
-  if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
-  ensure_directory(run + "/model");
-  ensure_directory(run + "/preprocessed");
-  log_to_file(run + "/log.txt");
-  spdlog::info("boltzmap {} (git {}) preprocess {} → {}", build::version, build::git_hash, args.input, run);
-  spdlog::info("{}", backend.reason);
+  if (comm.root()) {
+    ensure_directory(run + "/model");
+    ensure_directory(run + "/preprocessed");
+    log_to_file(run + "/log.txt");
+    spdlog::info("boltzmap {} (git {}) preprocess {} → {}", build::version, build::git_hash, args.input, run);
+  }
+  log_stage_start(comm, comm.root() ? "preprocessor" : kIdleRole, backend);
+  if (!comm.root()) return 0;
 
   const int N = e.box.n_particles, D = e.box.dimension;
   const double LA = e.system('A').physics(D, N).box.length, LB = e.system('B').physics(D, N).box.length;

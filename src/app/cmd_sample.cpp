@@ -22,17 +22,6 @@
 
 namespace boltzmap {
 
-namespace {
-// What runs where: one line per rank, gathered on rank 0 (STYLE 10).
-void log_ranks(const Comm& comm, const std::string& role) {
-  const auto lines = comm.gather(fmt::format("{:>5}  {:<20} {:<10} cpu ({} threads)", comm.rank(), host_name(), role,
-                                             omp_get_max_threads()));
-  if (!comm.root()) return;
-  spdlog::info(" rank  host                 role       device");
-  for (const auto& l : lines) spdlog::info("{}", l);
-}
-}  // namespace
-
 int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
   const Backend backend = resolve_stage_backend(e, PipelineStage::sample, acc);
@@ -48,8 +37,7 @@ int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc
   log_to_file(run + "/log.txt");
   spdlog::info("boltzmap {} (git {}, CUDA {}) sample {} → {}", build::version, build::git_hash,
                build::cuda ? "compiled in" : "not compiled", args.input, run);
-  spdlog::info("{}", backend.reason);
-  log_ranks(comm, "sampler");
+  log_stage_start(comm, "sampler", backend);
 
   std::vector<char> systems;
   if (args.system.empty() || args.system == "A") systems.push_back('A');

@@ -129,13 +129,15 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   g_interrupted = false;
   const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
   const RunLock lock(run, comm, "train");
-  if (!comm.root()) return follow_training(comm);
   const auto t0 = std::chrono::steady_clock::now();
-  ensure_directory(ckpt_dir);
-  check_writable_folder(ckpt_dir);  // found now, not at the first checkpoint
-  log_to_file(run + "/log.txt");
-  spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
-  spdlog::info("{}", backend.reason);
+  if (comm.root()) {
+    ensure_directory(ckpt_dir);
+    check_writable_folder(ckpt_dir);  // found now, not at the first checkpoint
+    log_to_file(run + "/log.txt");
+    spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
+  }
+  log_stage_start(comm, comm.root() ? "trainer" : kIdleRole, backend);
+  if (!comm.root()) return follow_training(comm);
   const int N = e.box.n_particles, D = e.box.dimension;
 
   bool needs_a = false;

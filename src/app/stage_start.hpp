@@ -1,6 +1,8 @@
 // What every subcommand does and says at start (STYLE 10): the backend of its stage, resolved from
 // the input's `backend` key and the accelerators main() probed once (core/backend.hpp: a stage
-// without a CUDA implementation refuses backend = "cuda" with exit 6). Tests: tests/app/stages.sh.
+// without a CUDA implementation refuses backend = "cuda" with exit 6), and the table rank → host →
+// role → backend/device, gathered on rank 0, one line per rank, that every subcommand prints.
+// Tests: tests/app/stages.sh, tests/mpi/determinism.sh (the sampler rows).
 #pragma once
 #include <string>
 
@@ -12,5 +14,12 @@ namespace boltzmap {
 
 // The backend stage `s` of experiment e runs on (the same on every rank of one host).
 Backend resolve_stage_backend(const Experiment& e, PipelineStage s, const Accelerators& acc);
+
+// The role of a rank that waits while rank 0 does a stage alone (preprocess, train, analyze).
+inline constexpr const char* kIdleRole = "idle (waits for rank 0)";
+
+// Collective over comm: rank 0 logs the stage's backend line and the rank table; `role` is what
+// this rank does in the stage (sampler, preprocessor, trainer, mapper, analyst, or kIdleRole).
+void log_stage_start(const Comm& comm, const std::string& role, const Backend& backend);
 
 }  // namespace boltzmap

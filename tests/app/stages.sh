@@ -2,7 +2,8 @@
 # cli_stages: what every subcommand resolves and says at start (src/app/stage_start.hpp). The
 # backend: backend = "cuda" is refused by every stage with exit 6 naming the stage, before it
 # writes anything (no stage has a CUDA implementation in this version), and by `run` before its
-# first stage, naming every stage; backend = "auto" runs each stage on the CPU and says so.
+# first stage, naming every stage; backend = "auto" runs each stage on the CPU and says so. The
+# rank table: every stage prints rank → host → role → backend/device, one row per rank (2 ranks).
 # Usage: stages.sh BOLTZMAP TMPDIR MPIEXEC
 set -u
 boltzmap=$1 tmp=$2 mpiexec=$3
@@ -27,10 +28,22 @@ timeout 60 "$mpiexec" -n 2 "$boltzmap" train in.toml --set backend=cuda > cuda_n
 [[ $rc -eq 6 ]] && grep -qF "the train stage has no CUDA implementation" cuda_np2.log && [[ ! -e out/st ]] \
   && ok "2 ranks: train refuses backend = \"cuda\" (exit 6)" || bad "2 ranks, backend = cuda (rc $rc)" cuda_np2.log
 
-# ---- backend = "auto": every stage runs, on the CPU, and says so (2 ranks)
+# ---- backend = "auto": every stage runs, on the CPU, and says so (2 ranks); each prints the table
+# rank → host → role → backend/device, one row per rank, with the role the rank has in that stage
+declare -A role0=([sample]=sampler [preprocess]=preprocessor [train]=trainer [map]=mapper [analyze]=analyst)
+declare -A role1=([sample]=sampler [preprocess]="idle (waits for rank 0)" [train]="idle (waits for rank 0)"
+                  [map]=mapper [analyze]="idle (waits for rank 0)")
+host=$(hostname)
 for cmd in sample preprocess train map analyze; do
   timeout 120 "$mpiexec" -n 2 "$boltzmap" $cmd in.toml --set backend=auto > auto_$cmd.log 2>&1; rc=$?
   [[ $rc -eq 0 ]] && grep -qF "backend auto: the $cmd stage runs on the CPU (it has no CUDA implementation in this version; " auto_$cmd.log \
     && ok "$cmd with backend = \"auto\" runs on the CPU and says so" || bad "$cmd with backend = auto (rc $rc)" auto_$cmd.log
+  rows=$(grep -cE "^.* +[01]  $host +.* cpu \([0-9]+ threads\)$" auto_$cmd.log)
+  grep -qE "rank  host +role +backend/device$" auto_$cmd.log && [[ $rows -eq 2 ]] \
+    && grep -qE " 0  $host +${role0[$cmd]} +cpu \(" auto_$cmd.log && grep -qF " 1  $host" auto_$cmd.log \
+    && grep -E " 1  $host " auto_$cmd.log | grep -qF "${role1[$cmd]}" \
+    && grep -qE "rank  host +role +backend/device$" out/st/log.txt \
+    && ok "$cmd prints the rank table (header, one row per rank: ${role0[$cmd]}, ${role1[$cmd]})" \
+    || bad "$cmd rank table ($rows rows)" auto_$cmd.log
 done
 finish
