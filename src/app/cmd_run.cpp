@@ -21,6 +21,7 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "io/files.hpp"
@@ -117,6 +118,7 @@ int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
   // Before the first stage: a backend some stage cannot run on (each stage resolves its own again).
   resolve_backends(e.backend, {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze},
                    acc, e.source_file);
+  job_roles(e, comm, args.sampler_ranks_given);  // an impossible role split, likewise
   const std::string run = e.output_dir, records_path = run + "/stages.json";
   const RunLock lock(run, comm, "run");  // the stages take it again (re-entrant)
   // Everything that can be known to fail is refused before the first stage spends its time.
@@ -161,7 +163,7 @@ int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
         std::filesystem::rename(ckpt, aside);
         spdlog::warn("run: {} was written for a different input; moved to {} and training starts afresh", ckpt, aside);
       }
-      code = cmd_train(TrainArgs{input, args.sets, args.progress}, comm, acc);
+      code = cmd_train(TrainArgs{input, args.sets, args.progress, args.sampler_ranks_given}, comm, acc);
       std::string stopped = train_was_interrupted() ? "1" : "0";
       comm.broadcast(stopped);
       if (stopped == "1") {

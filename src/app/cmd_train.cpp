@@ -5,6 +5,7 @@
 // and exit 0 on every rank; running the same command again resumes. Trains on rank 0 in this
 // version (data-parallel trainer ranks come later); the other ranks stay in cmd_train and join one
 // small collective per epoch (join_round), through which a signal any rank saw stops them all.
+// The role split ([parallel] sampler_ranks, --sampler-ranks) is validated and printed, not used yet.
 // Tests: tests/app/train_resume.sh, tests/mpi/signals.sh.
 #include <array>
 #include <chrono>
@@ -125,6 +126,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   const SignalGuard signals;  // on every rank, before the data load: a signal from here on checkpoints
   const Experiment e = load_job_input(args.input, args.sets, comm);
   const Backend backend = resolve_stage_backend(e, PipelineStage::train, acc);
+  const std::vector<Role> roles = job_roles(e, comm, args.sampler_ranks_given);
   require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::rank_0, comm);
   g_interrupted = false;
   const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
@@ -137,6 +139,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
   }
   log_stage_start(comm, comm.root() ? "trainer" : kIdleRole, backend);
+  log_role_split(e, comm, roles);
   if (!comm.root()) return follow_training(comm);
   const int N = e.box.n_particles, D = e.box.dimension;
 

@@ -27,8 +27,9 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerat
 
 struct TrainArgs {
   std::string input;
-  std::vector<std::string> sets;
+  std::vector<std::string> sets;  // with --sampler-ranks k as parallel.sampler_ranks=k (main)
   bool progress = true;
+  bool sampler_ranks_given = false;  // --sampler-ranks on the command line (named in its errors)
 };
 int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc);
 // True after cmd_train returned because a rank got SIGTERM, SIGUSR1, SIGINT or SIGHUP (checkpoint
@@ -56,8 +57,9 @@ std::string results_table(const nlohmann::json& analyze);
 
 struct RunArgs {
   std::string input;  // empty: inputs/demo.toml
-  std::vector<std::string> sets;
+  std::vector<std::string> sets;  // with --sampler-ranks k as parallel.sampler_ranks=k (main)
   bool progress = true;
+  bool sampler_ranks_given = false;
 };
 int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc);
 

@@ -4,6 +4,8 @@
 # writes anything (no stage has a CUDA implementation in this version), and by `run` before its
 # first stage, naming every stage; backend = "auto" runs each stage on the CPU and says so. The
 # rank table: every stage prints rank → host → role → backend/device, one row per rank (2 ranks).
+# The role split ([parallel] sampler_ranks, --sampler-ranks): validated against the rank count at
+# the start of train and run (exit 3, naming where k came from), printed, not used yet.
 # Usage: stages.sh BOLTZMAP TMPDIR MPIEXEC
 set -u
 boltzmap=$1 tmp=$2 mpiexec=$3
@@ -46,4 +48,23 @@ for cmd in sample preprocess train map analyze; do
     && ok "$cmd prints the rank table (header, one row per rank: ${role0[$cmd]}, ${role1[$cmd]})" \
     || bad "$cmd rank table ($rows rows)" auto_$cmd.log
 done
+# ---- the role split: [parallel] sampler_ranks / --sampler-ranks, checked against the rank count
+timeout 120 "$mpiexec" -n 2 "$boltzmap" train in.toml --no-progress --sampler-ranks 1 > split_np2.log 2>&1; rc=$?
+[[ $rc -eq 0 ]] && grep -qF "role split (sampler_ranks = 1 of 2 rank(s)): rank 0 trainer, rank 1 sampler; accepted and validated, not used yet" split_np2.log \
+  && ok "2 ranks, --sampler-ranks 1: rank 0 trains, rank 1 samples (validated, said to be unused)" || bad "--sampler-ranks 1 (rc $rc)" split_np2.log
+timeout 60 "$boltzmap" train in.toml --no-progress --sampler-ranks 1 > split_np1.log 2>&1; rc=$?
+[[ $rc -eq 0 ]] && grep -qF "rank 0 trainer and sampler" split_np1.log && ok "1 rank, --sampler-ranks 1: one process plays both roles" \
+  || bad "1 rank, --sampler-ranks 1 (rc $rc)" split_np1.log
+timeout 60 "$mpiexec" -n 2 "$boltzmap" train in.toml --no-progress --sampler-ranks 2 > notrainer.log 2>&1; rc=$?
+[[ $rc -eq 3 ]] && grep -qF -- "--sampler-ranks = 2: with 2 ranks that leaves no trainer rank; use at most 1" notrainer.log \
+  && ! grep -q "rank  host" notrainer.log && ok "2 ranks, --sampler-ranks 2: no trainer is an input error (exit 3) before training" \
+  || bad "--sampler-ranks 2 on 2 ranks (rc $rc)" notrainer.log
+{ cat in.toml; printf '[parallel]\nsampler_ranks = 3\n'; } > split3.toml
+line=$(grep -n '^sampler_ranks = 3$' split3.toml | cut -d: -f1)
+timeout 60 "$mpiexec" -n 2 "$boltzmap" run split3.toml --no-progress > toomany.log 2>&1; rc=$?
+[[ $rc -eq 3 ]] && grep -qF "split3.toml:$line: parallel.sampler_ranks = 3: more sampler ranks than the job's 2 rank(s)" toomany.log \
+  && ! grep -q "run: stage" toomany.log && ok "run: more sampler ranks than ranks is an input error naming file:line, before its first stage" \
+  || bad "run with sampler_ranks = 3 on 2 ranks (rc $rc)" toomany.log
+timeout 60 "$boltzmap" train in.toml --sampler-ranks -1 > negative.log 2>&1; rc=$?
+[[ $rc -eq 2 ]] && grep -q "sampler-ranks" negative.log && ok "--sampler-ranks -1 is a bad command line (exit 2)" || bad "--sampler-ranks -1 (rc $rc)" negative.log
 finish
