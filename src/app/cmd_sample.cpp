@@ -16,6 +16,7 @@
 #include "core/summary.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
+#include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
 #include "sampling/sample.hpp"
 #include "version.hpp"
@@ -25,16 +26,17 @@ namespace boltzmap {
 int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
   const Backend backend = resolve_stage_backend(e, PipelineStage::sample, acc);
-  const std::string run = e.output_dir, data = run + "/data";
+  const std::string run = e.output_dir;
+  const RunFolder folder{run};
   const RunLock lock(run, comm, "sample");  // before anything is written there
   if (comm.root()) {
     // Before any walker moves: the folders the data, log and summary go to must take a file.
     check_writable_directory(run);
-    check_writable_directory(data);
-    write_text_atomic(run + "/input.toml", e.resolved_toml);
+    check_writable_directory(folder.data());
+    write_text_atomic(folder.input(), e.resolved_toml);
   }
   comm.barrier();
-  log_to_file(run + "/log.txt");
+  log_to_file(folder.log());
   spdlog::info("boltzmap {} (git {}, CUDA {}) sample {} → {}", build::version, build::git_hash,
                build::cuda ? "compiled in" : "not compiled", args.input, run);
   log_stage_start(comm, "sampler", backend);
@@ -57,14 +59,14 @@ int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc
     // leave the old data beside the new input for the next stage to use.
     if (comm.root())
       for (const char* set : {"train", "validation", "evaluation"}) {
-        const std::string old = data_set_path(run, label, set);
+        const std::string old = folder.data_set(label, set);
         std::error_code ec;
         if (std::filesystem::remove(old, ec)) spdlog::info("system {}: removed the earlier {}", label, old);
         if (ec) throw io_error(old + ": cannot remove the earlier file before sampling again: " + ec.message());
       }
     comm.barrier();
     SampleOptions opt;
-    opt.data_dir = data;
+    opt.run_dir = run;
     opt.progress = args.progress;
     const SampleStats st = sample_system(e, label, comm, opt);
     if (comm.root()) {
@@ -80,11 +82,11 @@ int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc
                           {"saves", st.saves},
                           {"max_energy_drift", st.max_energy_drift},
                           {"energy_autocorrelation", st.rho}};
-      merge_summary(run + "/summary.json", {{"sample", {{std::string(1, label), s}}}});
+      merge_summary(folder.summary(), {{"sample", {{std::string(1, label), s}}}});
       for (const auto& f : st.files) spdlog::info("wrote {}", f);
     }
   }
-  if (comm.root()) spdlog::info("summary: {}/summary.json", run);
+  if (comm.root()) spdlog::info("summary: {}", folder.summary());
   return 0;
 }
 

@@ -33,6 +33,7 @@
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
+#include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
 #include "version.hpp"
 
@@ -68,7 +69,7 @@ int follow_training(const Comm& comm) {
 }
 
 std::vector<float> load_set(const Experiment& e, char label, const char* set, bool required) {
-  if (!required && !std::filesystem::exists(data_set_path(e.output_dir, label, set))) return {};
+  if (!required && !std::filesystem::exists(RunFolder{e.output_dir}.data_set(label, set))) return {};
   return std::move(read_data_set(e, label, set).positions);
 }
 
@@ -129,13 +130,15 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   const std::vector<Role> roles = job_roles(e, comm, args.sampler_ranks_given);
   require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::rank_0, comm);
   g_interrupted = false;
-  const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
+  const std::string run = e.output_dir;
+  const RunFolder folder{run};
+  const std::string ckpt_dir = folder.checkpoints(), ckpt = folder.checkpoint();
   const RunLock lock(run, comm, "train");
   const auto t0 = std::chrono::steady_clock::now();
   if (comm.root()) {
     ensure_directory(ckpt_dir);
     check_writable_folder(ckpt_dir);  // found now, not at the first checkpoint
-    log_to_file(run + "/log.txt");
+    log_to_file(folder.log());
     spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
   }
   log_stage_start(comm, comm.root() ? "trainer" : kIdleRole, backend);
@@ -175,7 +178,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   // that a later patch does not name).
   if (trainer.next_epoch() == 0) {
     const EpochMetrics identity = trainer.validate();
-    merge_summary(run + "/summary.json", {{"train",
+    merge_summary(folder.summary(), {{"train",
                                            {{"fraction_in_range_identity", identity.fraction_in_range},
                                             {"loss_dir_identity", identity.loss_dir_validation},
                                             {"loss_inv_identity", identity.loss_inv_validation},
@@ -183,7 +186,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                                             {"out_of_domain_a_to_b_identity", identity.out_of_domain_a_to_b},
                                             {"out_of_domain_b_to_a_identity", identity.out_of_domain_b_to_a}}}});
   }
-  const std::string log_path = run + "/train_log.csv";
+  const std::string log_path = folder.train_log();
   prepare_log(log_path, trainer.next_epoch());
 
   Progress progress("train", static_cast<double>(e.training.total_epochs()), "epochs", args.progress, 10.0);
@@ -208,7 +211,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
       if (trainer.next_epoch() != epoch_before)
         throw numerical_error(std::string(err.what()) + "; nothing was written from this state (the last checkpoint, " +
                               ckpt + ", is unchanged)");
-      const std::string failed = ckpt_dir + "/checkpoint_failed.h5";
+      const std::string failed = folder.failed_checkpoint();
       save_checkpoint(failed, pre, trainer, e.resolved_toml);
       throw numerical_error(std::string(err.what()) + "; state saved in " + failed +
                             " (the last regular checkpoint is unchanged)");
@@ -244,7 +247,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     return 0;
   }
   progress.finish();
-  save_flow(run + "/model/flow.h5", pre, trainer, e.resolved_toml);
+  save_flow(folder.model_flow(), pre, trainer, e.resolved_toml);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json tr = {{"parameters", trainer.flow.parameter_count()},
                        {"epochs", trainer.next_epoch()},
@@ -258,8 +261,8 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                        {"fraction_in_range_train", last.fraction_in_range_train},
                        {"ress_train", last.ress_train},
                        {"seconds", seconds}};
-  merge_summary(run + "/summary.json", {{"train", tr}});
-  spdlog::info("wrote {}/model/flow.h5 and {} ({:.1f} s)", run, log_path, seconds);
+  merge_summary(folder.summary(), {{"train", tr}});
+  spdlog::info("wrote {} and {} ({:.1f} s)", folder.model_flow(), log_path, seconds);
   return 0;
 }
 
