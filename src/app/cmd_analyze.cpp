@@ -3,7 +3,8 @@
 // observables (energy histograms, ⟨U⟩, g(r), ESS), the free-energy differences (each direction,
 // coverage-corrected and not, and BAR) with bootstrap errors (src/analysis/analysis.hpp), writes
 // analysis.h5 and the analyze.* keys of summary.json, prints a results table, and draws the
-// figures with tools/plot when Python is present. Runs on rank 0 (threads over configurations).
+// figures with tools/plot when Python is present. Runs on rank 0 (threads over configurations); the
+// other ranks print their row of the rank table and wait.
 // Tests: tests/app/analysis_pipeline.sh.
 #include <chrono>
 #include <cmath>
@@ -18,6 +19,7 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -25,6 +27,7 @@
 #include "io/analysis_file.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
+#include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
 #include "version.hpp"
 
@@ -57,7 +60,7 @@ void check_mapped(const std::string& path, const MappedFile& m, const std::vecto
 }
 
 MappedFile read_mapped(const std::string& run, Direction d, std::int64_t expected, const std::string& input) {
-  const std::string path = run + "/mapped/" + direction_name(d) + ".h5";
+  const std::string path = RunFolder{run}.mapped(direction_name(d));
   if (!std::filesystem::exists(path)) throw io_error(path + ": missing (run `boltzmap map " + input + "` first)");
   MappedFile m;
   m.frames = read_h5md(path);
@@ -161,16 +164,21 @@ std::string results_table(const nlohmann::json& an) {
   return t;
 }
 
-int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
+int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
+  const Backend backend = resolve_stage_backend(e, PipelineStage::analyze, acc);
   require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
   const RunLock lock(e.output_dir, comm, "analyze");  // before anything is written there
-  if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   const std::string run = e.output_dir;
-  log_to_file(run + "/log.txt");
-  spdlog::info("boltzmap {} (git {}) analyze {} → {}/analysis.h5 ({} bootstrap replicates, {})", build::version,
-               build::git_hash, args.input, run, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
+  const RunFolder folder{run};
+  if (comm.root()) {
+    log_to_file(folder.log());
+    spdlog::info("boltzmap {} (git {}) analyze {} → {}/analysis.h5 ({} bootstrap replicates, {})", build::version,
+                 build::git_hash, args.input, run, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
+  }
+  log_stage_start(comm, comm.root() ? "analyst" : kIdleRole, backend);
+  if (!comm.root()) return 0;
   const int N = e.box.n_particles, D = e.box.dimension;
   const System sys_a = e.system('A').physics(D, N), sys_b = e.system('B').physics(D, N);
   const double L = sys_a.box.length;
@@ -178,8 +186,8 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   const std::vector<double> u_a = energies(sys_a, eval_a), u_b = energies(sys_b, eval_b);
   const MappedFile ab = read_mapped(run, Direction::a_to_b, eval_a.meta.frames, args.input);
   const MappedFile ba = read_mapped(run, Direction::b_to_a, eval_b.meta.frames, args.input);
-  check_mapped(run + "/mapped/A_to_B.h5", ab, u_a, e);
-  check_mapped(run + "/mapped/B_to_A.h5", ba, u_b, e);
+  check_mapped(folder.mapped("A_to_B"), ab, u_a, e);
+  check_mapped(folder.mapped("B_to_A"), ba, u_b, e);
   auto data = [](const Frames& src, const MappedFile& m, const Frames& ref, const std::vector<double>& u_ref) {
     return DirectionData{src.positions,        m.frames.positions,           m.frames.energies,
                          m.identity_energy,    m.log_weight_unrestricted,    m.identity_log_weight,
@@ -193,7 +201,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   opt.seed = e.seed;
   const AnalysisResult res = analyze(data(eval_a, ab, eval_b, u_b), data(eval_b, ba, eval_a, u_a), N, D, L, opt);
   refuse_non_finite(res);
-  write_analysis(run + "/analysis.h5", res, {e.resolved_toml, e.analysis.bootstrap_scheme, N, D, L});
+  write_analysis(folder.analysis(), res, {e.resolved_toml, e.analysis.bootstrap_scheme, N, D, L});
 
   // summary.json: DESIGN.md's analyze.* names, energies as totals per configuration.
   nlohmann::json an, identity;
@@ -237,7 +245,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
   an["bootstrap_scheme"] = e.analysis.bootstrap_scheme;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   an["seconds"] = seconds;
-  merge_summary(run + "/summary.json", {{"analyze", an}});
+  merge_summary(folder.summary(), {{"analyze", an}});
 
   spdlog::info("{}", results_table(an));
   // Replicates where an estimate is undefined (e.g. no weight left in the resample) are left out of
@@ -265,7 +273,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
                    d == Direction::a_to_b ? "B_to_A" : "A_to_B", cov, d == Direction::a_to_b ? "A" : "B",
                    d == Direction::a_to_b ? "B_to_A" : "A_to_B", d == Direction::a_to_b ? "A" : "B");
   }
-  spdlog::info("wrote {}/analysis.h5 and the analyze.* keys of {}/summary.json ({:.1f} s)", run, run, seconds);
+  spdlog::info("wrote {} and the analyze.* keys of {} ({:.1f} s)", folder.analysis(), folder.summary(), seconds);
 
   if (e.analysis.plot && !args.no_plot) {
     const std::string plot = std::string(build::source_dir) + "/tools/plot";
@@ -274,14 +282,14 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm) {
     for (const char* py : {"/usr/bin/python3", "python3"})
       if (python.empty() && std::system(fmt::format("{} -c 'import matplotlib, h5py' >/dev/null 2>&1", py).c_str()) == 0)
         python = py;
-    const std::string cmd = fmt::format("{} '{}' analysis '{}/analysis.h5' --train-log '{}/train_log.csv' --out '{}/figures' --title '{}'",
-                                        python, plot, run, run, run, e.name);
+    const std::string cmd = fmt::format("{} '{}' analysis '{}' --train-log '{}' --out '{}' --title '{}'", python, plot,
+                                        folder.analysis(), folder.train_log(), folder.figures(), e.name);
     if (!std::filesystem::exists(plot) || python.empty())
       spdlog::warn("figures skipped: needs python3 with matplotlib and h5py (tools/install-deps) and {}", plot);
     else if (std::system(cmd.c_str()) != 0)
       spdlog::warn("tools/plot failed (command: {}); analysis.h5 is complete", cmd);
     else
-      spdlog::info("figures: {}/figures/{}.png and {}/figures/training.png", run, e.name, run);
+      spdlog::info("figures: {} and {}", folder.figure(e.name), folder.figure("training"));
   }
   return 0;
 }

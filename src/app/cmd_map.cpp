@@ -17,6 +17,7 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -26,6 +27,7 @@
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
+#include "io/run_folder.hpp"
 #include "parallel/all_or_none.hpp"
 #include "io/run_lock.hpp"
 #include "version.hpp"
@@ -43,7 +45,7 @@ const std::vector<std::string> kObservables = {"source_energy",  "log_jacobian",
 // Reads an evaluation set, capped at max_configurations (0 = all); throws naming what to run.
 Frames read_evaluation_set(const Experiment& e, char label) {
   Frames f = read_data_set(e, label, "evaluation");
-  if (f.meta.frames == 0) throw input_error(data_set_path(e.output_dir, label, "evaluation") + ": has no configurations (systems." + std::string(1, label) + ".datasets.evaluation = 0)");
+  if (f.meta.frames == 0) throw input_error(RunFolder{e.output_dir}.data_set(label, "evaluation") + ": has no configurations (systems." + std::string(1, label) + ".datasets.evaluation = 0)");
   const std::int64_t cap = e.analysis.max_configurations;
   if (cap > 0 && f.meta.frames > cap) {
     const std::size_t row = static_cast<std::size_t>(f.meta.particles) * f.meta.dimension;
@@ -54,17 +56,21 @@ Frames read_evaluation_set(const Experiment& e, char label) {
   return f;
 }
 
-int cmd_map(const MapArgs& args, const Comm& comm) {
+int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
+  const Backend backend = resolve_stage_backend(e, PipelineStage::map, acc);
   require_memory("mapping (every rank reads both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::every_rank, comm);
-  const std::string run = e.output_dir, model_path = run + "/model/flow.h5";
+  const std::string run = e.output_dir;
+  const RunFolder folder{run};
+  const std::string model_path = folder.model_flow();
   const RunLock lock(run, comm, "map");  // before anything is written there
   if (comm.root()) {
-    ensure_directory(run + "/mapped");
-    log_to_file(run + "/log.txt");
+    ensure_directory(folder.mapped());
+    log_to_file(folder.log());
     spdlog::info("boltzmap {} (git {}) map {} → {}/mapped ({} rank(s))", build::version, build::git_hash, args.input, run,
                  comm.size());
   }
+  log_stage_start(comm, "mapper", backend);
   // Every rank reads the model and the evaluation sets and checks them alike; a bad file is
   // reported once, by the first rank (all_or_none).
   std::optional<Model> loaded;
@@ -135,7 +141,7 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
                        {"boltzmap_system", ab ? "B" : "A"},
                        {"boltzmap_set", std::string("mapped ") + direction_name(dir)}};
     meta.observables = kObservables;
-    const std::string path = run + "/mapped/" + direction_name(dir) + ".h5";
+    const std::string path = folder.mapped(direction_name(dir));
     H5mdWriter w(path, meta, comm);
     const auto k = static_cast<std::size_t>(mine.end - mine.begin);
     std::vector<std::int64_t> frame(k);
@@ -165,7 +171,7 @@ int cmd_map(const MapArgs& args, const Comm& comm) {
                                       {"out_of_domain_fraction", outside / static_cast<double>(n)}};
     }
   }
-  if (comm.root()) merge_summary(run + "/summary.json", {{"map", summary}});
+  if (comm.root()) merge_summary(folder.summary(), {{"map", summary}});
   return 0;
 }
 

@@ -1,7 +1,8 @@
 // boltzmap preprocess FILE [--set ...]: fits the preprocessing on the training sets of A and B
 // (out/<name>/data/{A,B}_train.h5, from `boltzmap sample`), saves it (model/preprocess.h5) and
 // writes every data set through it (preprocessed/{A,B}_{set}.h5, evaluation choices c = 0, g = id)
-// so users can inspect the layers' output (tools/plot fig-s2). Runs on rank 0.
+// so users can inspect the layers' output (tools/plot fig-s2). Runs on rank 0; the other ranks
+// print their row of the rank table and wait.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +13,7 @@
 
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -22,6 +24,7 @@
 #include "io/h5md.hpp"
 #include "io/h5util.hpp"
 #include "io/model_file.hpp"
+#include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
 #include "physics/box.hpp"
 #include "physics/energy.hpp"
@@ -86,16 +89,21 @@ double write_preprocessed(const std::string& path, const Preprocessor& pre, cons
 
 }  // namespace
 
-int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
+int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
+  const Backend backend = resolve_stage_backend(e, PipelineStage::preprocess, acc);
   const std::string run = e.output_dir;
+  const RunFolder folder{run};
   const RunLock lock(run, comm, "preprocess");  // before anything is written there
-  if (!comm.root()) return 0;
   const auto t0 = std::chrono::steady_clock::now();
-  ensure_directory(run + "/model");
-  ensure_directory(run + "/preprocessed");
-  log_to_file(run + "/log.txt");
-  spdlog::info("boltzmap {} (git {}) preprocess {} → {}", build::version, build::git_hash, args.input, run);
+  if (comm.root()) {
+    ensure_directory(folder.model());
+    ensure_directory(folder.preprocessed());
+    log_to_file(folder.log());
+    spdlog::info("boltzmap {} (git {}) preprocess {} → {}", build::version, build::git_hash, args.input, run);
+  }
+  log_stage_start(comm, comm.root() ? "preprocessor" : kIdleRole, backend);
+  if (!comm.root()) return 0;
 
   const int N = e.box.n_particles, D = e.box.dimension;
   const double LA = e.system('A').physics(D, N).box.length, LB = e.system('B').physics(D, N).box.length;
@@ -109,7 +117,7 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
   std::vector<BatchView> views;
   for (auto& t : train) views.push_back(BatchView{t.positions.data(), static_cast<int>(t.meta.frames), N, D});
   pre.fit(views, derive_seed(e.seed, 3));
-  const std::string model = run + "/model/preprocess.h5";
+  const std::string model = folder.preprocessor();
   save_preprocessor(model, pre, e.resolved_toml);
   double offset = 0.0;
   const auto& sites = pre.relabel().site_coordinates();
@@ -124,8 +132,8 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
   double worst = 0;
   for (char label : {'A', 'B'})
     for (const char* set : {"train", "validation", "evaluation"}) {
-      if (!std::filesystem::exists(data_set_path(run, label, set))) continue;
-      const std::string out = run + "/preprocessed/" + label + "_" + set + ".h5";
+      if (!std::filesystem::exists(folder.data_set(label, set))) continue;
+      const std::string out = folder.preprocessed(label, set);
       const double err = write_preprocessed(out, pre, e.system(label).physics(D, N), read_data_set(e, label, set), e.resolved_toml);
       worst = std::max(worst, err);
       spdlog::info("wrote {} (round trip: pair distances within {:.2g})", out, err);
@@ -133,7 +141,7 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm) {
   if (worst > 1e-4)
     spdlog::warn("the preprocessing round trip changed pair distances by up to {:.3g}; expected float round-off", worst);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  merge_summary(run + "/summary.json",
+  merge_summary(folder.summary(),
                 {{"preprocess", {{"log_det_forward", pre.log_det_forward()},
                                  {"pca_eigenvalue_max", lambda(0)},
                                  {"pca_eigenvalue_min", lambda(lambda.size() - 1)},

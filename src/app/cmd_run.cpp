@@ -21,10 +21,12 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
+#include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
 #include "version.hpp"
 
@@ -41,7 +43,7 @@ std::string fnv1a(const std::string& s) {
   return fmt::format("{:016x}", h);
 }
 
-// A stage: the text of the resolved input its outputs depend on (key), its outputs (relative to the
+// A stage: the text of the resolved input its outputs depend on (key), its outputs (paths in the
 // run folder; each records the input it was made from) and the earlier stages it reads.
 struct Stage {
   std::string name;
@@ -63,23 +65,23 @@ std::function<std::string(const std::string&)> sections(std::vector<std::string>
   };
 }
 
-std::vector<Stage> stages(const Experiment& e) {
+std::vector<Stage> stages(const Experiment& e, const RunFolder& folder) {
   std::vector<Stage> s;
   for (char label : {'A', 'B'}) {
     Stage st{std::string("sample_") + label, sections({"", "box", std::string("systems.") + label}), {}, {}};
     const auto& d = e.system(label).datasets;
     const std::pair<const char*, std::int64_t> sets[] = {{"train", d.train}, {"validation", d.validation}, {"evaluation", d.evaluation}};
     for (const auto& [set, n] : sets)
-      if (n > 0) st.outputs.push_back(fmt::format("data/{}_{}.h5", label, set));
+      if (n > 0) st.outputs.push_back(folder.data_set(label, set));
     s.push_back(st);
   }
   const std::vector<std::string> model = {"", "box", "systems", "preprocess", "flow", "training"};
   std::vector<std::string> all = model;
   all.push_back("analysis");
-  s.push_back({"train", sections(model), {"model/flow.h5"}, {"sample_A", "sample_B"}});
-  s.push_back({"map", sections(model, "max_configurations"), {"mapped/A_to_B.h5", "mapped/B_to_A.h5"},
+  s.push_back({"train", sections(model), {folder.model_flow()}, {"sample_A", "sample_B"}});
+  s.push_back({"map", sections(model, "max_configurations"), {folder.mapped("A_to_B"), folder.mapped("B_to_A")},
                {"sample_A", "sample_B", "train"}});
-  s.push_back({"analyze", sections(all), {"analysis.h5"}, {"sample_A", "sample_B", "map"}});
+  s.push_back({"analyze", sections(all), {folder.analysis()}, {"sample_A", "sample_B", "map"}});
   return s;
 }
 
@@ -111,10 +113,16 @@ std::string default_input() {
   return std::string(build::source_dir) + "/inputs/demo.toml";
 }
 
-int cmd_run(const RunArgs& args, const Comm& comm) {
+int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
   const std::string input = args.input.empty() ? default_input() : args.input;
   const Experiment e = load_job_input(input, args.sets, comm);
-  const std::string run = e.output_dir, records_path = run + "/stages.json";
+  // Before the first stage: a backend some stage cannot run on (each stage resolves its own again).
+  resolve_backends(e.backend, {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze},
+                   acc, e.source_file);
+  job_roles(e, comm, args.sampler_ranks_given);  // an impossible role split, likewise
+  const std::string run = e.output_dir;
+  const RunFolder folder{run};
+  const std::string records_path = folder.stages();
   const RunLock lock(run, comm, "run");  // the stages take it again (re-entrant)
   // Everything that can be known to fail is refused before the first stage spends its time.
   for (char label : {'A', 'B'})
@@ -124,13 +132,13 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
   require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
   if (comm.root()) ensure_directory(run);
   std::set<std::string> ran;  // stages run in this invocation: their readers run again
-  for (const Stage& st : stages(e)) {
+  for (const Stage& st : stages(e, folder)) {
     const std::string key = st.key(e.resolved_toml), hash = fnv1a(key);
     std::string decision = "run";
     if (comm.root()) {
       nlohmann::json rec = read_records(records_path);
       bool current = rec.value(st.name, std::string()) == hash;
-      for (const auto& o : st.outputs) current = current && output_current(run + "/" + o, st, key);
+      for (const auto& o : st.outputs) current = current && output_current(o, st, key);
       for (const auto& a : st.after) current = current && !ran.count(a);
       if (current) decision = "skip";
       if (decision == "run") {  // forget this stage until it completes again
@@ -147,18 +155,18 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
     ran.insert(st.name);
     int code = 0;
     if (st.name == "sample_A" || st.name == "sample_B") {
-      code = cmd_sample(SampleArgs{input, st.name.substr(7), args.sets, args.progress}, comm);
+      code = cmd_sample(SampleArgs{input, st.name.substr(7), args.sets, args.progress}, comm, acc);
     } else if (st.name == "train") {
       // A checkpoint of an earlier, different input would block training (boltzmap train refuses
       // it): `run` follows the input, so it moves that checkpoint aside (kept, not deleted).
-      const std::string ckpt = run + "/model/checkpoints/checkpoint.h5";
+      const std::string ckpt = folder.checkpoint();
       if (comm.root() && std::filesystem::exists(ckpt) && !checkpoint_fits_input(ckpt, e)) {
         const auto stamp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-        const std::string aside = run + "/model/checkpoints/checkpoint.other-input." + std::to_string(stamp) + ".h5";
+        const std::string aside = folder.set_aside_checkpoint(stamp);
         std::filesystem::rename(ckpt, aside);
         spdlog::warn("run: {} was written for a different input; moved to {} and training starts afresh", ckpt, aside);
       }
-      code = cmd_train(TrainArgs{input, args.sets, args.progress}, comm);
+      code = cmd_train(TrainArgs{input, args.sets, args.progress, args.sampler_ranks_given}, comm, acc);
       std::string stopped = train_was_interrupted() ? "1" : "0";
       comm.broadcast(stopped);
       if (stopped == "1") {
@@ -166,9 +174,9 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
         return code;
       }
     } else if (st.name == "map") {
-      code = cmd_map(MapArgs{input, args.sets, args.progress}, comm);
+      code = cmd_map(MapArgs{input, args.sets, args.progress}, comm, acc);
     } else {
-      code = cmd_analyze(AnalyzeArgs{input, args.sets, false}, comm);
+      code = cmd_analyze(AnalyzeArgs{input, args.sets, false}, comm, acc);
     }
     if (code != 0) return code;
     if (comm.root()) {
@@ -178,10 +186,10 @@ int cmd_run(const RunArgs& args, const Comm& comm) {
     }
   }
   if (comm.root()) {
-    const nlohmann::json summary = read_records(run + "/summary.json");
+    const nlohmann::json summary = read_records(folder.summary());
     if (summary.contains("analyze") && summary["analyze"].contains("identity")) spdlog::info("{}", results_table(summary["analyze"]));
-    const std::string fig = run + "/figures/" + e.name + ".png";
-    spdlog::info("run: done; results in {}/summary.json and {}/analysis.h5{}", run, run,
+    const std::string fig = folder.figure(e.name);
+    spdlog::info("run: done; results in {} and {}{}", folder.summary(), folder.analysis(),
                  std::filesystem::exists(fig) ? "; figure " + fig : "");
   }
   return 0;

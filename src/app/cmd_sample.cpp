@@ -9,50 +9,37 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
-#include "core/backend.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/summary.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
+#include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
 #include "sampling/sample.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
 
-namespace {
-// What runs where: one line per rank, gathered on rank 0 (STYLE 10).
-void log_ranks(const Comm& comm, const std::string& role) {
-  const auto lines = comm.gather(fmt::format("{:>5}  {:<20} {:<10} cpu ({} threads)", comm.rank(), host_name(), role,
-                                             omp_get_max_threads()));
-  if (!comm.root()) return;
-  spdlog::info(" rank  host                 role       device");
-  for (const auto& l : lines) spdlog::info("{}", l);
-}
-}  // namespace
-
-int cmd_sample(const SampleArgs& args, const Comm& comm) {
+int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
-  const BackendInfo backend = resolve_backend(e.backend);
-  if (e.backend == "cuda")
-    throw Error(ExitCode::backend, args.input + ": backend = \"cuda\", but the MCMC sampler has no CUDA "
-                                   "implementation in this version; use backend = \"cpu\" or \"auto\"");
-  const std::string run = e.output_dir, data = run + "/data";
+  const Backend backend = resolve_stage_backend(e, PipelineStage::sample, acc);
+  const std::string run = e.output_dir;
+  const RunFolder folder{run};
   const RunLock lock(run, comm, "sample");  // before anything is written there
   if (comm.root()) {
     // Before any walker moves: the folders the data, log and summary go to must take a file.
     check_writable_directory(run);
-    check_writable_directory(data);
-    write_text_atomic(run + "/input.toml", e.resolved_toml);
+    check_writable_directory(folder.data());
+    write_text_atomic(folder.input(), e.resolved_toml);
   }
   comm.barrier();
-  log_to_file(run + "/log.txt");
+  log_to_file(folder.log());
   spdlog::info("boltzmap {} (git {}, CUDA {}) sample {} → {}", build::version, build::git_hash,
                build::cuda ? "compiled in" : "not compiled", args.input, run);
-  spdlog::info("{}; the MCMC sampler runs on the CPU", backend.reason);
-  log_ranks(comm, "sampler");
+  log_stage_start(comm, "sampler", backend);
 
   std::vector<char> systems;
   if (args.system.empty() || args.system == "A") systems.push_back('A');
@@ -72,14 +59,14 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
     // leave the old data beside the new input for the next stage to use.
     if (comm.root())
       for (const char* set : {"train", "validation", "evaluation"}) {
-        const std::string old = data_set_path(run, label, set);
+        const std::string old = folder.data_set(label, set);
         std::error_code ec;
         if (std::filesystem::remove(old, ec)) spdlog::info("system {}: removed the earlier {}", label, old);
         if (ec) throw io_error(old + ": cannot remove the earlier file before sampling again: " + ec.message());
       }
     comm.barrier();
     SampleOptions opt;
-    opt.data_dir = data;
+    opt.run_dir = run;
     opt.progress = args.progress;
     const SampleStats st = sample_system(e, label, comm, opt);
     if (comm.root()) {
@@ -95,11 +82,11 @@ int cmd_sample(const SampleArgs& args, const Comm& comm) {
                           {"saves", st.saves},
                           {"max_energy_drift", st.max_energy_drift},
                           {"energy_autocorrelation", st.rho}};
-      merge_summary(run + "/summary.json", {{"sample", {{std::string(1, label), s}}}});
+      merge_summary(folder.summary(), {{"sample", {{std::string(1, label), s}}}});
       for (const auto& f : st.files) spdlog::info("wrote {}", f);
     }
   }
-  if (comm.root()) spdlog::info("summary: {}/summary.json", run);
+  if (comm.root()) spdlog::info("summary: {}", folder.summary());
   return 0;
 }
 

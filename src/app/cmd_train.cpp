@@ -5,6 +5,7 @@
 // and exit 0 on every rank; running the same command again resumes. Trains on rank 0 in this
 // version (data-parallel trainer ranks come later); the other ranks stay in cmd_train and join one
 // small collective per epoch (join_round), through which a signal any rank saw stops them all.
+// The role split ([parallel] sampler_ranks, --sampler-ranks) is validated and printed, not used yet.
 // Tests: tests/app/train_resume.sh, tests/mpi/signals.sh.
 #include <array>
 #include <chrono>
@@ -19,6 +20,7 @@
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
+#include "app/stage_start.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -31,6 +33,7 @@
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
+#include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
 #include "version.hpp"
 
@@ -66,7 +69,7 @@ int follow_training(const Comm& comm) {
 }
 
 std::vector<float> load_set(const Experiment& e, char label, const char* set, bool required) {
-  if (!required && !std::filesystem::exists(data_set_path(e.output_dir, label, set))) return {};
+  if (!required && !std::filesystem::exists(RunFolder{e.output_dir}.data_set(label, set))) return {};
   return std::move(read_data_set(e, label, set).positions);
 }
 
@@ -120,19 +123,27 @@ bool checkpoint_fits_input(const std::string& ckpt, const Experiment& e) {
   return resume_relevant(read_root_attribute(ckpt, "boltzmap_input")) == resume_relevant(e.resolved_toml);
 }
 
-int cmd_train(const TrainArgs& args, const Comm& comm) {
+int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) {
   const SignalGuard signals;  // on every rank, before the data load: a signal from here on checkpoints
   const Experiment e = load_job_input(args.input, args.sets, comm);
+  const Backend backend = resolve_stage_backend(e, PipelineStage::train, acc);
+  const std::vector<Role> roles = job_roles(e, comm, args.sampler_ranks_given);
   require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::rank_0, comm);
   g_interrupted = false;
-  const std::string run = e.output_dir, ckpt_dir = run + "/model/checkpoints", ckpt = ckpt_dir + "/checkpoint.h5";
+  const std::string run = e.output_dir;
+  const RunFolder folder{run};
+  const std::string ckpt_dir = folder.checkpoints(), ckpt = folder.checkpoint();
   const RunLock lock(run, comm, "train");
-  if (!comm.root()) return follow_training(comm);
   const auto t0 = std::chrono::steady_clock::now();
-  ensure_directory(ckpt_dir);
-  check_writable_folder(ckpt_dir);  // found now, not at the first checkpoint
-  log_to_file(run + "/log.txt");
-  spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
+  if (comm.root()) {
+    ensure_directory(ckpt_dir);
+    check_writable_folder(ckpt_dir);  // found now, not at the first checkpoint
+    log_to_file(folder.log());
+    spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
+  }
+  log_stage_start(comm, comm.root() ? "trainer" : kIdleRole, backend);
+  log_role_split(e, comm, roles);
+  if (!comm.root()) return follow_training(comm);
   const int N = e.box.n_particles, D = e.box.dimension;
 
   bool needs_a = false;
@@ -167,7 +178,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
   // that a later patch does not name).
   if (trainer.next_epoch() == 0) {
     const EpochMetrics identity = trainer.validate();
-    merge_summary(run + "/summary.json", {{"train",
+    merge_summary(folder.summary(), {{"train",
                                            {{"fraction_in_range_identity", identity.fraction_in_range},
                                             {"loss_dir_identity", identity.loss_dir_validation},
                                             {"loss_inv_identity", identity.loss_inv_validation},
@@ -175,7 +186,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
                                             {"out_of_domain_a_to_b_identity", identity.out_of_domain_a_to_b},
                                             {"out_of_domain_b_to_a_identity", identity.out_of_domain_b_to_a}}}});
   }
-  const std::string log_path = run + "/train_log.csv";
+  const std::string log_path = folder.train_log();
   prepare_log(log_path, trainer.next_epoch());
 
   Progress progress("train", static_cast<double>(e.training.total_epochs()), "epochs", args.progress, 10.0);
@@ -200,7 +211,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
       if (trainer.next_epoch() != epoch_before)
         throw numerical_error(std::string(err.what()) + "; nothing was written from this state (the last checkpoint, " +
                               ckpt + ", is unchanged)");
-      const std::string failed = ckpt_dir + "/checkpoint_failed.h5";
+      const std::string failed = folder.failed_checkpoint();
       save_checkpoint(failed, pre, trainer, e.resolved_toml);
       throw numerical_error(std::string(err.what()) + "; state saved in " + failed +
                             " (the last regular checkpoint is unchanged)");
@@ -236,7 +247,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
     return 0;
   }
   progress.finish();
-  save_flow(run + "/model/flow.h5", pre, trainer, e.resolved_toml);
+  save_flow(folder.model_flow(), pre, trainer, e.resolved_toml);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json tr = {{"parameters", trainer.flow.parameter_count()},
                        {"epochs", trainer.next_epoch()},
@@ -250,8 +261,8 @@ int cmd_train(const TrainArgs& args, const Comm& comm) {
                        {"fraction_in_range_train", last.fraction_in_range_train},
                        {"ress_train", last.ress_train},
                        {"seconds", seconds}};
-  merge_summary(run + "/summary.json", {{"train", tr}});
-  spdlog::info("wrote {}/model/flow.h5 and {} ({:.1f} s)", run, log_path, seconds);
+  merge_summary(folder.summary(), {{"train", tr}});
+  spdlog::info("wrote {} and {} ({:.1f} s)", folder.model_flow(), log_path, seconds);
   return 0;
 }
 

@@ -1,10 +1,12 @@
-// The subcommands of the boltzmap executable; main.cpp wires them to CLI11.
+// The subcommands of the boltzmap executable; main.cpp wires them to CLI11. Each stage gets the
+// accelerators main() probed once and resolves its backend from them (app/stage_start.hpp).
 #pragma once
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/backend.hpp"
 #include "parallel/comm.hpp"
 
 namespace boltzmap {
@@ -15,20 +17,21 @@ struct SampleArgs {
   std::vector<std::string> sets;
   bool progress = true;
 };
-int cmd_sample(const SampleArgs& args, const Comm& comm);
+int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc);
 
 struct PreprocessArgs {
   std::string input;
   std::vector<std::string> sets;
 };
-int cmd_preprocess(const PreprocessArgs& args, const Comm& comm);
+int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerators& acc);
 
 struct TrainArgs {
   std::string input;
-  std::vector<std::string> sets;
+  std::vector<std::string> sets;  // with --sampler-ranks k as parallel.sampler_ranks=k (main)
   bool progress = true;
+  bool sampler_ranks_given = false;  // --sampler-ranks on the command line (named in its errors)
 };
-int cmd_train(const TrainArgs& args, const Comm& comm);
+int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc);
 // True after cmd_train returned because a rank got SIGTERM, SIGUSR1, SIGINT or SIGHUP (checkpoint
 // saved, training not done); the same on every rank.
 bool train_was_interrupted();
@@ -41,23 +44,24 @@ struct MapArgs {
   std::vector<std::string> sets;
   bool progress = true;
 };
-int cmd_map(const MapArgs& args, const Comm& comm);
+int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc);
 
 struct AnalyzeArgs {
   std::string input;
   std::vector<std::string> sets;
   bool no_plot = false;
 };
-int cmd_analyze(const AnalyzeArgs& args, const Comm& comm);
+int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& acc);
 // The results table printed by analyze and run, from summary.json's "analyze" object.
 std::string results_table(const nlohmann::json& analyze);
 
 struct RunArgs {
   std::string input;  // empty: inputs/demo.toml
-  std::vector<std::string> sets;
+  std::vector<std::string> sets;  // with --sampler-ranks k as parallel.sampler_ranks=k (main)
   bool progress = true;
+  bool sampler_ranks_given = false;
 };
-int cmd_run(const RunArgs& args, const Comm& comm);
+int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc);
 
 struct InfoArgs {
   std::string file;

@@ -14,6 +14,7 @@
 
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
+#include "core/backend.hpp"
 #include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -114,6 +115,11 @@ int main(int argc, char** argv) {
                                train.input, train.sets, "experiment input (TOML); its data sets must have been sampled");
     bool train_quiet = false;
     t->add_flag("--no-progress", train_quiet, "no progress bar; a log line per epoch");
+    // --sampler-ranks k is [parallel] sampler_ranks = k (README "Input reference"), given here.
+    int sampler_ranks = -1;
+    const char* sampler_ranks_help = "sampler ranks: the last k ranks, the others train ([parallel] sampler_ranks; "
+                                     "validated, not used yet in this version)";
+    t->add_option("--sampler-ranks", sampler_ranks, sampler_ranks_help)->check(CLI::NonNegativeNumber);
 
     MapArgs map;
     auto* mp = input_subcommand("map",
@@ -138,6 +144,7 @@ int main(int argc, char** argv) {
                                 runa.input, runa.sets, "experiment input (TOML); default inputs/demo.toml", false);
     bool run_quiet = false;
     rn->add_flag("--no-progress", run_quiet, "no progress bars; periodic log lines");
+    rn->add_option("--sampler-ranks", sampler_ranks, sampler_ranks_help)->check(CLI::NonNegativeNumber);
 
     InfoArgs info;
     auto* i = app.add_subcommand("info", "Describe an HDF5 file written by boltzmap (groups, datasets, attributes)");
@@ -164,21 +171,29 @@ int main(int argc, char** argv) {
     log_init(world.rank(), world.size(), verbose);
     if (threads > 0) omp_set_num_threads(threads);
     sample.progress = !no_progress;
+    // What this process can run on, found once (a CUDA device query) for every stage of the command.
+    const Accelerators acc = i->parsed() ? Accelerators{} : probe_accelerators();
 
-    if (s->parsed()) code = cmd_sample(sample, world);
-    if (p->parsed()) code = cmd_preprocess(prep, world);
+    if (s->parsed()) code = cmd_sample(sample, world, acc);
+    if (p->parsed()) code = cmd_preprocess(prep, world, acc);
+    if (sampler_ranks >= 0) {
+      const std::string k = "parallel.sampler_ranks=" + std::to_string(sampler_ranks);
+      train.sets.push_back(k);
+      runa.sets.push_back(k);
+      train.sampler_ranks_given = runa.sampler_ranks_given = true;
+    }
     if (t->parsed()) {
       train.progress = !train_quiet;
-      code = cmd_train(train, world);
+      code = cmd_train(train, world, acc);
     }
     if (mp->parsed()) {
       map.progress = !map_quiet;
-      code = cmd_map(map, world);
+      code = cmd_map(map, world, acc);
     }
-    if (an->parsed()) code = cmd_analyze(analyze, world);
+    if (an->parsed()) code = cmd_analyze(analyze, world, acc);
     if (rn->parsed()) {
       runa.progress = !run_quiet;
-      code = cmd_run(runa, world);
+      code = cmd_run(runa, world, acc);
     }
     if (i->parsed()) code = cmd_info(info, world);
   } catch (const ReportedError& e) {

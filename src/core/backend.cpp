@@ -8,25 +8,86 @@
 
 namespace boltzmap {
 
-BackendInfo resolve_backend(const std::string& requested) {
-  BackendInfo b;
+Accelerators probe_accelerators() {
+  Accelerators a;
 #ifdef BOLTZMAP_HAVE_CUDA
-  b.cuda_compiled = true;
-  b.devices = cuda::visible_devices();
+  a.cuda_compiled = true;
+  a.devices = cuda::visible_devices();
 #endif
-  const bool usable = b.cuda_compiled && !b.devices.empty();
-  if (requested == "cuda" && !usable)
-    throw Error(ExitCode::backend, std::string("backend = \"cuda\" but ") +
-                                       (b.cuda_compiled ? "no CUDA device is visible"
-                                                        : "this binary was built without CUDA (-DBOLTZMAP_CUDA=ON to require it)") +
+  return a;
+}
+
+const char* stage_name(PipelineStage s) {
+  switch (s) {
+    case PipelineStage::sample: return "sample";
+    case PipelineStage::preprocess: return "preprocess";
+    case PipelineStage::train: return "train";
+    case PipelineStage::map: return "map";
+    case PipelineStage::analyze: return "analyze";
+  }
+  return "?";
+}
+
+bool has_cuda_implementation(PipelineStage s) {
+  switch (s) {  // every stage runs on the CPU in this version (issue 14 adds the CUDA ones)
+    case PipelineStage::sample:
+    case PipelineStage::preprocess:
+    case PipelineStage::train:
+    case PipelineStage::map:
+    case PipelineStage::analyze: return false;
+  }
+  return false;
+}
+
+Backend resolve_backend(const std::string& requested, PipelineStage stage, const Accelerators& acc,
+                        const std::string& origin) {
+  const std::string name = stage_name(stage);
+  const bool implemented = has_cuda_implementation(stage);
+  const std::string unusable = acc.cuda_compiled ? "no CUDA device is visible"
+                                                 : "this binary was built without CUDA (-DBOLTZMAP_CUDA=ON to require it)";
+  if (requested == "cuda" && !implemented)
+    throw Error(ExitCode::backend, origin + ": backend = \"cuda\", but the " + name +
+                                       " stage has no CUDA implementation in this version; use backend = \"cpu\" or \"auto\"");
+  if (requested == "cuda" && !acc.cuda_usable())
+    throw Error(ExitCode::backend, origin + ": backend = \"cuda\" for the " + name + " stage, but " + unusable +
                                        "; use backend = \"cpu\" or \"auto\"");
-  b.chosen = (requested == "cpu" || !usable) ? "cpu" : "cuda";
-  if (requested == "auto")
-    b.reason = usable ? "backend auto: CUDA (" + b.devices.front() + ")"
-                      : std::string("backend auto: CPU (") + (b.cuda_compiled ? "CUDA compiled in, no GPU visible" : "built without CUDA") + ")";
+  Backend b;
+  b.requested = requested;
+  if (requested != "cpu" && implemented && acc.cuda_usable()) {
+    b.kind = BackendKind::cuda;
+    b.device = "cuda:0 " + acc.devices.front();
+  }
+  if (requested == "cpu")
+    b.reason = "backend cpu: the " + name + " stage runs on the CPU";
+  else if (requested == "cuda")
+    b.reason = "backend cuda: the " + name + " stage runs on " + b.device;
+  else if (b.kind == BackendKind::cuda)
+    b.reason = "backend auto: the " + name + " stage runs on CUDA (" + acc.devices.front() + ")";
   else
-    b.reason = "backend " + requested;
+    b.reason = "backend auto: the " + name + " stage runs on the CPU (" +
+               (!implemented ? std::string("it has no CUDA implementation in this version; ") : std::string()) +
+               (acc.cuda_usable() ? "CUDA compiled in, " + std::to_string(acc.devices.size()) + " GPU(s) visible"
+                                  : acc.cuda_compiled ? std::string("CUDA compiled in, no GPU visible")
+                                                      : std::string("built without CUDA")) +
+               ")";
   return b;
+}
+
+std::vector<Backend> resolve_backends(const std::string& requested, const std::vector<PipelineStage>& stages,
+                                      const Accelerators& acc, const std::string& origin) {
+  std::vector<std::string> missing;
+  for (PipelineStage s : stages)
+    if (!has_cuda_implementation(s)) missing.emplace_back(stage_name(s));
+  if (requested == "cuda" && missing.size() > 1) {
+    std::string names;
+    for (std::size_t i = 0; i < missing.size(); ++i)
+      names += (i == 0 ? "" : i + 1 == missing.size() ? " and " : ", ") + missing[i];
+    throw Error(ExitCode::backend, origin + ": backend = \"cuda\", but the " + names +
+                                       " stages have no CUDA implementation in this version; use backend = \"cpu\" or \"auto\"");
+  }
+  std::vector<Backend> out;
+  for (PipelineStage s : stages) out.push_back(resolve_backend(requested, s, acc, origin));
+  return out;
 }
 
 }  // namespace boltzmap

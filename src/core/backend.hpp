@@ -1,21 +1,48 @@
-// The backend choice (input key `backend` = auto | cpu | cuda), resolved once at start and said
-// out loud (STYLE 10): auto picks CUDA when compiled in and a GPU is visible; cuda fails hard when
-// it is not usable; never a silent fallback. Each stage also says whether it has a CUDA
-// implementation (in this version the MCMC sampler runs on the CPU only).
+// The backend choice (input key `backend` = auto | cpu | cuda), said out loud (STYLE 10). What this
+// process can use (CUDA compiled in, the visible GPUs) is probed once, in main (probe_accelerators),
+// and handed to every stage; each stage then resolves the input's choice against its own entry of
+// the per-stage table below (has_cuda_implementation): auto picks CUDA only where the stage has a
+// CUDA implementation and a GPU is visible, and says why otherwise; cuda fails hard (exit 6, naming
+// the stage) where either is missing. Never a silent fallback. In this version no stage has a CUDA
+// implementation (the CUDA issue fills the table). Tests: tests/core/test_backend.cpp,
+// tests/app/stages.sh.
 #pragma once
 #include <string>
 #include <vector>
 
 namespace boltzmap {
 
-struct BackendInfo {
+// What this process could run on: found once per process.
+struct Accelerators {
   bool cuda_compiled = false;
   std::vector<std::string> devices;  // visible CUDA devices (empty without CUDA or GPU)
-  std::string chosen;                // "cpu" or "cuda"
-  std::string reason;                // one line for the log
+  bool cuda_usable() const { return cuda_compiled && !devices.empty(); }
+};
+Accelerators probe_accelerators();
+
+// The stages of the pipeline (the subcommands that compute; `run` runs them in turn).
+enum class PipelineStage { sample, preprocess, train, map, analyze };
+const char* stage_name(PipelineStage s);  // "sample", …, as the subcommands are called
+// The per-stage table: whether the stage has a CUDA implementation in this build.
+bool has_cuda_implementation(PipelineStage s);
+
+enum class BackendKind { cpu, cuda };
+
+// What one stage runs on, resolved from the input's `backend` key.
+struct Backend {
+  BackendKind kind = BackendKind::cpu;
+  std::string requested = "auto";  // the input's value
+  std::string device = "cpu";      // the rank table's column: "cpu" or "cuda:0 <name>"
+  std::string reason;              // one log line: what the stage runs on, and why
 };
 
-// Throws Error(ExitCode::backend) for backend = "cuda" when CUDA is not usable.
-BackendInfo resolve_backend(const std::string& requested);
+// Throws Error(ExitCode::backend) for requested = "cuda" when the stage has no CUDA implementation
+// (naming the stage) or CUDA is not usable here; `origin` (the input file) starts the message.
+Backend resolve_backend(const std::string& requested, PipelineStage stage, const Accelerators& acc,
+                        const std::string& origin);
+// The same for several stages at once (`boltzmap run`, before its first stage): one message
+// naming every stage that has no CUDA implementation.
+std::vector<Backend> resolve_backends(const std::string& requested, const std::vector<PipelineStage>& stages,
+                                      const Accelerators& acc, const std::string& origin);
 
 }  // namespace boltzmap

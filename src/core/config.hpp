@@ -81,6 +81,13 @@ struct AnalysisSettings {
   bool plot = true;                     // draw the figures with tools/plot when Python is present
 };
 
+// [parallel]: the role split (src/parallel/roles.hpp). Only k ≥ 0 is checked here; the split is
+// checked against the number of ranks where that is known, at the start of train and run.
+struct ParallelSettings {
+  int sampler_ranks = 0;  // the last k ranks are sampler ranks; 0 = none
+  std::string where;      // "file:line: parallel.sampler_ranks" (or "--set …"): for that check's message
+};
+
 struct BoxConfig {
   int dimension = 2;
   int n_particles = 32;
@@ -98,6 +105,7 @@ struct Experiment {
   FlowSettings flow;
   TrainingSettings training;
   AnalysisSettings analysis;
+  ParallelSettings parallel;
 
   std::string source_file;    // the input file as given
   std::string resolved_toml;  // every key with its effective value (defaults filled in)

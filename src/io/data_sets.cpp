@@ -8,12 +8,13 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "io/run_folder.hpp"
 #include "physics/box.hpp"
 
 namespace boltzmap {
 
 std::string data_set_path(const std::string& run, char label, const std::string& set) {
-  return fmt::format("{}/data/{}_{}.h5", run, label, set);
+  return RunFolder{run}.data_set(label, set);
 }
 
 std::vector<std::string> physics_keys(const Experiment& e, char label) {

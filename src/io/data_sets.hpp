@@ -13,7 +13,7 @@
 
 namespace boltzmap {
 
-// <run>/data/<label>_<set>.h5
+// <run>/data/<label>_<set>.h5 (RunFolder::data_set, io/run_folder.hpp)
 std::string data_set_path(const std::string& run, char label, const std::string& set);
 
 // The dotted keys of the resolved input that system `label`'s configurations depend on.

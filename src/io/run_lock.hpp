@@ -12,6 +12,7 @@
 #include <string>
 
 #include "parallel/comm.hpp"
+#include "io/run_folder.hpp"
 
 namespace boltzmap {
 
@@ -24,7 +25,7 @@ class RunLock {
   RunLock(const RunLock&) = delete;
   RunLock& operator=(const RunLock&) = delete;
 
-  static std::string file_of(const std::string& run_dir) { return run_dir + "/.boltzmap.lock"; }
+  static std::string file_of(const std::string& run_dir) { return RunFolder{run_dir}.lock(); }
 
  private:
   std::string key_;  // the folder's canonical path on rank 0; empty elsewhere

@@ -11,6 +11,20 @@ Comm::Comm(MPI_Comm c) : comm_(c) {
   MPI_CHECK(MPI_Comm_size(comm_, &size_));
 }
 
+Comm::Comm(MPI_Comm c, std::shared_ptr<MPI_Comm> owned) : Comm(c) { owned_ = std::move(owned); }
+
+Comm Comm::split(Role role) const {
+  MPI_Comm out = MPI_COMM_NULL;
+  MPI_CHECK(MPI_Comm_split(comm_, static_cast<int>(role), rank_, &out));
+  auto owned = std::shared_ptr<MPI_Comm>(new MPI_Comm(out), [](MPI_Comm* c) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized && *c != MPI_COMM_NULL) MPI_Comm_free(c);  // no throw from a destructor
+    delete c;
+  });
+  return Comm(out, std::move(owned));
+}
+
 std::vector<std::string> Comm::gather(const std::string& s) const {
   int len = static_cast<int>(s.size());
   std::vector<int> lens(size_);

@@ -1,17 +1,21 @@
 // MPI: the session (init/finalize), and a typed communicator wrapper so nobody passes byte
 // counts or datatypes by hand. Works without mpirun (a singleton: one rank plays every role).
-// Tests: tests/mpi/ (exact integer collectives under mpiexec -n 2).
+// split(role) makes the communicator of the ranks of one role (parallel/roles.hpp), freed with
+// the last copy of the Comm that holds it. Tests: tests/mpi/ (exact integer collectives under
+// mpiexec -n 2 and -n 3: mpi_roles_np3 for split).
 #pragma once
 #include <mpi.h>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <thread>
 #include <string>
 #include <vector>
 
 #include "core/check.hpp"
+#include "parallel/roles.hpp"
 
 namespace boltzmap {
 
@@ -29,6 +33,11 @@ class Comm {
   int size() const { return size_; }
   bool root() const { return rank_ == 0; }
   MPI_Comm raw() const { return comm_; }
+
+  // Collective over this communicator: the communicator of the ranks whose role equals this
+  // rank's (MPI_Comm_split with the role as colour, keeping the rank order). The new communicator
+  // is freed (MPI_Comm_free) when the last copy of the returned Comm goes.
+  Comm split(Role role) const;
 
   template <class T> void allreduce_sum(std::span<T> v) const {
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), mpi_type<T>(), MPI_SUM, comm_));
@@ -70,8 +79,10 @@ class Comm {
   void broadcast(std::string& s) const;
 
  private:
+  Comm(MPI_Comm c, std::shared_ptr<MPI_Comm> owned);
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
+  std::shared_ptr<MPI_Comm> owned_;  // set when this Comm made the communicator (split): frees it
 };
 
 // Initialises MPI (thread level FUNNELED: OpenMP threads never call MPI) and finalizes it.

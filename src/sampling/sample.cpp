@@ -13,6 +13,7 @@
 #include "core/progress.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
+#include "io/run_folder.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/autocorr.hpp"
 #include "sampling/walkers.hpp"
@@ -88,7 +89,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                      {"boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")"}};
   SampleStats st;
   for (int k = 0; k < 3; ++k) {
-    const std::string path = opt.data_dir + "/" + sys_name + "_" + sets[k].name + ".h5";
+    const std::string path = RunFolder{opt.run_dir}.data_set(label, sets[k].name);
     if (sets[k].end <= sets[k].begin) {
       // A set of size 0 is not written; a file of that name from an earlier run would look like
       // part of this one, so it goes.

@@ -32,7 +32,7 @@ struct SampleStats {
 };
 
 struct SampleOptions {
-  std::string data_dir;                   // where {A,B}_{train,validation,evaluation}.h5 go
+  std::string run_dir;                    // the run folder: its data/{A,B}_{train,validation,evaluation}.h5 (io/run_folder.hpp)
   bool progress = true;
   MoveKernel kernel = MoveKernel::fast;
 };

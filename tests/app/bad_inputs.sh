@@ -113,9 +113,9 @@ check "unknown key" 3 "unknown2.toml:$(line_of 'equilibraton_moves = 10' unknown
   "systems.A.sampler.equilibraton_moves" "unknown key" "allowed here" "equilibration_moves" \
   -- "$boltzmap" sample unknown2.toml "${run_dir[@]}"
 
-{ cat good.toml; printf '\n[parallel]\nsampler_ranks = 2\n'; } > later.toml
-check "later-issue section" 3 "later.toml:$(line_of '[parallel]' later.toml):" "[parallel]" \
-  "not supported by this version" -- "$boltzmap" sample later.toml "${run_dir[@]}"
+{ cat good.toml; printf '\n[parallel]\nsampler_ranks = -1\n'; } > parallel.toml
+check "negative sampler_ranks" 3 "parallel.toml:$(line_of 'sampler_ranks = -1' parallel.toml):" "parallel.sampler_ranks" \
+  "[0, " -- "$boltzmap" sample parallel.toml "${run_dir[@]}"
 
 sed 's/^epsilon = 1.0$/epsilon = 1.0\ncutoff = 3.5/' good.toml > cutoff.toml
 check "cutoff > L/2" 3 "cutoff.toml:$(line_of 'cutoff = 3.5' cutoff.toml):" "systems.A.cutoff" "L/2" \

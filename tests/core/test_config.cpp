@@ -424,6 +424,23 @@ TEST(Config, AnalysisSectionAndResolvedSections) {
   EXPECT_NE(resolved_sections(d.resolved_toml, {"analysis"}), an);
 }
 
+TEST(Config, ParallelSection) {
+  const Experiment d = parse_experiment(kBase, kOrigin);
+  EXPECT_EQ(d.parallel.sampler_ranks, 0);  // no sampler ranks: every rank trains with its own pool
+  const Experiment e = parse_experiment(std::string(kBase) + "\n[parallel]\nsampler_ranks = 3\n", kOrigin);
+  EXPECT_EQ(e.parallel.sampler_ranks, 3);
+  // Where the value came from, for the check against the rank count at stage start.
+  EXPECT_EQ(e.parallel.where.rfind(std::string(kOrigin) + ":", 0), 0u) << e.parallel.where;
+  EXPECT_CONTAINS(e.parallel.where, ": parallel.sampler_ranks");
+  EXPECT_EQ(parse_experiment(e.resolved_toml, "resolved").parallel.sampler_ranks, 3);
+  const Experiment o = parse_experiment(kBase, kOrigin, {"parallel.sampler_ranks=2"});
+  EXPECT_EQ(o.parallel.sampler_ranks, 2);
+  EXPECT_EQ(o.parallel.where, "--set parallel.sampler_ranks: parallel.sampler_ranks");
+  // The split changes no result: no stage's or resume's sections contain it.
+  const std::vector<std::string> all = {"", "box", "systems", "preprocess", "flow", "training", "analysis"};
+  EXPECT_EQ(resolved_sections(d.resolved_toml, all), resolved_sections(e.resolved_toml, all));
+}
+
 TEST(Config, FlowAndTrainingSections) {
   // Defaults: the paper's network and protocol (METHOD.md).
   const Experiment d = parse_experiment(kBase, kOrigin);
@@ -669,7 +686,10 @@ TEST(ConfigBad, EachMessageNamesFileLineKeyAndWhatIsAllowed) {
        {"analysis.bootstrap_scheme", "\"jackknife\"", "multinomial", "poisson"}},
       {"one bootstrap replicate", insert_table_after("evaluation = 7", "[analysis]", "bootstrap_replicates = 1"),
        {"analysis.bootstrap_replicates", "2"}},
-      {"later-issue section [parallel]", insert_after("evaluation = 7", "[parallel]\nsampler_ranks = 2"), {"[parallel]", "not supported"}},
+      {"negative sampler_ranks", insert_table_after("evaluation = 7", "[parallel]", "sampler_ranks = -1"),
+       {"parallel.sampler_ranks", "= -1", "[0, "}},
+      {"misspelt [parallel] key", insert_table_after("evaluation = 7", "[parallel]", "sampler_rank = 1"),
+       {"parallel.sampler_rank", "unknown key", "did you mean sampler_ranks?"}},
       {"wrong type (string for number)", replace("epsilon = 1.0", "epsilon = \"one\""),
        {"systems.A.epsilon", "expected a number, got a string", "> 0"}},
       {"wrong type (bool for string)", replace("potential = \"lj\"", "potential = true"),

@@ -1,0 +1,44 @@
+// See stage_start.hpp.
+#include "app/stage_start.hpp"
+
+#include <omp.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
+
+namespace boltzmap {
+
+Backend resolve_stage_backend(const Experiment& e, PipelineStage s, const Accelerators& acc) {
+  return resolve_backend(e.backend, s, acc, e.source_file);
+}
+
+std::vector<Role> job_roles(const Experiment& e, const Comm& comm, bool from_command_line) {
+  try {
+    return assign_roles(comm.size(), e.parallel.sampler_ranks, from_command_line ? "--sampler-ranks" : e.parallel.where);
+  } catch (const Error& err) {
+    if (!comm.root()) throw ReportedError(err.code());
+    throw;
+  }
+}
+
+void log_role_split(const Experiment& e, const Comm& comm, const std::vector<Role>& roles) {
+  if (!comm.root()) return;
+  spdlog::info("role split (sampler_ranks = {} of {} rank(s)): {}; accepted and validated, not used yet: in this version "
+               "rank 0 trains with a local source pool{}",
+               e.parallel.sampler_ranks, comm.size(), describe_roles(roles),
+               comm.size() > 1 ? " and the other ranks wait" : "");
+}
+
+void log_stage_start(const Comm& comm, const std::string& role, const Backend& backend) {
+  const std::string device =
+      backend.kind == BackendKind::cpu ? fmt::format("cpu ({} threads)", omp_get_max_threads()) : backend.device;
+  const auto lines = comm.gather(fmt::format("{:>5}  {:<20} {:<26} {}", comm.rank(), host_name(), role, device));
+  if (!comm.root()) return;
+  spdlog::info("{}", backend.reason);
+  spdlog::info("{:>5}  {:<20} {:<26} {}", "rank", "host", "role", "backend/device");
+  for (const auto& l : lines) spdlog::info("{}", l);
+}
+
+}  // namespace boltzmap

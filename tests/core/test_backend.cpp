@@ -1,0 +1,77 @@
+// The per-stage backend choice (src/core/backend.hpp) with made-up accelerators, so that every
+// case runs on any machine: "auto" picks the CPU for a stage without a CUDA implementation even
+// with a GPU present, and says why; "cuda" is refused with exit 6 naming the stage (or, for `run`,
+// every stage); "cpu" is the CPU. Through the executable: tests/app/stages.sh.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/backend.hpp"
+#include "core/error.hpp"
+
+namespace boltzmap {
+namespace {
+
+const PipelineStage kStages[] = {PipelineStage::sample, PipelineStage::preprocess, PipelineStage::train,
+                                 PipelineStage::map, PipelineStage::analyze};
+
+Accelerators with_gpu() { return {true, {"Test GPU (sm_90, 80 GiB)"}}; }
+Accelerators without_cuda() { return {false, {}}; }
+
+// The message of the Error(backend) that f throws ("" and a failure when none).
+template <class F> std::string backend_error(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::backend) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error thrown";
+  return "";
+}
+
+TEST(Backend, NoStageHasACudaImplementationYet) {
+  for (PipelineStage s : kStages) EXPECT_FALSE(has_cuda_implementation(s)) << stage_name(s);
+}
+
+TEST(Backend, AutoRunsEachStageOnTheCpuAndSaysWhy) {
+  for (const Accelerators& acc : {with_gpu(), without_cuda()})
+    for (PipelineStage s : kStages) {
+      const Backend b = resolve_backend("auto", s, acc, "in.toml");
+      EXPECT_EQ(b.kind, BackendKind::cpu) << stage_name(s);
+      EXPECT_EQ(b.device, "cpu");
+      EXPECT_NE(b.reason.find(std::string("the ") + stage_name(s) + " stage runs on the CPU"), std::string::npos) << b.reason;
+      EXPECT_NE(b.reason.find("no CUDA implementation"), std::string::npos) << b.reason;
+    }
+  EXPECT_NE(resolve_backend("auto", PipelineStage::map, without_cuda(), "in.toml").reason.find("built without CUDA"),
+            std::string::npos);
+}
+
+TEST(Backend, CudaIsRefusedNamingTheStageEvenWithAGpu) {
+  for (const Accelerators& acc : {with_gpu(), without_cuda()})
+    for (PipelineStage s : kStages) {
+      const std::string what = backend_error([&] { resolve_backend("cuda", s, acc, "inputs/x.toml"); });
+      EXPECT_EQ(what, std::string("inputs/x.toml: backend = \"cuda\", but the ") + stage_name(s) +
+                          " stage has no CUDA implementation in this version; use backend = \"cpu\" or \"auto\"");
+    }
+}
+
+TEST(Backend, CpuIsTheCpu) {
+  const Backend b = resolve_backend("cpu", PipelineStage::train, with_gpu(), "in.toml");
+  EXPECT_EQ(b.kind, BackendKind::cpu);
+  EXPECT_EQ(b.reason, "backend cpu: the train stage runs on the CPU");
+}
+
+TEST(Backend, RunNamesEveryStageWithoutCuda) {
+  const std::string what = backend_error([] {
+    resolve_backends("cuda", {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze},
+                     with_gpu(), "in.toml");
+  });
+  EXPECT_NE(what.find("the sample, train, map and analyze stages have no CUDA implementation"), std::string::npos) << what;
+  const auto all = resolve_backends("auto", {PipelineStage::sample, PipelineStage::analyze}, with_gpu(), "in.toml");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_NE(all[1].reason.find("the analyze stage"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace boltzmap
