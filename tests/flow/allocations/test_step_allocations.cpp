@@ -1,5 +1,5 @@
 // Heap allocations of a training step (issue 4: "no allocation inside a step"): after warm-up,
-// the flow's passes in both directions and a step of the losses with their gradients plus the Adam
+// the flows' passes in both directions and a step of the losses with their gradients plus the Adam
 // update allocate nothing, and a Trainer's step allocates exactly what the preprocessing (and, with
 // λ_inv > 0, the pool's MC walkers) allocate on their own; with 1 and 2 OpenMP threads.
 // Its own binary (flow_allocation_tests): it replaces malloc and friends (forwarding to glibc's
@@ -19,6 +19,7 @@
 #include "core/rng.hpp"
 #include "flow/adam.hpp"
 #include "flow/circular_coupling.hpp"
+#include "flow/equivariant_flow.hpp"
 #include "flow/loss.hpp"
 #include "flow/trainer.hpp"
 #include "physics/lattice.hpp"
@@ -171,6 +172,39 @@ TEST(CircularCouplingAllocations, PassesInBothDirectionsAllocateNothing) {
     circular_coupling_forward_backward_cpu(s, params.data(), cache, gout.data(), gld.data(), grad.data(), gx.data());
     circular_coupling_inverse_cpu(s, params.data(), x.data(), batch, y.data(), ld.data(), cache);
     circular_coupling_inverse_backward_cpu(s, params.data(), cache, gout.data(), gld.data(), grad.data(), gx.data());
+  };
+  for_thread_counts([&] {
+    passes();
+    passes();  // warm-up
+    std::string sizes;
+    const long n = allocations_during([&] { for (int k = 0; k < 3; ++k) passes(); }, &sizes);
+    EXPECT_EQ(n, 0) << n / 3.0 << " per round of four passes; first sizes: " << sizes;
+  });
+}
+
+// The equivariant flow (src/flow/equivariant_flow.hpp) at the production particle shape (n = 31,
+// 2D, K = 8, F = 4, H = 32), 3 layers (both axes, one twice): both directions with their backward
+// passes through one Cache, outputs and gradients passed in again at the same size.
+TEST(EquivariantFlowAllocations, PassesInBothDirectionsAllocateNothing) {
+  EquivariantFlowShape s;
+  s.particles = 31;
+  s.dim = 2;
+  s.layers = 3;
+  s.length = 5.6568542494923806;
+  EquivariantFlow<float> flow(s, 6);
+  for (std::size_t i = 0; i < flow.parameter_count(); ++i) flow.parameters()[i] += 1e-2f * static_cast<float>(i % 5);
+  const int batch = 40;
+  const EquivariantFlow<float>::Mat x = random_matrix(batch, flow.width(), 5), gout = random_matrix(batch, flow.width(), 6);
+  const EquivariantFlow<float>::Vec gld = EquivariantFlow<float>::Vec::Constant(batch, 0.5f);
+  EquivariantFlow<float>::Mat y, gx;
+  EquivariantFlow<float>::Vec ld;
+  EquivariantFlow<float>::Cache cache;
+  ParamVector<float> grad(flow.parameter_count(), 0.0f);
+  auto passes = [&] {
+    flow.forward(x, y, ld, &cache);
+    flow.backward_forward(cache, gout, gld, grad, gx);
+    flow.inverse(x, y, ld, &cache);
+    flow.backward_inverse(cache, gout, gld, grad, gx);
   };
   for_thread_counts([&] {
     passes();

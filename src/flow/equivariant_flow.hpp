@@ -1,0 +1,104 @@
+// The equivariant periodic flow (METHOD.md "The equivariant periodic flow", issue 13): a stack of
+// L circular couplings (src/flow/circular_coupling.hpp) on the n = N − 1 centred particles, layer l
+// transforming axis l mod D of every particle conditioned on the other axes (2D: x|y, y|x, x|y, …;
+// 3D: x, y, z, x, …). Each coupling commutes with permutations of the particles and is periodic in
+// every input coordinate, so the stack is too; its log-det is the sum of the layers'.
+// forward() is F (A → B), inverse() is F⁻¹ (B → A): the layers in reverse order, each inverted.
+// backward_forward()/backward_inverse() are the reverse-mode passes of each direction, with the
+// same signatures as RealNvp<T>'s (src/flow/realnvp.hpp), so the losses and the trainer can later
+// take either flow through one seam.
+// Layouts: a batch is a row-major Mat [batch][n·D], row b = configuration b as [n][D] flattened
+// (particle-major: x_0, y_0, x_1, y_1, …), coordinates on the torus [−L/2, L/2)^D (inputs may lie
+// outside it: every coupling wraps what it reads). Outputs: every axis a layer transforms is
+// wrapped onto [−L/2, L/2); with layers ≥ D that is every coordinate. Log-dets [batch], the layers'
+// summed per configuration in double. Parameters: one flat ParamVector, layer after layer, each in
+// its circular_coupling_layout() (layer_offset(l) is where layer l starts).
+// Initialisation: Glorot-uniform hidden layers from the seeded counter RNG (stream Init, ids
+// 4l…4l + 3 for layer l), last layers, biases and shifts zero: the whole flow is the identity,
+// bitwise, on the torus.
+// Allocation: the Cache holds one CircularCouplingCache per layer (which keeps the layer's input
+// and activations, everything its backward pass needs, so the intermediate configurations need no
+// copy of their own) and the per-layer log-det scratch. Passes that reuse one Cache with an
+// unchanged batch size allocate nothing (the caller's outputs too, when passed in again at the same
+// size); a pass without a Cache, or after a change of batch size, allocates.
+// Twin (to come): the CUDA couplings of kernels/circular_coupling.cu, called layer by layer.
+// Tests: tests/flow/test_equivariant_flow.cpp (identity, round trip, log-det against the layers and
+// the finite-difference Jacobian, permutation equivariance, periodicity, every gradient against
+// central differences, a timing); tests/flow/allocations (no allocation once warmed up).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "flow/circular_coupling.hpp"
+#include "flow/realnvp.hpp"  // ParamVector
+
+namespace boltzmap {
+
+struct EquivariantFlowShape {
+  int particles = 31;     // n = N − 1 (the centred particle dropped)
+  int dim = 2;            // D ≥ 2
+  int layers = 8;         // couplings; layer l transforms axis l mod D
+  int bins = 8;           // K spline bins
+  int frequencies = 4;    // F Fourier frequencies per conditioning axis
+  int hidden = 32;        // H, width of every hidden layer of each conditioner
+  double length = 1.0;    // L, the box side: the torus is [−L/2, L/2)^D
+  bool shift = true;      // a learned circular shift per layer
+  double min_bin = 1e-3;  // spline: minimum bin width and height (units of L), minimum knot derivative
+  double min_derivative = 1e-3;
+  int pair_rows = 16384;  // pair rows per chunk of each coupling's message stage
+};
+
+template <class T>
+class EquivariantFlow {
+ public:
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;  // [batch][n·D]
+  using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;                                // [batch]
+
+  // Everything a backward pass needs from its pass, plus scratch; reuse it across steps.
+  struct Cache {
+    std::vector<CircularCouplingCache<T>> layer;  // [layers]: each coupling's input and activations
+    Vec layer_logdet;                             // [batch] one layer's log-det
+    Eigen::VectorXd logdet_sum;                   // [batch] the layers' log-dets summed in double
+  };
+
+  // Throws Error on an invalid shape (layers < 1, or what circular_coupling_layout() rejects).
+  EquivariantFlow(EquivariantFlowShape shape, std::uint64_t seed);
+
+  const EquivariantFlowShape& shape() const { return shape_; }
+  int width() const { return shape_.particles * shape_.dim; }  // n·D, the columns of a batch
+  std::size_t parameter_count() const { return params_.size(); }
+  ParamVector<T>& parameters() { return params_; }
+  const ParamVector<T>& parameters() const { return params_; }
+  // Layer l's coupling shape (axis l mod D) and the offset of its parameters in parameters().
+  const CircularCouplingShape& layer_shape(int l) const { return layers_[l]; }
+  std::size_t layer_offset(int l) const { return offsets_[l]; }
+
+  // y = F(x), logdet = log|det ∂F/∂x| per row. cache may be null when no backward pass follows.
+  void forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const;
+  // x = F⁻¹(y), logdet = log|det ∂F⁻¹/∂y| per row.
+  void inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const;
+
+  // Given the cache of forward(x) and gy = dL/dy, gld = dL/dlogdet (per row): adds dL/dθ to grad
+  // (resized and zeroed if not of size parameter_count()) and writes gx = dL/dx.
+  void backward_forward(Cache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const;
+  // Given the cache of inverse(y) and gx = dL/dx, gld: adds dL/dθ to grad and writes gy = dL/dy.
+  void backward_inverse(Cache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const;
+
+ private:
+  // out = the layers applied to in, in order (inverse: the last first, each inverted).
+  void pass(const Mat& in, Mat& out, Vec& logdet, Cache* cache, bool inverse) const;
+  void backward(Cache& c, const Mat& g_out, const Vec& gld, ParamVector<T>& grad, Mat& g_in, bool inverse) const;
+
+  EquivariantFlowShape shape_;
+  std::vector<CircularCouplingShape> layers_;
+  std::vector<std::size_t> offsets_;  // [layers] start of each layer's parameters
+  ParamVector<T> params_;
+};
+
+extern template class EquivariantFlow<float>;
+extern template class EquivariantFlow<double>;
+
+}  // namespace boltzmap
