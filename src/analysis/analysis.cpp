@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "analysis/estimators.hpp"
+#include "stats/estimators.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 

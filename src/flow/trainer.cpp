@@ -1,7 +1,7 @@
 // See trainer.hpp.
 #include "flow/trainer.hpp"
 
-#include "analysis/estimators.hpp"
+#include "stats/estimators.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "analysis/estimators.hpp"
+#include "stats/estimators.hpp"
 #include "analysis/set_statistics.hpp"
 
 namespace boltzmap {

@@ -7,7 +7,8 @@
 // bootstrap replicates.
 // Conventions: log w_B(x_A) = −β_B U_B(F(x_A)) + β_A U_A(x_A) + log|det J_F(x_A)| (A→B, Eq. 11),
 // log w_A(x_B) the mirror (B→A, Eq. 10); ΔF always means β_B F_B − β_A F_A.
-// Tests: tests/analysis/test_estimators.cpp.
+// A room of its own (stats/) because both the trainer (flow/, the RESS metric) and the analysis
+// use it, and flow/ must not include analysis/. Tests: tests/stats/test_estimators.cpp.
 #pragma once
 #include <cstdint>
 #include <span>

@@ -1,4 +1,4 @@
-// Estimators on log-weights (src/analysis/estimators.hpp) on cases with exact answers:
+// Estimators on log-weights (src/stats/estimators.hpp) on cases with exact answers:
 // logsumexp at magnitudes 10⁴, Kish ESS, Gaussians joined by an exact affine map (constant
 // weights, exact ΔF from any sample), BAR against exponential averaging, and the canonical-domain
 // rules of METHOD.md on a model with a known answer. Statistical checks use fixed seeds and
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "analysis/bootstrap.hpp"
-#include "analysis/estimators.hpp"
+#include "stats/estimators.hpp"
 
 namespace boltzmap {
 namespace {

@@ -1,5 +1,5 @@
 // See estimators.hpp.
-#include "analysis/estimators.hpp"
+#include "stats/estimators.hpp"
 
 #include <algorithm>
 #include <cmath>
