@@ -170,7 +170,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                e.training.total_epochs(), e.training.phases.size(), e.training.batch_size);
   if (std::filesystem::exists(ckpt)) {
     check_resume_input(ckpt, e);
-    load_checkpoint(ckpt, trainer);
+    trainer.restore(load_checkpoint(ckpt, trainer.flow.parameter_count(), trainer.pool.size()));
     spdlog::info("resuming from {} after epoch {} (step {})", ckpt, trainer.next_epoch(), trainer.global_step());
   }
   // The identity map's metrics, known only to a run that starts from the beginning.
@@ -212,7 +212,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
         throw numerical_error(std::string(err.what()) + "; nothing was written from this state (the last checkpoint, " +
                               ckpt + ", is unchanged)");
       const std::string failed = folder.failed_checkpoint();
-      save_checkpoint(failed, pre, trainer, e.resolved_toml);
+      save_checkpoint(failed, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
       throw numerical_error(std::string(err.what()) + "; state saved in " + failed +
                             " (the last regular checkpoint is unchanged)");
     }
@@ -232,7 +232,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                    last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.seconds);
     stop_signal = join_round(comm, trainer.done()).signal;
     if (stop_signal != 0 || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done())
-      save_checkpoint(ckpt, pre, trainer, e.resolved_toml);
+      save_checkpoint(ckpt, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
     if (stop_signal != 0) break;
   }
   // A signal that came with (or after) the last epoch interrupts nothing: the run finishes.
@@ -247,7 +247,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     return 0;
   }
   progress.finish();
-  save_flow(folder.model_flow(), pre, trainer, e.resolved_toml);
+  save_flow(folder.model_flow(), pre, trainer.flow, e.resolved_toml);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json tr = {{"parameters", trainer.flow.parameter_count()},
                        {"epochs", trainer.next_epoch()},

@@ -299,4 +299,29 @@ EpochMetrics Trainer::validate() const {
   return m;
 }
 
+TrainingState Trainer::state() const {
+  TrainingState s;
+  s.parameters.assign(flow.parameters().begin(), flow.parameters().end());
+  s.adam_steps = adam.steps;
+  s.adam_m = adam.m;
+  s.adam_v = adam.v;
+  s.pool = pool;
+  s.next_epoch = next_epoch_;
+  s.global_step = step_;
+  return s;
+}
+
+void Trainer::restore(const TrainingState& s) {
+  if (s.parameters.size() != flow.parameter_count() || s.pool.size() != pool.size())
+    throw Error(ExitCode::failure, fmt::format("Trainer::restore: a state of {} parameters and {} pool values for a "
+                                               "trainer of {} and {}",
+                                               s.parameters.size(), s.pool.size(), flow.parameter_count(), pool.size()));
+  std::copy(s.parameters.begin(), s.parameters.end(), flow.parameters().begin());
+  pool = s.pool;
+  adam.steps = s.adam_steps;
+  adam.m = s.adam_steps == 0 ? std::vector<double>{} : s.adam_m;
+  adam.v = s.adam_steps == 0 ? std::vector<double>{} : s.adam_v;
+  set_progress(s.next_epoch, s.global_step);
+}
+
 }  // namespace boltzmap

@@ -22,6 +22,7 @@
 
 #include "core/config.hpp"
 #include "flow/adam.hpp"
+#include "flow/training_state.hpp"
 #include "flow/loss.hpp"
 #include "flow/realnvp.hpp"
 #include "transforms/preprocessor.hpp"
@@ -76,6 +77,10 @@ class Trainer {
     next_epoch_ = next_epoch;
     step_ = global_step;
   }
+  // The state a checkpoint holds, and its restoration (sizes must fit: the caller checks them
+  // against parameter_count() and pool.size() when reading a file).
+  TrainingState state() const;
+  void restore(const TrainingState& s);
   // Phase index and epoch within it of a global epoch.
   std::pair<int, std::int64_t> phase_of(std::int64_t epoch) const;
   double b_energy_low() const { return b_low_; }

@@ -3,7 +3,7 @@
 
 #include "core/error.hpp"
 #include "io/files.hpp"
-#include "flow/trainer.hpp"
+#include "flow/realnvp.hpp"
 #include "io/h5util.hpp"
 #include "version.hpp"
 
@@ -41,17 +41,16 @@ void write_provenance(hid_t file, const std::string& resolved_input) {
   string_attribute(file, "boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")");
 }
 
-void write_flow_group(hid_t file, const RealNvp<float>& flow) {
+void write_flow_group(hid_t file, const FlowShape& sh, std::span<const float> parameters) {
   hid_t g = make_group(file, "flow");
-  const auto& sh = flow.shape();
   const int ints[2] = {sh.dim, sh.blocks};
   numeric_attribute<int>(g, "dim", H5T_NATIVE_INT, std::span<const int>(ints, 1));
   numeric_attribute<int>(g, "blocks", H5T_NATIVE_INT, std::span<const int>(ints + 1, 1));
   numeric_attribute<int>(g, "hidden", H5T_NATIVE_INT, std::span<const int>(sh.hidden));
   numeric_attribute<double>(g, "scale_bound", H5T_NATIVE_DOUBLE, std::span<const double>(&sh.scale_bound, 1));
-  const long long count = static_cast<long long>(flow.parameter_count());
+  const long long count = static_cast<long long>(parameters.size());
   numeric_attribute<long long>(g, "parameter_count", H5T_NATIVE_LLONG, std::span<const long long>(&count, 1));
-  write_dataset(g, "parameters", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {static_cast<hsize_t>(count)}, flow.parameters().data());
+  write_dataset(g, "parameters", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {static_cast<hsize_t>(count)}, parameters.data());
   H5_CHECK(H5Gclose(g));
 }
 
@@ -67,32 +66,34 @@ void save_preprocessor(const std::string& path, const Preprocessor& pre, const s
   commit_partial(path);
 }
 
-void save_flow(const std::string& path, const Preprocessor& pre, const Trainer& trainer, const std::string& resolved_input) {
+void save_flow(const std::string& path, const Preprocessor& pre, const RealNvp<float>& flow,
+               const std::string& resolved_input) {
   {
     H5File f = H5File::create(partial_name(path));
     write_provenance(f.id, resolved_input);
     write_preprocess_group(f.id, pre);
-    write_flow_group(f.id, trainer.flow);
+    write_flow_group(f.id, flow.shape(), flow.parameters());
     f.close();
   }
   commit_partial(path);
 }
 
-void save_checkpoint(const std::string& path, const Preprocessor& pre, const Trainer& t, const std::string& resolved_input) {
+void save_checkpoint(const std::string& path, const Preprocessor& pre, const FlowShape& shape, const TrainingState& t,
+                     const std::string& resolved_input) {
   {
     H5File f = H5File::create(partial_name(path));
     write_provenance(f.id, resolved_input);
     write_preprocess_group(f.id, pre);
-    write_flow_group(f.id, t.flow);
+    write_flow_group(f.id, shape, t.parameters);
     hid_t g = make_group(f.id, "checkpoint");
-    const long long v[3] = {t.next_epoch(), t.global_step(), t.adam.steps};
+    const long long v[3] = {t.next_epoch, t.global_step, t.adam_steps};
     numeric_attribute<long long>(g, "next_epoch", H5T_NATIVE_LLONG, std::span<const long long>(v, 1));
     numeric_attribute<long long>(g, "global_step", H5T_NATIVE_LLONG, std::span<const long long>(v + 1, 1));
     numeric_attribute<long long>(g, "adam_steps", H5T_NATIVE_LLONG, std::span<const long long>(v + 2, 1));
-    const hsize_t P = t.flow.parameter_count();
+    const hsize_t P = t.parameters.size();
     std::vector<double> zeros;
-    const auto& m = t.adam.m.empty() ? (zeros = std::vector<double>(P, 0.0)) : t.adam.m;
-    const auto& s2 = t.adam.v.empty() ? zeros : t.adam.v;
+    const auto& m = t.adam_m.empty() ? (zeros = std::vector<double>(P, 0.0)) : t.adam_m;
+    const auto& s2 = t.adam_v.empty() ? zeros : t.adam_v;
     write_dataset(g, "adam_m", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {P}, m.data());
     write_dataset(g, "adam_v", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {P}, s2.data());
     const hsize_t stride = static_cast<hsize_t>(pre.n_particles()) * pre.dim();
@@ -105,31 +106,34 @@ void save_checkpoint(const std::string& path, const Preprocessor& pre, const Tra
   commit_partial(path);
 }
 
-void load_checkpoint(const std::string& path, Trainer& t) {
+TrainingState load_checkpoint(const std::string& path, std::size_t parameter_count, std::size_t pool_size) {
   const H5File f = H5File::open(path);
   if (!exists(f.id, "/checkpoint") || !exists(f.id, "/flow/parameters"))
     throw io_error(path + ": not a boltzmap training checkpoint");
-  auto params = read_all<float>(f.id, "/flow/parameters", H5T_NATIVE_FLOAT, path);
-  if (params.size() != t.flow.parameter_count())
-    throw io_error(path + ": the checkpoint's flow has " + std::to_string(params.size()) + " parameters, the input's " +
-                   std::to_string(t.flow.parameter_count()) + " ([flow] changed?); move the checkpoint away to start over");
-  auto pool = read_all<float>(f.id, "/checkpoint/pool", H5T_NATIVE_FLOAT, path);
-  if (pool.size() != t.pool.size()) {
-    throw io_error(path + ": the checkpoint's source pool holds " + std::to_string(pool.size()) +
-                   " coordinates, the input's pool " + std::to_string(t.pool.size()) +
+  TrainingState t;
+  t.parameters = read_all<float>(f.id, "/flow/parameters", H5T_NATIVE_FLOAT, path);
+  if (t.parameters.size() != parameter_count)
+    throw io_error(path + ": the checkpoint's flow has " + std::to_string(t.parameters.size()) + " parameters, the input's " +
+                   std::to_string(parameter_count) + " ([flow] changed?); move the checkpoint away to start over");
+  t.pool = read_all<float>(f.id, "/checkpoint/pool", H5T_NATIVE_FLOAT, path);
+  if (t.pool.size() != pool_size)
+    throw io_error(path + ": the checkpoint's source pool holds " + std::to_string(t.pool.size()) +
+                   " coordinates, the input's pool " + std::to_string(pool_size) +
                    " (training.pool_size or A's training set changed?); move the checkpoint away to start over");
-  }
-  std::copy(params.begin(), params.end(), t.flow.parameters().begin());
-  t.pool = std::move(pool);
-  t.adam.m = read_all<double>(f.id, "/checkpoint/adam_m", H5T_NATIVE_DOUBLE, path);
-  t.adam.v = read_all<double>(f.id, "/checkpoint/adam_v", H5T_NATIVE_DOUBLE, path);
+  t.adam_m = read_all<double>(f.id, "/checkpoint/adam_m", H5T_NATIVE_DOUBLE, path);
+  t.adam_v = read_all<double>(f.id, "/checkpoint/adam_v", H5T_NATIVE_DOUBLE, path);
   hid_t g = H5Gopen2(f.id, "checkpoint", H5P_DEFAULT);
-  t.adam.steps = static_cast<std::int64_t>(read_number_attribute(g, "adam_steps", path));
-  const auto next_epoch = static_cast<std::int64_t>(read_number_attribute(g, "next_epoch", path));
-  const auto step = static_cast<std::int64_t>(read_number_attribute(g, "global_step", path));
+  try {
+    t.adam_steps = static_cast<std::int64_t>(read_number_attribute(g, "adam_steps", path));
+    t.next_epoch = static_cast<std::int64_t>(read_number_attribute(g, "next_epoch", path));
+    t.global_step = static_cast<std::int64_t>(read_number_attribute(g, "global_step", path));
+  } catch (...) {
+    H5Gclose(g);
+    throw;
+  }
   H5Gclose(g);
-  if (t.adam.steps == 0) t.adam.m.clear(), t.adam.v.clear();
-  t.set_progress(next_epoch, step);
+  if (t.adam_steps == 0) t.adam_m.clear(), t.adam_v.clear();
+  return t;
 }
 
 Preprocessor load_preprocessor(const std::string& path) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "flow/training_state.hpp"
 #include "transforms/preprocessor.hpp"
 
 namespace boltzmap {
@@ -28,9 +29,9 @@ namespace boltzmap {
 void save_preprocessor(const std::string& path, const Preprocessor& pre, const std::string& resolved_input);
 Preprocessor load_preprocessor(const std::string& path);
 
-class Trainer;
 template <class T>
 class RealNvp;
+struct FlowShape;
 // A trained model: the preprocessing and the flow, as flow.h5 holds them.
 struct Model {
   Preprocessor pre;
@@ -39,10 +40,13 @@ struct Model {
 // Reads flow.h5 (throws io_error naming the file and what is missing or inconsistent).
 Model load_flow(const std::string& path);
 // flow.h5: the preprocessing and the flow's parameters.
-void save_flow(const std::string& path, const Preprocessor& pre, const Trainer& trainer, const std::string& resolved_input);
-// The training state; load_checkpoint checks that it fits the trainer (parameter count, pool size).
-void save_checkpoint(const std::string& path, const Preprocessor& pre, const Trainer& trainer,
+void save_flow(const std::string& path, const Preprocessor& pre, const RealNvp<float>& flow,
+               const std::string& resolved_input);
+// The training state (src/flow/training_state.hpp) of a flow of this shape.
+void save_checkpoint(const std::string& path, const Preprocessor& pre, const FlowShape& shape, const TrainingState& state,
                      const std::string& resolved_input);
-void load_checkpoint(const std::string& path, Trainer& trainer);
+// Reads a checkpoint; io_error naming the file when its flow has not `parameter_count` parameters
+// or its pool not `pool_size` values (the input changed since it was written).
+TrainingState load_checkpoint(const std::string& path, std::size_t parameter_count, std::size_t pool_size);
 
 }  // namespace boltzmap

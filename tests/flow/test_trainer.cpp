@@ -70,12 +70,9 @@ TEST(Trainer, ResumeEqualsUninterrupted) {
   first.train_epoch();
   first.train_epoch();  // end of phase 1
   first.train_epoch();  // into phase 2: the pool has moved
-  // A new trainer restored from the first one's state (what a checkpoint holds).
+  // A new trainer restored from the first one's state (what a checkpoint holds: TrainingState).
   Trainer resumed(w->e, *w->pre, w->data);
-  resumed.flow.parameters() = first.flow.parameters();
-  resumed.adam = first.adam;
-  resumed.pool = first.pool;
-  resumed.set_progress(first.next_epoch(), first.global_step());
+  resumed.restore(first.state());
   while (!resumed.done()) resumed.train_epoch();
   EXPECT_EQ(resumed.flow.parameters(), straight.flow.parameters());
   EXPECT_EQ(resumed.pool, straight.pool);
