@@ -115,6 +115,10 @@ std::string default_input() {
 
 int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
   const std::string input = args.input.empty() ? default_input() : args.input;
+  if (args.input.empty() && comm.root())
+    spdlog::info("no FILE given: running the demo, {} (sample, train, map, analyze and the figures; a few minutes on "
+                 "2 cores); `boltzmap run FILE` runs your own input",
+                 input);
   const Experiment e = load_job_input(input, args.sets, comm);
   // Before the first stage: a backend some stage cannot run on (each stage resolves its own again).
   resolve_backends(e.backend, {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze},

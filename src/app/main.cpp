@@ -82,7 +82,11 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 4096));
     app.add_flag("-v,--verbose", verbose, "more log output");
 
-    // A subcommand that reads an experiment input: FILE, --set overrides, the exit codes.
+    // What every subcommand's --help repeats: the options of boltzmap itself, and the exit codes.
+    const std::string sub_footer =
+        std::string("Global options (before or after the subcommand): --threads N (OpenMP threads per rank), "
+                    "-v/--verbose.\n") + exit_codes;
+    // A subcommand that reads an experiment input: FILE, --set overrides, -o, the footer.
     auto input_subcommand = [&](const char* name, const std::string& what, std::string& input,
                                 std::vector<std::string>& sets, const char* file_help, bool required = true) {
       CLI::App* sub = app.add_subcommand(name, what);
@@ -91,7 +95,10 @@ int main(int argc, char** argv) {
       sub->add_option("--set", sets, "override an input key: --set systems.A.sampler.walkers=512 (repeatable)")
           ->take_all()
           ->allow_extra_args(false);
-      sub->footer(exit_codes);
+      sub->add_option_function<std::string>(
+          "-o,--output-dir", [&sets](const std::string& dir) { sets.push_back("output_dir=" + dir); },
+          "the run folder (the input's output_dir; default out/<name>); the same as --set output_dir=DIR");
+      sub->footer(sub_footer);
       return sub;
     };
 
@@ -150,6 +157,7 @@ int main(int argc, char** argv) {
     auto* i = app.add_subcommand("info", "Describe an HDF5 file written by boltzmap (groups, datasets, attributes)");
     i->add_option("FILE", info.file, "an .h5 file")->required();
     i->add_flag("--input", info.input, "print the resolved input stored in the file and nothing else");
+    i->footer(sub_footer);
 
     try {
       app.parse(argc, argv);

@@ -163,7 +163,11 @@ check "--version" 0 "boltzmap" "CUDA" -- "$boltzmap" --version
 check "--help" 0 "sample" "info" "Exit codes" "2 bad command line" "3 bad input file" "6 backend" \
   -- "$boltzmap" --help
 check "sample --help" 0 "--set" "--system" "Exit codes" -- "$boltzmap" sample --help
-check "info --help" 0 "--input" -- "$boltzmap" info --help
+check "info --help" 0 "--input" "--threads" -- "$boltzmap" info --help
+# Every subcommand's help lists the global options and -o (issue 12).
+for sub in sample preprocess train map analyze run; do
+  check "$sub --help lists the global options and -o" 0 "Global options" "--threads" "--verbose" "--output-dir" -- "$boltzmap" $sub --help
+done
 
 # Nothing above may have written into the current folder.
 expect "no stray out/ folder" test ! -e out

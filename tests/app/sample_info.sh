@@ -179,5 +179,19 @@ code=$?
 if [[ $code -eq 4 ]] && grep -q "boltzmap sample" nodata.txt; then ok "preprocess without data: exit 4, says to sample first"
 else bad "preprocess without data: exit 4, says to sample first (exit $code)" nodata.txt; fi
 
+# -o DIR is output_dir (issue 12): the run folder goes there.
+"$boltzmap" sample in.toml --no-progress --system A -o "$tmp/short_o" > short_o.txt 2>&1
+code=$?
+if [[ $code -eq 0 && -s $tmp/short_o/data/A_train.h5 ]] && grep -q "^output_dir = \"$tmp/short_o\"" "$tmp/short_o/input.toml"; then
+  ok "-o DIR puts the run folder in DIR"
+else bad "-o DIR puts the run folder in DIR (exit $code)" short_o.txt; fi
+# run without FILE says it runs the demo before it starts (stopped once it has said so).
+"$boltzmap" run --no-progress -o "$tmp/demo_o" > demo_o.txt 2>&1 &
+demo=$!
+for _ in $(seq 100); do grep -q "no FILE given: running the demo" demo_o.txt && break; sleep 0.1; done
+kill -KILL $demo 2>/dev/null; wait $demo 2>/dev/null
+if grep -q "no FILE given: running the demo, .*inputs/demo.toml" demo_o.txt; then ok "run without FILE says it runs the demo"
+else bad "run without FILE says it runs the demo" demo_o.txt; fi
+
 echo "cli_sample_info: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
