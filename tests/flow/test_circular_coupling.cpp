@@ -20,6 +20,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "support/torus.hpp"
 #include "flow/circular_coupling.hpp"
 #include "flow/circular_spline.hpp"
 
@@ -29,11 +30,8 @@ namespace {
 constexpr std::uint64_t kSeed = 20261202;
 constexpr double kBox = 5.6568542494923806;  // N = 32 at ρ = 1 in 2D: L = √32
 
-double uniform(std::uint64_t seed, std::uint32_t id, std::uint64_t k) {  // U(−1, 1)
-  const Random4 r = philox(seed, RngStream::Test, id, k);
-  return 2.0 * uniform_double(r.v[0], r.v[1]) - 1.0;
-}
-double circle_diff(double a, double b, double L) { return a - b - L * std::round((a - b) / L); }
+double uniform(std::uint64_t seed, std::uint32_t id, std::uint64_t k) { return test::uniform_pm1(seed, id, k); }
+using test::circle_diff;
 
 CircularCouplingShape shape_of(int n, int D, int axis, double L, int K = 8, int F = 4, int H = 32) {
   CircularCouplingShape s;

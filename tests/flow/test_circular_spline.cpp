@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/rng.hpp"
+#include "support/torus.hpp"
 #include "flow/circular_spline.hpp"
 
 namespace boltzmap {
@@ -59,7 +60,7 @@ std::vector<double> random_theta(int K, std::uint64_t seed, double sigma = 2.0) 
 }
 
 // Signed distance a − b on the circle of length L, in (−L/2, L/2].
-double circle_diff(double a, double b, double L) { return a - b - L * std::round((a - b) / L); }
+using test::circle_diff;
 
 // Sizes for the tolerances, in double, from the backward pass (itself checked against central
 // differences below). A bound on |∂(log dy/dx)/∂x| between x − r and x + r: the largest at x − r,
