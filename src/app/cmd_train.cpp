@@ -73,6 +73,14 @@ std::vector<float> load_set(const Experiment& e, char label, const char* set, bo
   return std::move(read_data_set(e, label, set).positions);
 }
 
+// A metric in the log and train_log.csv: "n/a" when it was not computed (a loss term with λ = 0, a
+// missing validation set). Trainer::check_metrics_finite has already refused a computed metric that
+// is not finite, so NaN here only ever means "not computed".
+std::string metric(double x, int digits) { return std::isnan(x) ? std::string("n/a") : fmt::format("{:.{}g}", x, digits); }
+std::string metric_fixed(double x, int decimals) {
+  return std::isnan(x) ? std::string("n/a") : fmt::format("{:.{}f}", x, decimals);
+}
+
 const char* kCsvHeader =
     "epoch,phase,learning_rate,loss_dir_train,loss_inv_train,loss_dir_validation,loss_inv_validation,"
     "fraction_in_range,ress_validation,seconds,steps,out_of_domain_a_to_b,out_of_domain_b_to_a,fraction_in_range_train,"
@@ -218,18 +226,22 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     }
     step_seconds += last.seconds;
     steps += last.steps;
-    append_text(log_path, fmt::format(
-        "{},{},{:.6g},{:.8g},{:.8g},{:.8g},{:.8g},{:.6g},{:.6g},{:.4g},{},{:.6g},{:.6g},{:.6g},{:.6g}\n", last.epoch + 1, last.phase + 1,
-        last.learning_rate, last.loss_dir_train, last.loss_inv_train, last.loss_dir_validation,
-        last.loss_inv_validation, last.fraction_in_range, last.ress_validation, last.seconds, last.steps,
-        last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.fraction_in_range_train, last.ress_train));
+    append_text(log_path,
+                fmt::format("{},{},{:.6g},{},{},{},{},{},{},{:.4g},{},{},{},{},{}\n", last.epoch + 1, last.phase + 1,
+                            last.learning_rate, metric(last.loss_dir_train, 8), metric(last.loss_inv_train, 8),
+                            metric(last.loss_dir_validation, 8), metric(last.loss_inv_validation, 8),
+                            metric(last.fraction_in_range, 6), metric(last.ress_validation, 6), last.seconds, last.steps,
+                            metric(last.out_of_domain_a_to_b, 6), metric(last.out_of_domain_b_to_a, 6),
+                            metric(last.fraction_in_range_train, 6), metric(last.ress_train, 6)));
     progress.update(static_cast<double>(trainer.next_epoch()));
     if (!args.progress || (last.epoch + 1) % 10 == 0 || trainer.done())
-      spdlog::info("epoch {} (phase {}, lr {:.2g}): L_dir {:.4f} / {:.4f} val, L_inv {:.4f} / {:.4f} val, in range {:.3f}, "
-                   "RESS {:.4f}, outside domain {:.3f} (A→B) / {:.3f} (B→A), {:.2f} s",
-                   last.epoch + 1, last.phase + 1, last.learning_rate, last.loss_dir_train, last.loss_dir_validation,
-                   last.loss_inv_train, last.loss_inv_validation, last.fraction_in_range, last.ress_validation,
-                   last.out_of_domain_a_to_b, last.out_of_domain_b_to_a, last.seconds);
+      spdlog::info("epoch {} (phase {}, lr {:.2g}): L_dir {} / {} val, L_inv {} / {} val, in range {}, "
+                   "RESS {}, outside domain {} (A→B) / {} (B→A), {:.2f} s",
+                   last.epoch + 1, last.phase + 1, last.learning_rate, metric_fixed(last.loss_dir_train, 4),
+                   metric_fixed(last.loss_dir_validation, 4), metric_fixed(last.loss_inv_train, 4),
+                   metric_fixed(last.loss_inv_validation, 4), metric_fixed(last.fraction_in_range, 3),
+                   metric_fixed(last.ress_validation, 4), metric_fixed(last.out_of_domain_a_to_b, 3),
+                   metric_fixed(last.out_of_domain_b_to_a, 3), last.seconds);
     stop_signal = join_round(comm, trainer.done()).signal;
     if (stop_signal != 0 || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done())
       save_checkpoint(ckpt, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);

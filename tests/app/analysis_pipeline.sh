@@ -28,6 +28,25 @@ $(tiny_phase 2 1.0 1e-4)" extra="$(tiny_analysis 30)" > in.toml
 # stage asks for the log file).
 [[ $(grep -c "run: done" out/pipe/log.txt) -eq 1 && $(grep -c "βΔF = β_B F_B" out/pipe/log.txt) -eq 2 ]] \
   && ok "log.txt has each line once (the results table by analyze and by run)" || bad "log.txt repeats lines" out/pipe/log.txt
+# Phase 1 trains L_dir only: its L_inv (training) is "n/a", never "nan", in the CSV and the log;
+# phase 2 trains both, so its value is a number; tools/plot reads the CSV.
+$py - out/pipe/train_log.csv <<'PY' > csv_check.log 2>&1 && ok "train_log.csv: an untrained loss is n/a, a trained one a number" || bad "n/a in train_log.csv" csv_check.log
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 5, len(rows)
+for r in rows:
+    assert "nan" not in ",".join(r.values()).lower(), r
+    if r["phase"] == "1":
+        assert r["loss_inv_train"] == "n/a", r
+    else:
+        assert math.isfinite(float(r["loss_inv_train"])), r
+    assert math.isfinite(float(r["loss_dir_train"])) and math.isfinite(float(r["loss_inv_validation"])), r
+PY
+! grep -qi "nan" out/pipe/log.txt && grep -q "L_inv n/a" out/pipe/log.txt && ok "log.txt: an untrained loss reads n/a" || bad "log.txt nan/n-a" out/pipe/log.txt
+if $py -c "import matplotlib" 2>/dev/null; then
+  "$(dirname "$0")/../../tools/plot" analysis out/pipe/analysis.h5 --train-log out/pipe/train_log.csv --out figs > plot.log 2>&1 \
+    && [[ -s figs/training.png ]] && ok "tools/plot draws the training figure from a log with n/a" || bad "tools/plot with n/a" plot.log
+fi
 for f in data/A_evaluation.h5 data/B_evaluation.h5 model/flow.h5 mapped/A_to_B.h5 mapped/B_to_A.h5 analysis.h5 stages.json; do
   [[ -f out/pipe/$f ]] && ok "wrote $f" || bad "missing $f"
 done
