@@ -106,7 +106,30 @@ bool output_current(const std::string& path, const Stage& st, const std::string&
   }
 }
 
+// Whether each stage is up to date (rank 0 only: reads the run folder). A stage runs when its
+// record or an output is stale, or when a stage it reads runs.
+std::vector<std::pair<Stage, bool>> plan(const Experiment& e, const RunFolder& folder) {
+  const nlohmann::json rec = read_records(folder.stages());
+  std::set<std::string> runs;
+  std::vector<std::pair<Stage, bool>> out;
+  for (const Stage& st : stages(e, folder)) {
+    const std::string key = st.key(e.resolved_toml);
+    bool current = rec.value(st.name, std::string()) == fnv1a(key);
+    for (const auto& o : st.outputs) current = current && output_current(o, st, key);
+    for (const auto& a : st.after) current = current && !runs.count(a);
+    if (!current) runs.insert(st.name);
+    out.emplace_back(st, current);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, bool>> run_stages_up_to_date(const Experiment& e) {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& [st, current] : plan(e, RunFolder{e.output_dir})) out.emplace_back(st.name, current);
+  return out;
+}
 
 std::string default_input() {
   if (std::filesystem::exists("inputs/demo.toml")) return "inputs/demo.toml";
@@ -135,28 +158,31 @@ int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
   require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::rank_0, comm);
   require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
   if (comm.root()) ensure_directory(run);
-  std::set<std::string> ran;  // stages run in this invocation: their readers run again
-  for (const Stage& st : stages(e, folder)) {
-    const std::string key = st.key(e.resolved_toml), hash = fnv1a(key);
-    std::string decision = "run";
-    if (comm.root()) {
+  // Decided once, before the first stage: a stage that runs makes its readers run (plan()).
+  std::vector<std::pair<Stage, bool>> decided;
+  std::string decisions;
+  if (comm.root()) {
+    decided = plan(e, folder);
+    for (const auto& d : decided) decisions += d.second ? 's' : 'r';
+  }
+  comm.broadcast(decisions);
+  if (!comm.root()) {
+    const std::vector<Stage> all = stages(e, folder);
+    for (std::size_t k = 0; k < all.size(); ++k) decided.emplace_back(all[k], decisions[k] == 's');
+  }
+  for (const auto& [st, current] : decided) {
+    const std::string hash = fnv1a(st.key(e.resolved_toml));
+    const std::string decision = current ? "skip" : "run";
+    if (comm.root() && !current) {  // forget this stage until it completes again
       nlohmann::json rec = read_records(records_path);
-      bool current = rec.value(st.name, std::string()) == hash;
-      for (const auto& o : st.outputs) current = current && output_current(o, st, key);
-      for (const auto& a : st.after) current = current && !ran.count(a);
-      if (current) decision = "skip";
-      if (decision == "run") {  // forget this stage until it completes again
-        rec.erase(st.name);
-        write_text_atomic(records_path, rec.dump(2) + "\n");
-      }
+      rec.erase(st.name);
+      write_text_atomic(records_path, rec.dump(2) + "\n");
     }
-    comm.broadcast(decision);
     if (decision == "skip") {
       if (comm.root()) spdlog::info("run: {} is up to date (outputs present, input unchanged), skipped", st.name);
       continue;
     }
     if (comm.root()) spdlog::info("run: stage {}", st.name);
-    ran.insert(st.name);
     int code = 0;
     if (st.name == "sample_A" || st.name == "sample_B") {
       code = cmd_sample(SampleArgs{input, st.name.substr(7), args.sets, args.progress}, comm, acc);
@@ -180,7 +206,7 @@ int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
     } else if (st.name == "map") {
       code = cmd_map(MapArgs{input, args.sets, args.progress}, comm, acc);
     } else {
-      code = cmd_analyze(AnalyzeArgs{input, args.sets, false}, comm, acc);
+      code = cmd_analyze(AnalyzeArgs{input, args.sets, args.no_plot}, comm, acc);
     }
     if (code != 0) return code;
     if (comm.root()) {

@@ -60,8 +60,24 @@ struct RunArgs {
   std::vector<std::string> sets;  // with --sampler-ranks k as parallel.sampler_ranks=k (main)
   bool progress = true;
   bool sampler_ranks_given = false;
+  bool no_plot = false;
 };
 int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc);
+// Each stage `run` runs (sample_A, sample_B, train, map, analyze), in order, and whether it is up to
+// date in e's run folder (run would skip it). Reads the run folder: call on one rank.
+struct Experiment;
+std::vector<std::pair<std::string, bool>> run_stages_up_to_date(const Experiment& e);
+
+// boltzmap check FILE: the resolved input, what each stage will do, and estimates of time, memory
+// and disk for a job of `ranks` ranks (default: this job's) × `threads` threads, before anything runs.
+struct CheckArgs {
+  std::string input;
+  std::vector<std::string> sets;
+  int ranks = 0;         // 0: the ranks of this job
+  bool show_input = true;  // print the resolved input
+  bool sampler_ranks_given = false;
+};
+int cmd_check(const CheckArgs& args, const Comm& comm, const Accelerators& acc);
 
 struct InfoArgs {
   std::string file;

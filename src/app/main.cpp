@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
                            "  boltzmap train inputs/demo.toml\n"
                            "  boltzmap map inputs/demo.toml && boltzmap analyze inputs/demo.toml\n"
                            "  boltzmap info out/demo/data/B_train.h5\n"
+                           "  boltzmap check inputs/experiment_I.toml --ranks 64   (time, memory, disk before a job)\n"
                            "Input keys: README.md (\"Input reference\"). Threads: OMP_NUM_THREADS or --threads.\n") +
                exit_codes);
     app.set_version_flag("--version", version_line());
@@ -87,12 +88,14 @@ int main(int argc, char** argv) {
         std::string("Global options (before or after the subcommand): --threads N (OpenMP threads per rank), "
                     "-v/--verbose.\n") + exit_codes;
     // A subcommand that reads an experiment input: FILE, --set overrides, -o, the footer.
+    // `example` is a --set that matters to this subcommand.
     auto input_subcommand = [&](const char* name, const std::string& what, std::string& input,
-                                std::vector<std::string>& sets, const char* file_help, bool required = true) {
+                                std::vector<std::string>& sets, const char* file_help, const char* example,
+                                bool required = true) {
       CLI::App* sub = app.add_subcommand(name, what);
       CLI::Option* file = sub->add_option("FILE", input, file_help);
       if (required) file->required();
-      sub->add_option("--set", sets, "override an input key: --set systems.A.sampler.walkers=512 (repeatable)")
+      sub->add_option("--set", sets, fmt::format("override an input key: --set {} (repeatable)", example))
           ->take_all()
           ->allow_extra_args(false);
       sub->add_option_function<std::string>(
@@ -104,7 +107,7 @@ int main(int argc, char** argv) {
 
     SampleArgs sample;
     auto* s = input_subcommand("sample", "Generate the MCMC data sets of systems A and B (out/<name>/data/*.h5)",
-                               sample.input, sample.sets, "experiment input (TOML)");
+                               sample.input, sample.sets, "experiment input (TOML)", "systems.A.sampler.walkers=512");
     s->add_option("--system", sample.system, "sample only this system")->check(CLI::IsMember({"A", "B"}));
     bool no_progress = false;
     s->add_flag("--no-progress", no_progress, "no progress bar or progress lines");
@@ -113,13 +116,17 @@ int main(int argc, char** argv) {
     auto* p = input_subcommand("preprocess",
                                "Fit the invertible preprocessing on A's and B's training sets, save it "
                                "(model/preprocess.h5) and write every set through it (preprocessed/*.h5)",
-                               prep.input, prep.sets, "experiment input (TOML); its data sets must have been sampled");
+                               prep.input, prep.sets, "experiment input (TOML); its data sets must have been sampled",
+                               "preprocess.whiten=false");
+    bool prep_quiet = false;
+    p->add_flag("--no-progress", prep_quiet, "accepted for symmetry with the other stages (preprocess prints no progress bar)");
 
     TrainArgs train;
     auto* t = input_subcommand("train",
                                "Train the flow on the sampled data ([flow], [training]); resumes from "
                                "model/checkpoints/checkpoint.h5; writes model/flow.h5 and train_log.csv",
-                               train.input, train.sets, "experiment input (TOML); its data sets must have been sampled");
+                               train.input, train.sets, "experiment input (TOML); its data sets must have been sampled",
+                               "training.batch_size=1024");
     bool train_quiet = false;
     t->add_flag("--no-progress", train_quiet, "no progress bar; a log line per epoch");
     // --sampler-ranks k is [parallel] sampler_ranks = k (README "Input reference"), given here.
@@ -133,7 +140,8 @@ int main(int argc, char** argv) {
                                 "Map the evaluation sets through the trained flow (A→B with F, B→A with F⁻¹): "
                                 "mapped/{A_to_B,B_to_A}.h5 with energies, log-Jacobians, log-weights and the "
                                 "canonical-domain flag",
-                                map.input, map.sets, "experiment input (TOML); needs model/flow.h5 and the evaluation sets");
+                                map.input, map.sets, "experiment input (TOML); needs model/flow.h5 and the evaluation sets",
+                                "analysis.max_configurations=100000");
     bool map_quiet = false;
     mp->add_flag("--no-progress", map_quiet, "no progress bar or progress lines");
 
@@ -141,17 +149,32 @@ int main(int argc, char** argv) {
     auto* an = input_subcommand("analyze",
                                 "Reweighted observables, ESS and free energies (each direction, BAR) with bootstrap "
                                 "errors, for the flow and the identity map: analysis.h5, summary.json, figures/*.png",
-                                analyze.input, analyze.sets, "experiment input (TOML); needs the mapped files of `boltzmap map`");
-    an->add_flag("--no-plot", analyze.no_plot, "do not call tools/plot");
+                                analyze.input, analyze.sets, "experiment input (TOML); needs the mapped files of `boltzmap map`",
+                                "analysis.bootstrap_replicates=1000");
+    an->add_flag("--no-plot", analyze.no_plot, "do not call tools/plot (the same as --set analysis.plot=false)");
+    bool analyze_quiet = false;
+    an->add_flag("--no-progress", analyze_quiet, "accepted for symmetry with the other stages (analyze prints no progress bar)");
 
     RunArgs runa;
     auto* rn = input_subcommand("run",
                                 "The whole pipeline: sample, train, map, analyze, plot — skipping stages whose outputs "
                                 "exist for the same input (out/<name>/stages.json), so a re-run resumes where it stopped",
-                                runa.input, runa.sets, "experiment input (TOML); default inputs/demo.toml", false);
+                                runa.input, runa.sets, "experiment input (TOML); default inputs/demo.toml",
+                                "seed=3", false);
     bool run_quiet = false;
     rn->add_flag("--no-progress", run_quiet, "no progress bars; periodic log lines");
+    rn->add_flag("--no-plot", runa.no_plot, "do not call tools/plot after the analysis");
     rn->add_option("--sampler-ranks", sampler_ranks, sampler_ranks_help)->check(CLI::NonNegativeNumber);
+
+    CheckArgs check;
+    auto* ck = input_subcommand("check",
+                                "Validate an input and say what each stage will do, with estimates of time, memory "
+                                "and disk, before anything runs (writes nothing)",
+                                check.input, check.sets, "experiment input (TOML)", "systems.A.datasets.evaluation=5000000");
+    ck->add_option("--ranks", check.ranks, "plan for a job of R ranks (default: this job's)")->check(CLI::PositiveNumber);
+    ck->add_option("--sampler-ranks", sampler_ranks, sampler_ranks_help)->check(CLI::NonNegativeNumber);
+    bool check_no_input = false;
+    ck->add_flag("--no-input", check_no_input, "do not print the resolved input");
 
     InfoArgs info;
     auto* i = app.add_subcommand("info", "Describe an HDF5 file written by boltzmap (groups, datasets, attributes)");
@@ -168,9 +191,12 @@ int main(int argc, char** argv) {
       // "boltzmap frob" would only say "A subcommand is required": name the word we did not know.
       const std::string unknown = app.get_subcommands().empty() ? first_word(argc, argv) : "";
       if (!unknown.empty()) {
-        if (world.root())
-          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: run, sample, preprocess, train, map, analyze, info (see boltzmap --help)\n",
-                       unknown.c_str());
+        if (world.root()) {
+          std::string names;
+          for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+          std::fprintf(stderr, "unknown subcommand '%s'; choose one of: %s (see boltzmap --help)\n", unknown.c_str(),
+                       names.c_str());
+        }
       } else if (world.root()) {
         app.exit(e);
       }
@@ -188,7 +214,12 @@ int main(int argc, char** argv) {
       const std::string k = "parallel.sampler_ranks=" + std::to_string(sampler_ranks);
       train.sets.push_back(k);
       runa.sets.push_back(k);
-      train.sampler_ranks_given = runa.sampler_ranks_given = true;
+      check.sets.push_back(k);
+      train.sampler_ranks_given = runa.sampler_ranks_given = check.sampler_ranks_given = true;
+    }
+    if (ck->parsed()) {
+      check.show_input = !check_no_input;
+      code = cmd_check(check, world, acc);
     }
     if (t->parsed()) {
       train.progress = !train_quiet;

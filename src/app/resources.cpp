@@ -11,13 +11,48 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "flow/trainer.hpp"
 
 namespace boltzmap {
 
 namespace {
 
-// The host's memory, or less when this process's cgroup (v2 memory.max, v1 limit_in_bytes: how
-// SLURM and containers cap a job) allows less. 0 if unknown.
+
+double frame_bytes(const Experiment& e) { return 4.0 * e.box.n_particles * e.box.dimension; }
+
+// Rates measured on the reference machine (README, Performance; AMD EPYC Zen 4, 2 cores), per thread.
+// MC: ≈ 1.2×10⁷ trial moves/s per core for N = 32 (conservative: the AVX2 build, a hot system); a
+// move costs O(N).
+double mc_moves_per_second(const Experiment& e, int ranks, int threads) {
+  return 1.2e7 * 32.0 / e.box.n_particles * ranks * std::max(1, threads);
+}
+// The flow: 0.23–0.29 s per training step of experiment I (batch 2048, 657 904 parameters, both
+// loss terms, 2 threads, the pool's MC included) → ≈ 1.6×10⁻¹⁰ s per configuration, parameter and
+// loss term on one thread for the forward and backward pass; a forward pass alone is ≈ 1/3 of it.
+constexpr double kFlowSecondsPerConfigParameter = 1.6e-10;
+// The exact relabelling (an N×N assignment, O(N³)) and three energies per mapped configuration:
+// ≈ 2.2×10⁻⁵ s per configuration and thread at N = 32 (map ran 3.4×10⁴ configurations/s on 2 threads).
+double relabel_seconds(const Experiment& e) { return 2.2e-5 * std::pow(e.box.n_particles / 32.0, 3.0); }
+// analyze: 2 × 5×10⁵ configurations with 100 replicates in 20 s on 2 threads, half of it the pair
+// distances (O(N²)) and half the replicates' sums.
+double analysis_seconds_per_configuration(const Experiment& e) {
+  return 2.0e-5 * std::pow(e.box.n_particles / 32.0, 2.0) * (1.0 + e.analysis.bootstrap_replicates / 100.0);
+}
+
+double sampling_moves(const Experiment& e, char label) {
+  const SystemConfig& s = e.system(label);
+  const double W = static_cast<double>(s.sampler.walkers);
+  const double saves = std::ceil(static_cast<double>(s.datasets.total()) / W);
+  return W * (static_cast<double>(s.sampler.equilibration_moves) + saves * static_cast<double>(s.sampler.moves_between_saves));
+}
+
+std::int64_t evaluation_frames(const Experiment& e, const SystemConfig& s) {
+  return e.analysis.max_configurations > 0 ? std::min(s.datasets.evaluation, e.analysis.max_configurations)
+                                           : s.datasets.evaluation;
+}
+
+}  // namespace
+
 double available_memory() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   double have = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
@@ -28,10 +63,6 @@ double available_memory() {
   }
   return have;
 }
-
-double frame_bytes(const Experiment& e) { return 4.0 * e.box.n_particles * e.box.dimension; }
-
-}  // namespace
 
 std::string human_bytes(double b) {
   const char* unit[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
@@ -95,16 +126,121 @@ void warn_if_long_sampling(const Experiment& e, char label, const Comm& comm, in
   const SystemConfig& s = e.system(label);
   const double W = static_cast<double>(s.sampler.walkers);
   const double saves = std::ceil(static_cast<double>(s.datasets.total()) / W);
-  const double moves = W * (static_cast<double>(s.sampler.equilibration_moves) +
-                            saves * static_cast<double>(s.sampler.moves_between_saves));
-  // ≈ 1.2×10⁷ trial moves/s per core for N = 32 (README, Performance); a move costs O(N).
-  const double rate = 1.2e7 * 32.0 / e.box.n_particles * comm.size() * std::max(1, threads);
-  const double hours = moves / rate / 3600.0;
+  const double moves = sampling_moves(e, label);
+  const double hours = moves / mc_moves_per_second(e, comm.size(), threads) / 3600.0;
   if (hours > 24.0)
     spdlog::warn("system {}: {:.3g} trial moves ({} walkers × ({} + {} × {}) moves) will take roughly {:.0f} hours on "
                  "{} rank(s) × {} thread(s) at the measured rate; check systems.{}.sampler and datasets",
                  label, moves, s.sampler.walkers, s.sampler.equilibration_moves, saves, s.sampler.moves_between_saves,
                  hours, comm.size(), threads, label);
+}
+
+std::string human_seconds(double t) {
+  if (t < 60) return fmt::format("{:.2g} s", t);
+  if (t < 3600) return fmt::format("{:.2g} min", t / 60);
+  if (t < 86400 * 2) return fmt::format("{:.2g} h", t / 3600);
+  return fmt::format("{:.3g} days", t / 86400);
+}
+
+std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads) {
+  threads = std::max(1, threads);
+  const int N = e.box.n_particles, D = e.box.dimension;
+  const double frame = frame_bytes(e);
+  // A saved frame on disk: positions, then energy, step and walker (and the HDF5 overhead, small).
+  const double saved_frame = frame + 28.0;
+  std::vector<StagePlan> plans;
+  for (const SystemConfig& s : e.systems) {
+    const char X = s.label[0];
+    const SamplerConfig& sa = s.sampler;
+    const double saves = std::ceil(static_cast<double>(s.datasets.total()) / static_cast<double>(sa.walkers));
+    StagePlan p;
+    p.stage = "sample " + s.label;
+    p.work = fmt::format("{} walkers × ({} equilibration + {:.0f} saves × {} moves) = {:.0f} trial moves; keeps {} "
+                         "configurations (train {}, validation {}, evaluation {})",
+                         sa.walkers, sa.equilibration_moves, saves, sa.moves_between_saves, sampling_moves(e, X),
+                         s.datasets.total(), s.datasets.train, s.datasets.validation, s.datasets.evaluation);
+    p.writes = fmt::format("data/{}_{{train,validation,evaluation}}.h5 (sets of size > 0)", X);
+    p.where = fmt::format("every rank ({} walkers each)", (sa.walkers + ranks - 1) / ranks);
+    p.seconds = sampling_moves(e, X) / mc_moves_per_second(e, ranks, threads);
+    p.memory = sampling_bytes_per_rank(e, X, ranks);
+    p.disk = static_cast<double>(s.datasets.total()) * saved_frame;
+    plans.push_back(p);
+  }
+  const SystemConfig &A = e.systems[0], &B = e.systems[1];
+  const int latent = (N - 1) * D;
+  const double params = static_cast<double>(RealNvp<float>(flow_shape(e, latent), 0).parameter_count());
+  {
+    const TrainingSettings& t = e.training;
+    const double batch = t.batch_size;
+    const double steps_per_epoch = std::ceil(static_cast<double>(B.datasets.train) / batch);
+    double epochs = 0, flow = 0;
+    for (const TrainingPhase& ph : t.phases) {
+      const double terms = (ph.lambda_dir > 0 ? 1.0 : 0.0) + (ph.lambda_inv > 0 ? 1.0 : 0.0);
+      epochs += static_cast<double>(ph.epochs);
+      flow += static_cast<double>(ph.epochs) * steps_per_epoch * batch * params * terms;
+      // The validation pass after each epoch: forward only, both validation sets.
+      flow += static_cast<double>(ph.epochs) * static_cast<double>(A.datasets.validation + B.datasets.validation) *
+              params / 3.0;
+    }
+    const double steps = epochs * steps_per_epoch;
+    const double pool_moves = steps * batch * static_cast<double>(t.pool_mc_steps);  // an MC step is one trial move
+    StagePlan p;
+    p.stage = "train";
+    p.work = fmt::format("{:.0f} epochs × {:.0f} steps of batch {} ({} phase(s)); real-NVP of {} parameters on {} "
+                         "numbers per configuration; pool MC {} steps per drawn configuration",
+                         epochs, steps_per_epoch, t.batch_size, t.phases.size(), static_cast<std::int64_t>(params),
+                         latent, t.pool_mc_steps);
+    p.writes = "model/flow.h5, model/checkpoints/checkpoint.h5, train_log.csv";
+    p.where = "rank 0 (the other ranks wait)";
+    p.seconds = flow * kFlowSecondsPerConfigParameter / threads + pool_moves / mc_moves_per_second(e, 1, threads);
+    p.memory = training_bytes(e);
+    // flow.h5: float32 parameters; the checkpoint adds Adam's two moments in double.
+    p.disk = params * 4.0 + params * (4.0 + 16.0);
+    plans.push_back(p);
+  }
+  const double eval = static_cast<double>(evaluation_frames(e, A) + evaluation_frames(e, B));
+  {
+    StagePlan p;
+    p.stage = "map";
+    p.work = fmt::format("F on {} of A's and F⁻¹ on {} of B's evaluation configurations", evaluation_frames(e, A),
+                         evaluation_frames(e, B));
+    p.writes = "mapped/A_to_B.h5, mapped/B_to_A.h5";
+    p.where = "every rank (its share of the configurations)";
+    p.seconds = eval * (kFlowSecondsPerConfigParameter * params / 3.0 + relabel_seconds(e)) / (ranks * threads);
+    p.memory = analysis_bytes(e);
+    // Each mapped frame: the image, and about seven per-frame observables (value, step and time).
+    p.disk = eval * (frame + 7.0 * 24.0 + 28.0);
+    plans.push_back(p);
+  }
+  {
+    StagePlan p;
+    p.stage = "analyze";
+    p.work = fmt::format("observables, ESS, ΔF for both directions and the identity map on {:.0f} configurations; "
+                         "{} bootstrap replicates ({})",
+                         eval, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
+    p.writes = "analysis.h5, summary.json, figures/*.png";
+    p.where = "rank 0 (the other ranks wait)";
+    p.seconds = eval * analysis_seconds_per_configuration(e) / threads;
+    p.memory = analysis_bytes(e);
+    p.disk = 1e6;  // histograms and g(r) of every set and replicate: about a megabyte
+    plans.push_back(p);
+  }
+  {
+    StagePlan p;
+    p.stage = "preprocess";
+    double frames = 0;
+    for (const SystemConfig& s : e.systems) frames += static_cast<double>(s.datasets.total());
+    p.work = fmt::format("fits the preprocessing on the training sets and writes all {:.0f} configurations through it "
+                         "(only `boltzmap preprocess` runs it: train fits its own)",
+                         frames);
+    p.writes = "model/preprocess.h5, preprocessed/*.h5";
+    p.where = "rank 0";
+    p.seconds = frames * relabel_seconds(e) / threads;
+    p.memory = frames * frame * 4.0;
+    p.disk = frames * (3.0 * frame + 8.0);
+    plans.push_back(p);
+  }
+  return plans;
 }
 
 }  // namespace boltzmap

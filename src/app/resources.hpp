@@ -5,6 +5,7 @@
 // about 2. Tests: tests/app/bad_inputs.sh (walkers = 2³¹ − 1).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "parallel/comm.hpp"
@@ -31,6 +32,27 @@ void require_memory(const std::string& what, const std::string& key, double byte
 // Rank 0 warns when sampling system `label` will take more than a day at the measured rate.
 void warn_if_long_sampling(const Experiment& e, char label, const Comm& comm, int threads);
 
+// The host's memory, or less when this process's cgroup (v2 memory.max, v1 limit_in_bytes: how
+// SLURM and containers cap a job) allows less. 0 if unknown.
+double available_memory();
+
 std::string human_bytes(double bytes);
+std::string human_seconds(double seconds);
+
+// What one stage of the pipeline will do and need (boltzmap check), for a job of `ranks` ranks ×
+// `threads` threads, from the input and the rates measured on the project's 2-core reference
+// machine (README, Performance): estimates good to a factor of 2–3 on similar cores.
+struct StagePlan {
+  std::string stage;    // "sample A", "train", …
+  std::string work;     // what it does, in numbers
+  std::string writes;   // the files it writes, relative to the run folder
+  std::string where;    // which ranks do the work
+  double seconds = 0;   // wall time
+  double memory = 0;    // bytes on the rank that holds the most
+  double disk = 0;      // bytes written
+};
+// Every stage `boltzmap run` runs (sample A, sample B, train, map, analyze), plus `preprocess`
+// (only run by its own subcommand) last, marked as such.
+std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads);
 
 }  // namespace boltzmap

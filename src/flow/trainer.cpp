@@ -17,8 +17,6 @@
 
 namespace boltzmap {
 
-namespace {
-
 FlowShape flow_shape(const Experiment& e, int latent_dim) {
   FlowShape s;
   s.dim = latent_dim;
@@ -27,6 +25,8 @@ FlowShape flow_shape(const Experiment& e, int latent_dim) {
   s.scale_bound = e.flow.scale_bound;
   return s;
 }
+
+namespace {
 
 constexpr double kNoClamp = 1e300;
 

@@ -29,6 +29,9 @@
 
 namespace boltzmap {
 
+// The real-NVP's shape for the input's [flow] table on a preprocessed vector of latent_dim numbers.
+FlowShape flow_shape(const Experiment& e, int latent_dim);
+
 // Physical configurations [rows][N][D] of the sets the trainer reads.
 struct TrainingData {
   std::vector<float> a_train, a_validation, b_train, b_validation;

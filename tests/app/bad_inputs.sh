@@ -139,7 +139,7 @@ check "--set bad backend" 3 "--set backend" '"auto" "cpu" "cuda"' \
   -- "$boltzmap" sample good.toml "${run_dir[@]}" --set backend=gpu
 
 # --- command line (exit 2)
-check "unknown subcommand" 2 "unknown subcommand 'frob'" "run, sample, preprocess, train, map, analyze, info" -- "$boltzmap" frob good.toml
+check "unknown subcommand" 2 "unknown subcommand 'frob'" "choose one of: sample, preprocess, train, map, analyze, run, check" -- "$boltzmap" frob good.toml
 check "no subcommand" 2 "subcommand is required" -- "$boltzmap"
 check "sample without FILE" 2 "FILE is required" -- "$boltzmap" sample
 check "info without FILE" 2 "FILE is required" -- "$boltzmap" info
@@ -165,9 +165,17 @@ check "--help" 0 "sample" "info" "Exit codes" "2 bad command line" "3 bad input 
 check "sample --help" 0 "--set" "--system" "Exit codes" -- "$boltzmap" sample --help
 check "info --help" 0 "--input" "--threads" -- "$boltzmap" info --help
 # Every subcommand's help lists the global options and -o (issue 12).
-for sub in sample preprocess train map analyze run; do
+for sub in sample preprocess train map analyze run check; do
   check "$sub --help lists the global options and -o" 0 "Global options" "--threads" "--verbose" "--output-dir" -- "$boltzmap" $sub --help
 done
+# Each stage takes --no-progress; run and analyze --no-plot; each --set example is a key of its stage.
+for sub in sample preprocess train map analyze run; do
+  check "$sub --help has --no-progress" 0 "--no-progress" -- "$boltzmap" $sub --help
+done
+for sub in analyze run; do check "$sub --help has --no-plot" 0 "--no-plot" -- "$boltzmap" $sub --help; done
+check "train's --set example" 0 "--set training.batch_size=1024" -- "$boltzmap" train --help
+check "analyze's --set example" 0 "--set analysis.bootstrap_replicates=1000" -- "$boltzmap" analyze --help
+check "preprocess's --set example" 0 "--set preprocess.whiten=false" -- "$boltzmap" preprocess --help
 
 # Nothing above may have written into the current folder.
 expect "no stray out/ folder" test ! -e out
