@@ -17,6 +17,7 @@
 
 #include "analysis/analysis.hpp"
 #include "app/commands.hpp"
+#include "app/program_files.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
 #include "app/stage_start.hpp"
@@ -276,7 +277,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
   spdlog::info("wrote {} and the analyze.* keys of {} ({:.1f} s)", folder.analysis(), folder.summary(), seconds);
 
   if (e.analysis.plot && !args.no_plot) {
-    const std::string plot = std::string(build::source_dir) + "/tools/plot";
+    const std::string plot = program_file("tools/plot");
     // Debian's interpreter first (a user's own python3 on PATH may lack matplotlib/h5py).
     std::string python;
     for (const char* py : {"/usr/bin/python3", "python3"})
@@ -289,7 +290,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
     else if (std::system(cmd.c_str()) != 0)
       spdlog::warn("tools/plot failed (command: {}); analysis.h5 is complete", cmd);
     else
-      spdlog::info("figures: {} and {}", folder.figure(e.name), folder.figure("training"));
+      spdlog::info("figures: {} and {} (drawn by {})", folder.figure(e.name), folder.figure("training"), plot);
   }
   return 0;
 }

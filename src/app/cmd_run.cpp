@@ -20,6 +20,7 @@
 
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
+#include "app/program_files.hpp"
 #include "app/resources.hpp"
 #include "app/stage_start.hpp"
 #include "core/config.hpp"
@@ -133,7 +134,7 @@ std::vector<std::pair<std::string, bool>> run_stages_up_to_date(const Experiment
 
 std::string default_input() {
   if (std::filesystem::exists("inputs/demo.toml")) return "inputs/demo.toml";
-  return std::string(build::source_dir) + "/inputs/demo.toml";
+  return program_file("inputs/demo.toml");
 }
 
 int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
