@@ -2,11 +2,14 @@
 // [flow] and [training]), resuming from model/checkpoints/checkpoint.h5 when it exists; writes
 // model/flow.h5, train_log.csv and the train.* keys of summary.json. SIGTERM, SIGUSR1 (SLURM's
 // pre-emption warning), SIGINT and SIGHUP, on any rank, end the current epoch, save a checkpoint
-// and exit 0 on every rank; running the same command again resumes. Trains on rank 0 in this
-// version (data-parallel trainer ranks come later); the other ranks stay in cmd_train and join one
-// small collective per epoch (join_round), through which a signal any rank saw stops them all.
-// The role split ([parallel] sampler_ranks, --sampler-ranks) is validated and printed, not used yet.
-// Tests: tests/app/train_resume.sh, tests/mpi/signals.sh.
+// and exit 0 on every rank; running the same command again resumes. Data-parallel: every trainer
+// rank (all ranks but the [parallel] sampler_ranks ones) holds the data, the flow and the pool,
+// takes its share of each step's batch, and the gradients are summed (parallel/gradient_reducer)
+// before the checks and the Adam step, so the ranks stay identical (checked by a hash of the
+// state at every checkpoint); rank 0 writes. All ranks join one small collective per epoch
+// (join_round), through which a signal any rank saw stops them all. Sampler ranks wait: the
+// streamed source pool is not in this version.
+// Tests: tests/app/train_resume.sh, tests/mpi/signals.sh, tests/mpi/train_parallel.sh.
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -57,7 +60,8 @@ Round join_round(const Comm& comm, bool finished) {
   return {v[0], v[1] != 0};
 }
 
-// A rank other than 0 while rank 0 trains. An error on rank 0 ends the job through MPI_Abort (main).
+// A rank that does not train (a sampler rank) while the trainer ranks train. An error there ends
+// the job through MPI_Abort (main).
 int follow_training(const Comm& comm) {
   for (;;) {
     const Round r = join_round(comm, false);
@@ -79,6 +83,37 @@ std::vector<float> load_set(const Experiment& e, char label, const char* set, bo
 std::string metric(double x, int digits) { return std::isnan(x) ? std::string("n/a") : fmt::format("{:.{}g}", x, digits); }
 std::string metric_fixed(double x, int decimals) {
   return std::isnan(x) ? std::string("n/a") : fmt::format("{:.{}f}", x, decimals);
+}
+
+// An error every trainer rank met alike (a step's checks run on the summed gradient; the metrics are
+// the same everywhere): rank 0 reports it, and the ranks stop together once it has.
+[[noreturn]] void fail_together(const Comm& trainers, const Error& err) {
+  if (trainers.root()) spdlog::error("{}", err.what());
+  trainers.barrier();
+  throw ReportedError(err.code());
+}
+
+// The training state's hash (parameters, Adam's moments, the pool, the counters): the same on every
+// trainer rank, or the ranks have diverged (a bug, or nodes that compute differently) and nothing
+// may be written.
+void check_same_state(const Comm& trainers, const Trainer& t) {
+  if (trainers.size() == 1) return;
+  std::uint64_t h = 1469598103934665603ull;
+  const auto mix = [&h](const void* data, std::size_t bytes) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  };
+  const TrainingState s = t.state();
+  mix(s.parameters.data(), s.parameters.size() * sizeof(s.parameters[0]));
+  mix(s.adam_m.data(), s.adam_m.size() * sizeof(double));
+  mix(s.adam_v.data(), s.adam_v.size() * sizeof(double));
+  mix(s.pool.data(), s.pool.size() * sizeof(float));
+  const std::int64_t counters[3] = {s.next_epoch, s.global_step, s.adam_steps};
+  mix(counters, sizeof counters);
+  if (trainers.min(h) != trainers.max(h))
+    fail_together(trainers, Error(ExitCode::failure, fmt::format("the {} trainer ranks' training states differ after epoch {} "
+                                                                 "(parameter hashes disagree); nothing was written",
+                                                                 trainers.size(), t.next_epoch())));
 }
 
 const char* kCsvHeader =
@@ -136,7 +171,10 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   const Experiment e = load_job_input(args.input, args.sets, comm);
   const Backend backend = resolve_stage_backend(e, PipelineStage::train, acc);
   const std::vector<Role> roles = job_roles(e, comm, args.sampler_ranks_given);
-  require_memory("training (rank 0 holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::rank_0, comm);
+  const bool trains = roles[static_cast<std::size_t>(comm.rank())] != Role::sampler;
+  const Comm trainers = comm.split(trains ? Role::trainer : Role::sampler);
+  require_memory("training (every trainer rank holds the data sets)", "systems.<X>.datasets", training_bytes(e),
+                 Holders::every_rank, comm);
   g_interrupted = false;
   const std::string run = e.output_dir;
   const RunFolder folder{run};
@@ -149,9 +187,9 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     log_to_file(folder.log());
     spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
   }
-  log_stage_start(comm, comm.root() ? "trainer" : kIdleRole, backend);
+  log_stage_start(comm, trains ? "trainer" : "sampler (waits)", backend);
   log_role_split(e, comm, roles);
-  if (!comm.root()) return follow_training(comm);
+  if (!trains) return follow_training(comm);
   const int N = e.box.n_particles, D = e.box.dimension;
 
   bool needs_a = false;
@@ -172,10 +210,13 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                               {data.b_train.data(), static_cast<int>(data.b_train.size() / (N * D)), N, D}};
   pre.fit(views, derive_seed(e.seed, 3));
 
-  Trainer trainer(e, pre, std::move(data));
-  spdlog::info("flow: {} coupling blocks, hidden {}, {} parameters; {} epochs in {} phase(s), batch {}",
+  Trainer trainer(e, pre, std::move(data), trainers);
+  spdlog::info("flow: {} coupling blocks, hidden {}, {} parameters; {} epochs in {} phase(s), batch {}{}",
                e.flow.blocks, fmt::join(e.flow.hidden, "×"), trainer.flow.parameter_count(),
-               e.training.total_epochs(), e.training.phases.size(), e.training.batch_size);
+               e.training.total_epochs(), e.training.phases.size(), e.training.batch_size,
+               trainers.size() > 1 ? fmt::format(" split over {} trainer ranks (gradients: {})", trainers.size(),
+                                                 make_gradient_reducer(trainers)->name())
+                                   : std::string());
   if (std::filesystem::exists(ckpt)) {
     check_resume_input(ckpt, e);
     trainer.restore(load_checkpoint(ckpt, trainer.flow.parameter_count(), trainer.pool.size()));
@@ -186,7 +227,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   // that a later patch does not name).
   if (trainer.next_epoch() == 0) {
     const EpochMetrics identity = trainer.validate();
-    merge_summary(folder.summary(), {{"train",
+    if (comm.root()) merge_summary(folder.summary(), {{"train",
                                            {{"fraction_in_range_identity", identity.fraction_in_range},
                                             {"loss_dir_identity", identity.loss_dir_validation},
                                             {"loss_inv_identity", identity.loss_inv_validation},
@@ -195,9 +236,9 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                                             {"out_of_domain_b_to_a_identity", identity.out_of_domain_b_to_a}}}});
   }
   const std::string log_path = folder.train_log();
-  prepare_log(log_path, trainer.next_epoch());
+  if (comm.root()) prepare_log(log_path, trainer.next_epoch());
 
-  Progress progress("train", static_cast<double>(e.training.total_epochs()), "epochs", args.progress, 10.0);
+  Progress progress("train", static_cast<double>(e.training.total_epochs()), "epochs", args.progress && comm.root(), 10.0);
   EpochMetrics last;
   int stop_signal = 0;  // the signal that stopped the job (on any rank), 0 while none
   if (trainer.done()) {
@@ -215,18 +256,18 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
       if (err.code() != ExitCode::numerical) throw;
       // A non-finite loss or gradient stops before its step: the state is still the last good one,
       // saved for diagnosis. A non-finite metric after the epoch means the epoch's updates
-      // diverged: nothing is written from that state.
+      // diverged: nothing is written from that state. Every trainer rank is here alike.
       if (trainer.next_epoch() != epoch_before)
-        throw numerical_error(std::string(err.what()) + "; nothing was written from this state (the last checkpoint, " +
-                              ckpt + ", is unchanged)");
+        fail_together(trainers, numerical_error(std::string(err.what()) + "; nothing was written from this state (the "
+                                                "last checkpoint, " + ckpt + ", is unchanged)"));
       const std::string failed = folder.failed_checkpoint();
-      save_checkpoint(failed, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
-      throw numerical_error(std::string(err.what()) + "; state saved in " + failed +
-                            " (the last regular checkpoint is unchanged)");
+      if (comm.root()) save_checkpoint(failed, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
+      fail_together(trainers, numerical_error(std::string(err.what()) + "; state saved in " + failed +
+                                              " (the last regular checkpoint is unchanged)"));
     }
     step_seconds += last.seconds;
     steps += last.steps;
-    append_text(log_path,
+    if (comm.root()) append_text(log_path,
                 fmt::format("{},{},{:.6g},{},{},{},{},{},{},{:.4g},{},{},{},{},{}\n", last.epoch + 1, last.phase + 1,
                             last.learning_rate, metric(last.loss_dir_train, 8), metric(last.loss_inv_train, 8),
                             metric(last.loss_dir_validation, 8), metric(last.loss_inv_validation, 8),
@@ -243,8 +284,10 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                    metric_fixed(last.ress_validation, 4), metric_fixed(last.out_of_domain_a_to_b, 3),
                    metric_fixed(last.out_of_domain_b_to_a, 3), last.seconds);
     stop_signal = join_round(comm, trainer.done()).signal;
-    if (stop_signal != 0 || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done())
-      save_checkpoint(ckpt, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
+    if (stop_signal != 0 || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done()) {
+      check_same_state(trainers, trainer);
+      if (comm.root()) save_checkpoint(ckpt, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
+    }
     if (stop_signal != 0) break;
   }
   // A signal that came with (or after) the last epoch interrupts nothing: the run finishes.
@@ -253,12 +296,14 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     stop_signal = 0;
   }
   if (stop_signal != 0) {
-    spdlog::warn("signal {} ({}) received{}: checkpoint saved after epoch {}; run the same command to resume", stop_signal,
+    if (comm.root()) spdlog::warn("signal {} ({}) received{}: checkpoint saved after epoch {}; run the same command to resume", stop_signal,
                  strsignal(stop_signal), comm.size() > 1 ? " by one of the ranks" : "", trainer.next_epoch());
     g_interrupted = true;
     return 0;
   }
   progress.finish();
+  check_same_state(trainers, trainer);
+  if (!comm.root()) return 0;
   save_flow(folder.model_flow(), pre, trainer.flow, e.resolved_toml);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json tr = {{"parameters", trainer.flow.parameter_count()},

@@ -25,10 +25,10 @@ std::vector<Role> job_roles(const Experiment& e, const Comm& comm, bool from_com
 
 void log_role_split(const Experiment& e, const Comm& comm, const std::vector<Role>& roles) {
   if (!comm.root()) return;
-  spdlog::info("role split (sampler_ranks = {} of {} rank(s)): {}; accepted and validated, not used yet: in this version "
-               "rank 0 trains with a local source pool{}",
+  spdlog::info("role split (sampler_ranks = {} of {} rank(s)): {}; in this version the trainer ranks split each batch "
+               "and keep the source pool themselves{}",
                e.parallel.sampler_ranks, comm.size(), describe_roles(roles),
-               comm.size() > 1 ? " and the other ranks wait" : "");
+               e.parallel.sampler_ranks > 0 && comm.size() > 1 ? "; the sampler ranks wait (the streamed pool is not in this version)" : "");
 }
 
 void log_stage_start(const Comm& comm, const std::string& role, const Backend& backend) {

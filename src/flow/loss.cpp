@@ -92,19 +92,19 @@ void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec&
 
 namespace {
 
-// One term: map z with F⁻¹ (inverse) or F, the energies of the result, the mean of e − log|det|,
-// and (grad non-null) the λ-weighted backward pass.
+// One term: map z with F⁻¹ (inverse) or F, the energies of the result, Σ(e − log|det|)/n — the
+// mean when n is z's row count, one rank's share of the mean when n is the whole batch's — and
+// (grad non-null) the λ-weighted backward pass of that.
 template <class T>
 double loss_term(const RealNvp<T>& flow, const LatentEnergyBase& energy, const typename RealNvp<T>::Mat& z,
-                 double lambda, bool inverse, ParamVector<T>* grad, LossWorkspace<T>& w) {
-  const double n = static_cast<double>(z.rows());
+                 double lambda, bool inverse, ParamVector<T>* grad, LossWorkspace<T>& w, double n) {
   if (inverse)
     flow.inverse(z, w.mapped, w.logdet, &w.flow);
   else
     flow.forward(z, w.mapped, w.logdet, &w.flow);
   w.mapped_double = w.mapped.template cast<double>();
   energy.evaluate(w.mapped_double, w.energy, grad ? &w.g_energy : nullptr);
-  const double value = (w.energy - w.logdet.template cast<double>()).mean();
+  const double value = (w.energy - w.logdet.template cast<double>()).sum() / n;
   if (grad) {
     w.g_mapped = ((lambda / n) * w.g_energy).template cast<T>();
     w.g_logdet.setConstant(z.rows(), static_cast<T>(-lambda / n));
@@ -121,21 +121,22 @@ double loss_term(const RealNvp<T>& flow, const LatentEnergyBase& energy, const t
 template <class T>
 LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
                   const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, ParamVector<T>* grad, LossWorkspace<T>* work) {
+                  double lambda_inv, ParamVector<T>* grad, LossWorkspace<T>* work, std::int64_t batch_rows) {
   LossValues out;
   if (grad && grad->size() != flow.parameter_count()) grad->assign(flow.parameter_count(), T(0));
   LossWorkspace<T> local;
   LossWorkspace<T>& w = work ? *work : local;
-  if (lambda_dir != 0.0 && z_b.rows() > 0) out.dir = loss_term(flow, energy_a, z_b, lambda_dir, true, grad, w);   // B → A: F⁻¹, U_A
-  if (lambda_inv != 0.0 && z_a.rows() > 0) out.inv = loss_term(flow, energy_b, z_a, lambda_inv, false, grad, w);  // A → B: F, U_B
+  const auto n = [batch_rows](const auto& z) { return static_cast<double>(batch_rows > 0 ? batch_rows : z.rows()); };
+  if (lambda_dir != 0.0 && z_b.rows() > 0) out.dir = loss_term(flow, energy_a, z_b, lambda_dir, true, grad, w, n(z_b));   // B → A: F⁻¹, U_A
+  if (lambda_inv != 0.0 && z_a.rows() > 0) out.inv = loss_term(flow, energy_b, z_a, lambda_inv, false, grad, w, n(z_a));  // A → B: F, U_B
   return out;
 }
 
 template LossValues losses<float>(const RealNvp<float>&, const LatentEnergyBase&, const LatentEnergyBase&,
                                   const RealNvp<float>::Mat&, const RealNvp<float>::Mat&, double, double,
-                                  ParamVector<float>*, LossWorkspace<float>*);
+                                  ParamVector<float>*, LossWorkspace<float>*, std::int64_t);
 template LossValues losses<double>(const RealNvp<double>&, const LatentEnergyBase&, const LatentEnergyBase&,
                                    const RealNvp<double>::Mat&, const RealNvp<double>::Mat&, double, double,
-                                   ParamVector<double>*, LossWorkspace<double>*);
+                                   ParamVector<double>*, LossWorkspace<double>*, std::int64_t);
 
 }  // namespace boltzmap

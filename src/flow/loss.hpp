@@ -13,6 +13,7 @@
 // Tests: tests/flow/test_loss.cpp (clamp; every parameter gradient of L against central
 // differences, clamp in its linear and log regimes); tests/flow/allocations (no allocation).
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "flow/realnvp.hpp"
@@ -76,9 +77,13 @@ struct LossWorkspace {
 // (resized to the parameter count if needed) unless grad is null. A term with λ = 0 is skipped.
 // T = float (training) or double (the gradient checks); energies and the means are in double.
 // work: the buffers (null: temporary ones); pass the same one every step so that steps do not allocate.
+// batch_rows > 0: z_a and z_b are one trainer rank's share of a batch of that many rows (each), and
+// the values and gradients are this share's part of the batch means (Σ over the share / batch_rows),
+// so that their sums over the trainer ranks are the whole batch's (data-parallel training).
 template <class T>
 LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
                   const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
-                  double lambda_inv, ParamVector<T>* grad, LossWorkspace<T>* work = nullptr);
+                  double lambda_inv, ParamVector<T>* grad, LossWorkspace<T>* work = nullptr,
+                  std::int64_t batch_rows = 0);
 
 }  // namespace boltzmap

@@ -42,6 +42,15 @@ void permutation(std::int64_t n, std::uint64_t seed, RngStream stream, std::uint
 
 }  // namespace
 
+Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, Comm trainers,
+                 std::unique_ptr<GradientReducer> reducer)
+    : Trainer(e, pre, std::move(data)) {
+  trainers_ = std::move(trainers);
+  reducer_ = reducer ? std::move(reducer) : make_gradient_reducer(*trainers_);
+  group_rank_ = trainers_->rank();
+  group_size_ = trainers_->size();
+}
+
 Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data)
     : flow(flow_shape(e, pre.latent_dim()), derive_seed(e.seed, 5)),
       experiment_(e),
@@ -105,7 +114,7 @@ void Trainer::preprocess(const std::vector<float>& set, std::span<const std::int
   pre_.forward(BatchView{buf.x.data(), k, n_, d_}, buf.centre, buf.element, z.data());
 }
 
-void Trainer::refresh_pool_batch(int k) {
+void Trainer::refresh_pool_batch(int k, Range mine) {
   std::vector<std::int64_t>& members = buffers_.members;
   std::vector<float>& configs = buffers_.pool_configs;
   const int stride = n_ * d_;
@@ -123,31 +132,46 @@ void Trainer::refresh_pool_batch(int k) {
   const auto& sa = experiment_.system('A');
   const float step = static_cast<float>(sa.sampler.step_size.value_or(0.2 * sa.sigma));
   // Walker ids step·batch_size + i (the configured size, not this batch's k, which is smaller for
-  // an epoch's last batch): every refresh draws its own moves.
-  WalkerSet ws(sys_a_, seed_pool_, static_cast<std::uint32_t>(step_ * experiment_.training.batch_size), k,
-               std::span<const float>(pool.data() + members[0] * stride, stride));
-  for (int i = 0; i < k; ++i) ws.set_configuration(i, std::span<const float>(pool.data() + members[i] * stride, stride));
-  if (experiment_.training.pool_mc_steps > 0) ws.run(static_cast<std::uint64_t>(experiment_.training.pool_mc_steps), step);
+  // an epoch's last batch): every refresh draws its own moves, and member i's moves are the same
+  // whichever trainer rank advances it.
   configs.resize(static_cast<std::size_t>(k) * stride);
-  for (int i = 0; i < k; ++i)
-    ws.configuration(i, std::span<float>(configs.data() + static_cast<std::size_t>(i) * stride, stride));
+  const int count = static_cast<int>(mine.count());
+  if (count == 0) return;
+  const auto first = static_cast<std::uint32_t>(step_ * experiment_.training.batch_size + mine.begin);
+  WalkerSet ws(sys_a_, seed_pool_, first, count, std::span<const float>(pool.data() + members[mine.begin] * stride, stride));
+  for (int i = 0; i < count; ++i)
+    ws.set_configuration(i, std::span<const float>(pool.data() + members[mine.begin + i] * stride, stride));
+  if (experiment_.training.pool_mc_steps > 0) ws.run(static_cast<std::uint64_t>(experiment_.training.pool_mc_steps), step);
+  for (int i = 0; i < count; ++i)
+    ws.configuration(i, std::span<float>(configs.data() + static_cast<std::size_t>(mine.begin + i) * stride, stride));
 }
 
 LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows) {
   StepBuffers& b = buffers_;
   const int stride = n_ * d_, batch = experiment_.training.batch_size, k = static_cast<int>(rows.size());
   const std::uint64_t id0 = static_cast<std::uint64_t>(step_) * 2 * batch;
-  preprocess(data_.b_train, rows, true, id0, b.zb, b.pre);
+  // This trainer rank's share of the batch: rows [mine) of B's and of the pool's, with the
+  // augmentation draws of those rows (keyed by their place in the whole batch).
+  const Range mine = block_of(k, group_rank_, group_size_);
+  preprocess(data_.b_train, rows.subspan(mine.begin, mine.count()), true, id0 + mine.begin, b.zb, b.pre);
   if (P.lambda_inv > 0) {
-    refresh_pool_batch(k);
-    b.first_rows.resize(static_cast<std::size_t>(k));
-    std::iota(b.first_rows.begin(), b.first_rows.end(), std::int64_t{0});
-    preprocess(b.pool_configs, b.first_rows, true, id0 + batch, b.za, b.pre);
+    refresh_pool_batch(k, mine);
+    b.first_rows.resize(static_cast<std::size_t>(mine.count()));
+    std::iota(b.first_rows.begin(), b.first_rows.end(), mine.begin);
+    preprocess(b.pool_configs, b.first_rows, true, id0 + batch + mine.begin, b.za, b.pre);
   } else {
     b.za.resize(0, pre_.latent_dim());
   }
   b.grad.assign(flow.parameter_count(), 0.0f);
-  const LossValues L = losses<float>(flow, energy_a_, energy_b_, b.za, b.zb, P.lambda_dir, P.lambda_inv, &b.grad, &b.loss);
+  LossValues L = losses<float>(flow, energy_a_, energy_b_, b.za, b.zb, P.lambda_dir, P.lambda_inv, &b.grad, &b.loss, k);
+  // The whole batch's gradient and losses on every trainer rank, before anything can throw: the
+  // checks below then fail (or pass) on every rank alike.
+  if (group_size_ > 1) {
+    reducer_->allreduce_sum(std::span<float>(b.grad.data(), b.grad.size()));
+    double v[2] = {L.dir, L.inv};
+    trainers_->allreduce_sum(std::span<double>(v, 2));
+    L = {v[0], v[1]};
+  }
   for (const auto& [name, value] : {std::pair{"L_dir", L.dir}, std::pair{"L_inv", L.inv}})
     if (!std::isfinite(value))
       throw numerical_error(fmt::format("epoch {} (phase {}, step {}): {} = {}; the parameters are those before this step",
@@ -157,7 +181,10 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
       throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient of λ_dir·L_dir + λ_inv·L_inv is not "
                                         "finite; the parameters are those before this step",
                                         next_epoch_ + 1, phase + 1, step_));
-  // Only now, with the step accepted, do the advanced configurations replace their pool members.
+  // Only now, with the step accepted, do the advanced configurations replace their pool members
+  // (each trainer rank advanced its share; all ranks get all of them, so the pools stay equal).
+  if (P.lambda_inv > 0 && group_size_ > 1)
+    trainers_->allgather_blocks(std::span<float>(b.pool_configs), k, stride);
   if (P.lambda_inv > 0)
     for (std::size_t i = 0; i < b.members.size(); ++i)
       std::copy_n(b.pool_configs.data() + i * stride, stride, pool.data() + b.members[i] * stride);

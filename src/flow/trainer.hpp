@@ -17,6 +17,8 @@
 #pragma once
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -25,6 +27,8 @@
 #include "flow/training_state.hpp"
 #include "flow/loss.hpp"
 #include "flow/realnvp.hpp"
+#include "parallel/comm.hpp"
+#include "parallel/gradient_reducer.hpp"
 #include "transforms/preprocessor.hpp"
 
 namespace boltzmap {
@@ -57,7 +61,13 @@ struct EpochMetrics {
 
 class Trainer {
  public:
+  // Trains alone (no MPI call).
   Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data);
+  // Data-parallel over `trainers`: each rank holds the same data, flow and pool; a step's batch is
+  // split among them by block_of, and their gradients summed by `reducer` (made over trainers
+  // when null), so every rank takes the same step.
+  Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, Comm trainers,
+          std::unique_ptr<GradientReducer> reducer = nullptr);
 
   // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update,
   // and on a non-finite metric after the epoch (the caller must then write nothing from it).
@@ -119,9 +129,10 @@ class Trainer {
   // z = the preprocessed batch of the given rows of a set, with training or evaluation choices.
   void preprocess(const std::vector<float>& set, std::span<const std::int64_t> rows, bool training, std::uint64_t id0,
                   RealNvp<float>::Mat& z, PreprocessBuffers& buf) const;
-  // Draws this step's k pool members (into buffers_.members) and advances copies of them by MC
-  // (into buffers_.pool_configs).
-  void refresh_pool_batch(int k);
+  // Draws this step's k pool members (into buffers_.members) and advances copies of this rank's
+  // share `mine` of them by MC (into buffers_.pool_configs, [k][N][D]; the other rows are the
+  // other trainer ranks' and are filled in by the caller's gather).
+  void refresh_pool_batch(int k, Range mine);
   // One optimiser step on B's rows `rows` (and a pool batch if λ_inv > 0); returns the losses.
   LossValues train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows);
 
@@ -135,6 +146,9 @@ class Trainer {
   std::int64_t next_epoch_ = 0, step_ = 0;
   StepBuffers buffers_;
   std::uint64_t seed_batch_, seed_augment_, seed_pool_;
+  std::optional<Comm> trainers_;  // empty: alone
+  std::unique_ptr<GradientReducer> reducer_;
+  int group_rank_ = 0, group_size_ = 1;
   int n_, d_;
 };
 

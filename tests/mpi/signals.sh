@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mpi_signals_np2: `boltzmap train` on 2 ranks, sent SIGUSR1, SIGINT or SIGHUP on ONE rank (the
 # non-root one, as a scheduler or a user may do), stops on every rank with a checkpoint and exit 0,
-# and the same command resumes to bitwise the uninterrupted run's flow.h5; SIGINT stops a 1-rank
+# and the same command resumes to bitwise the uninterrupted flow.h5 of the same rank count (2 trainer ranks: data-parallel); SIGINT stops a 1-rank
 # run alike, and `boltzmap run` on 2 ranks stops after its train stage; an unwritable
 # model/checkpoints is refused with exit 4 before any epoch. Every MPI command runs under
 # `timeout`, so a hang fails instead of blocking. Issue 10, item 10.
@@ -36,8 +36,11 @@ same_flow() {
 }
 
 timeout 120 "$boltzmap" sample in.toml --no-progress --set output_dir=base > sample.log 2>&1 || { bad "sample" sample.log; finish; exit 1; }
-cp -r base straight
-train straight straight.log && [[ -s straight/model/flow.h5 ]] && ok "2-rank training completes" || { bad "2-rank training" straight.log; finish; exit 1; }
+# The uninterrupted runs on 2 ranks (data-parallel: 2 trainer ranks) and on 1; a resumed run must
+# equal the uninterrupted one of its own rank count bitwise.
+cp -r base straight_np2 && cp -r base straight_np1
+train straight_np2 straight_np2.log && [[ -s straight_np2/model/flow.h5 ]] && ok "2-rank training completes" || { bad "2-rank training" straight_np2.log; finish; exit 1; }
+NP=1 train straight_np1 straight_np1.log && [[ -s straight_np1/model/flow.h5 ]] && ok "1-rank training completes" || { bad "1-rank training" straight_np1.log; finish; exit 1; }
 
 # A signal to one rank: every rank stops at the epoch's end, one checkpoint, exit 0; resume = straight.
 stop_one_rank() {  # stop_one_rank SIGNAL RANK NP
@@ -54,7 +57,7 @@ stop_one_rank() {  # stop_one_rank SIGNAL RANK NP
     && ok "SIG$sig to rank $rank of $3: checkpoint after $rows epochs, exit 0" || bad "SIG$sig to rank $rank of $3 (rc $rc, pid '$pid', $rows epochs)" $dir.log
   "$py" -c "import h5py,sys; h5py.File('$dir/model/checkpoints/checkpoint.h5')['flow/parameters'][:]" 2>/dev/null \
     && ok "SIG$sig: the checkpoint loads" || bad "SIG$sig: the checkpoint loads"
-  NP=$3 train $dir $dir.resumed.log && grep -q "resuming from" $dir.resumed.log && same_flow straight/model/flow.h5 $dir/model/flow.h5 \
+  NP=$3 train $dir $dir.resumed.log && grep -q "resuming from" $dir.resumed.log && same_flow straight_np$3/model/flow.h5 $dir/model/flow.h5 \
     && ok "SIG$sig: the resumed run's flow.h5 equals the uninterrupted one bitwise" || bad "SIG$sig: resume to the same flow" $dir.resumed.log
 }
 stop_one_rank USR1 1 2
