@@ -136,21 +136,25 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
     meta.particles = N;
     meta.dimension = D;
     meta.box_length = model.pre.box_length();
+    meta.author = e.author;
     meta.attributes = {{"boltzmap_input", e.resolved_toml},
-                       {"boltzmap_version", build::version},
+                       {"boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")"},
                        {"boltzmap_system", ab ? "B" : "A"},
                        {"boltzmap_set", std::string("mapped ") + direction_name(dir)}};
     meta.observables = kObservables;
+    for (const char* energy : {"source_energy", "identity_energy"}) meta.observable_units[energy] = kEnergyUnit;
     const std::string path = folder.mapped(direction_name(dir));
     H5mdWriter w(path, meta, comm);
     const auto k = static_cast<std::size_t>(mine.end - mine.begin);
-    std::vector<std::int64_t> frame(k);
+    // Frame i is source frame i: the same step, walker and move count (-1 where the source has none).
     std::vector<std::int32_t> walker(k);
+    std::vector<std::int64_t> moves(k);
     for (std::size_t i = 0; i < k; ++i) {
-      frame[i] = mine.begin + static_cast<std::int64_t>(i);  // the source frame
-      walker[i] = src.walkers.empty() ? -1 : src.walkers[static_cast<std::size_t>(frame[i])];
+      const auto frame = static_cast<std::size_t>(mine.begin) + i;
+      walker[i] = src.walkers.empty() ? -1 : src.walkers[frame];
+      moves[i] = src.mc_moves.empty() ? -1 : src.mc_moves[frame];
     }
-    w.write(mine.begin, static_cast<std::int64_t>(k), m.positions, m.mapped_energy, frame, walker);
+    w.write(mine.begin, static_cast<std::int64_t>(k), m.positions, m.mapped_energy, walker, moves);
     const std::vector<double> inside(m.in_domain.begin(), m.in_domain.end());
     const std::vector<const std::vector<double>*> cols = {&m.source_energy, &m.log_jacobian, &m.log_weight,
                                                           &m.log_weight_unrestricted, &inside, &m.identity_energy,

@@ -7,12 +7,16 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include <pwd.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
@@ -445,6 +449,7 @@ std::string resolved_text(const Experiment& e) {
   o << "output_dir = " << toml_quote(e.output_dir) << "\n";
   o << "seed = " << e.seed << "\n";
   o << "backend = " << toml_quote(e.backend) << "\n";
+  o << "author = " << toml_quote(e.author) << "\n";
   o << "\n[box]\n";
   o << "dimension = " << e.box.dimension << "\n";
   o << "n_particles = " << e.box.n_particles << "\n";
@@ -522,6 +527,10 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   if (e.output_dir.empty()) top.fail("output_dir", "must not be empty");
   e.seed = static_cast<std::uint64_t>(top.integer("seed", std::nullopt, 0, std::numeric_limits<std::int64_t>::max(), "random seed"));
   e.backend = top.choice("backend", "auto", {"auto", "cpu", "cuda"});
+  e.author = top.string("author", author_from_environment(),
+                        "the person responsible for the run, /h5md/author/name of its files (default: $BOLTZMAP_AUTHOR, "
+                        "else the account's real name, else $USER)");
+  if (e.author.empty()) top.fail("author", "must not be empty (H5MD files name their author)");
 
   Section box = top.table("box", true);
   e.box.dimension = static_cast<int>(box.integer("dimension", 2, 2, 3, "spatial dimension"));
@@ -662,6 +671,19 @@ Experiment parse_with_context(const std::string& text, Context& ctx, const std::
 
 }  // namespace
 
+std::string author_from_environment() {
+  if (const char* a = std::getenv("BOLTZMAP_AUTHOR"); a && *a) return a;
+  const passwd* pw = ::getpwuid(::getuid());
+  if (pw && pw->pw_gecos) {
+    std::string real(pw->pw_gecos);
+    real = real.substr(0, real.find(','));  // GECOS: full name, room, phones, …
+    if (!real.empty()) return real;
+  }
+  if (const char* u = std::getenv("USER"); u && *u) return u;
+  if (pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
+  return "unknown";
+}
+
 std::string resolved_sections(const std::string& resolved, const std::vector<std::string>& tables) {
   std::istringstream in(resolved);
   std::string line, out, table;
@@ -671,7 +693,8 @@ std::string resolved_sections(const std::string& resolved, const std::vector<std
       const auto a = line.find_first_not_of('['), b = line.find(']');
       table = line.substr(a, b - a);
     }
-    if (line.rfind("output_dir", 0) == 0 && table.empty()) continue;
+    // Where the outputs go and who ran it change no result.
+    if ((line.rfind("output_dir", 0) == 0 || line.rfind("author", 0) == 0) && table.empty()) continue;
     for (const auto& t : tables)
       if (table == t || table.rfind(t + ".", 0) == 0) {
         out += line + "\n";

@@ -99,6 +99,7 @@ struct Experiment {
   std::string output_dir;  // default out/<name>
   std::uint64_t seed = 0;
   std::string backend = "auto";
+  std::string author;  // /h5md/author/name of the files written (default: author_from_environment())
   BoxConfig box;
   SystemConfig systems[2];  // [0] = A (source), [1] = B (target)
   PreprocessSettings preprocess;
@@ -113,12 +114,17 @@ struct Experiment {
   const SystemConfig& system(char label) const { return systems[label == 'B' ? 1 : 0]; }
 };
 
+// The author of a run whose input has no `author` key (/h5md/author/name of its files):
+// $BOLTZMAP_AUTHOR, else the account's real name (passwd GECOS), else $USER, else the login name,
+// else "unknown".
+std::string author_from_environment();
+
 // Loads and validates `path` with `overrides` ("key=value", dotted keys) applied on top.
 // Throws Error(ExitCode::input) with a located message; Error(ExitCode::io) if unreadable.
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // The lines of a resolved input (Experiment::resolved_toml) that belong to the given tables
-// ("" = the top-level keys other than output_dir; "systems" includes "systems.A.sampler", …), in
+// ("" = the top-level keys other than output_dir and author; "systems" includes "systems.A.sampler", …), in
 // order: what a stage's outputs depend on (stage hashes of `boltzmap run`, the resume check).
 std::string resolved_sections(const std::string& resolved, const std::vector<std::string>& tables);
 

@@ -60,7 +60,7 @@ void check_data_set(const std::string& path, Frames& f, const Experiment& e, cha
                      "sampled");
   const double L = box_length(N, e.system(label).density, D);
   if (!(std::abs(f.meta.box_length - L) <= 1e-9 * L))
-    throw io_error(fmt::format("{}: box edge {:.10g} in /particles/all/box/edges, but system {} of {} has L = {:.10g}",
+    throw io_error(fmt::format("{}: box edge {:.10g} in /particles/all/box/edges/value, but system {} of {} has L = {:.10g}",
                                path, f.meta.box_length, want_label, e.source_file, L));
   const std::size_t row = static_cast<std::size_t>(N) * D;
   if (f.positions.size() != static_cast<std::size_t>(f.meta.frames) * row)

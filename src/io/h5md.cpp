@@ -14,9 +14,11 @@
 
 #include <fmt/format.h>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "io/files.hpp"
 #include "io/h5util.hpp"
+#include "version.hpp"
 
 namespace boltzmap {
 
@@ -87,10 +89,8 @@ H5mdWriter::H5mdWriter(const std::string& path, const FrameMeta& meta, const Com
 // keeps HDF5's writes from meeting a full disk later (after which it cannot close the file cleanly).
 void H5mdWriter::reserve_space() {
   off_t bytes = off_t{64} << 10;
-  for (hid_t d : {pos_, energy_, step_, time_, walker_, energy_step_, energy_time_, walker_step_, walker_time_})
-    bytes += static_cast<off_t>(H5Dget_storage_size(d));
-  for (const auto& [name, h] : extra_)
-    for (hid_t d : h) bytes += static_cast<off_t>(H5Dget_storage_size(d));
+  for (hid_t d : {pos_, step_, time_, edges_, energy_, walker_, mc_moves_}) bytes += static_cast<off_t>(H5Dget_storage_size(d));
+  for (const auto& [name, d] : extra_) bytes += static_cast<off_t>(H5Dget_storage_size(d));
   for (const auto& [k, v] : meta_.attributes) bytes += static_cast<off_t>(k.size() + v.size());
   int err = 0;
   if (comm_.root()) {
@@ -117,97 +117,104 @@ void H5mdWriter::create_layout() {
   const FrameMeta& meta = meta_;
 
   const int D = meta.dimension, N = meta.particles;
-  const hsize_t F = static_cast<hsize_t>(meta.frames);
+  const hsize_t F = static_cast<hsize_t>(meta.frames), uD = static_cast<hsize_t>(D);
   hid_t h5md = make_group(file_, "h5md");
   const int version[2] = {1, 1};
   numeric_attribute<int>(h5md, "version", H5T_NATIVE_INT, version);
   hid_t author = make_group(h5md, "author");
-  string_attribute(author, "name", "boltzmap user");
+  string_attribute(author, "name", meta.author.empty() ? author_from_environment() : meta.author);
   hid_t creator = make_group(h5md, "creator");
   string_attribute(creator, "name", "boltzmap");
-  string_attribute(creator, "version", meta.attributes.count("boltzmap_version") ? meta.attributes.at("boltzmap_version") : "");
-  H5_CHECK(H5Gclose(creator));
-  H5_CHECK(H5Gclose(author));
-  H5_CHECK(H5Gclose(h5md));
+  string_attribute(creator, "version", build::version);
+  // The units module (version 1.0): the unit system of every `unit` attribute below.
+  hid_t modules = make_group(h5md, "modules");
+  hid_t units = make_group(modules, "units");
+  const int units_version[2] = {1, 0};
+  numeric_attribute<int>(units, "version", H5T_NATIVE_INT, units_version);
+  string_attribute(units, "system", "LJ");
+  for (hid_t g : {units, modules, creator, author, h5md}) H5_CHECK(H5Gclose(g));
 
+  // Raw ids, like the groups here: closing a dataset may be collective, so none is closed while an
+  // exception unwinds (the file's strong close degree closes what is left on one rank).
   hid_t particles = make_group(file_, "particles");
   hid_t all = make_group(particles, "all");
+  hid_t position = make_group(all, "position");
+  pos_ = make_dataset(position, "value", H5T_IEEE_F32LE, {F, static_cast<hsize_t>(N), uD});
+  step_ = make_dataset(position, "step", H5T_STD_I64LE, {F});
+  time_ = make_dataset(position, "time", H5T_IEEE_F64LE, {F});
+  H5_CHECK(H5Gclose(position));
+  // Every other element is sampled with the positions: its step (and time) are hard links to theirs.
+  auto link = [&](hid_t group, const char* part) {
+    const std::string target = std::string("/particles/all/position/") + part;
+    H5_CHECK(H5Lcreate_hard(file_, target.c_str(), group, part, H5P_DEFAULT, H5P_DEFAULT));
+  };
   hid_t box = make_group(all, "box");
   numeric_attribute<int>(box, "dimension", H5T_NATIVE_INT, std::span<const int>(&D, 1));
   string_array_attribute(box, "boundary", std::vector<std::string>(D, "periodic"));
-  // A raw id, like the groups here: closing a dataset may be collective, so none is closed while an
-  // exception unwinds (the file's strong close degree closes what is left on one rank).
-  const hid_t edges = make_dataset(box, "edges", H5T_IEEE_F64LE, {static_cast<hsize_t>(D)});
-  H5_CHECK(H5Gclose(box));
-
-  auto time_series = [&](hid_t parent, const char* name, hid_t type, std::vector<hsize_t> dims, hid_t& value,
-                         hid_t& step, hid_t& time) {
-    hid_t g = make_group(parent, name);
-    value = make_dataset(g, "value", type, dims);
-    step = make_dataset(g, "step", H5T_STD_I64LE, {F});
-    time = make_dataset(g, "time", H5T_IEEE_F64LE, {F});
-    H5_CHECK(H5Gclose(g));
-  };
-  hid_t pos_step, pos_time;
-  time_series(all, "position", H5T_IEEE_F32LE, {F, static_cast<hsize_t>(N), static_cast<hsize_t>(D)}, pos_, pos_step,
-              pos_time);
-  step_ = pos_step;
-  time_ = pos_time;
-  H5_CHECK(H5Gclose(all));
-  H5_CHECK(H5Gclose(particles));
+  hid_t edges = make_group(box, "edges");
+  edges_ = make_dataset(edges, "value", H5T_IEEE_F64LE, {F, uD, uD});
+  string_attribute(edges_, "unit", kLengthUnit);
+  link(edges, "step");
+  link(edges, "time");
+  for (hid_t g : {edges, box, all, particles}) H5_CHECK(H5Gclose(g));
 
   hid_t obs = make_group(file_, "observables");
-  time_series(obs, "potential_energy", H5T_IEEE_F64LE, {F}, energy_, energy_step_, energy_time_);
-  time_series(obs, "walker", H5T_STD_I32LE, {F}, walker_, walker_step_, walker_time_);
+  auto observable = [&](const char* name, hid_t type, const std::string& unit) {
+    hid_t g = make_group(obs, name);
+    const hid_t value = make_dataset(g, "value", type, {F});
+    if (!unit.empty()) string_attribute(value, "unit", unit);
+    link(g, "step");
+    H5_CHECK(H5Gclose(g));
+    return value;
+  };
+  energy_ = observable("potential_energy", H5T_IEEE_F64LE, kEnergyUnit);
+  walker_ = observable("walker", H5T_STD_I32LE, "");
+  mc_moves_ = observable("mc_moves", H5T_STD_I64LE, "");
   for (const auto& name : meta.observables) {
-    auto& h = extra_[name];
-    time_series(obs, name.c_str(), H5T_IEEE_F64LE, {F}, h[0], h[1], h[2]);
+    const auto u = meta.observable_units.find(name);
+    extra_[name] = observable(name.c_str(), H5T_IEEE_F64LE, u == meta.observable_units.end() ? "" : u->second);
   }
   H5_CHECK(H5Gclose(obs));
 
   for (const auto& [k, v] : meta.attributes) string_attribute(file_, k.c_str(), v);
-
-  // The first raw data goes in once the space is reserved. Every rank writes the same small
-  // dataset collectively.
+  // The raw data go in once the space is reserved.
   reserve_space();
-  const std::vector<double> edge(D, meta.box_length);
-  H5Handle dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
-  H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
-  {
-    FailureMark mark(failed_);
-    h5_write(partial_name(path_), [&] { return H5Dwrite(edges, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, edge.data()); });
-  }
-  H5_CHECK(H5Dclose(edges));
 }
 
 void H5mdWriter::write(std::int64_t first, std::int64_t count, std::span<const float> positions,
-                       std::span<const double> energies, std::span<const std::int64_t> steps,
-                       std::span<const std::int32_t> walkers) {
+                       std::span<const double> energies, std::span<const std::int32_t> walkers,
+                       std::span<const std::int64_t> mc_moves) {
   // Spans may be longer than count frames (reused buffers; the first count are written), never
   // shorter: that would read past the caller's buffers. A bug in the caller, caught here.
   const auto per_frame = static_cast<std::size_t>(meta_.particles) * static_cast<std::size_t>(meta_.dimension);
   const auto n = static_cast<std::size_t>(std::max<std::int64_t>(count, 0));
   if (first < 0 || count < 0 || first + count > meta_.frames || positions.size() < n * per_frame ||
-      energies.size() < n || steps.size() < n || walkers.size() < n)
+      energies.size() < n || walkers.size() < n || mc_moves.size() < n)
     throw Error(ExitCode::failure,
                 fmt::format("{}: H5mdWriter::write(first {}, count {}) of a file of {} frames got {} positions "
-                            "(need {}), {} energies, {} steps, {} walker ids (need {} each)",
+                            "(need {}), {} energies, {} walker ids, {} move counts (need {} each)",
                             partial_name(path_), first, count, meta_.frames, positions.size(), n * per_frame,
-                            energies.size(), steps.size(), walkers.size(), n));
+                            energies.size(), walkers.size(), mc_moves.size(), n));
   // A file of zero frames has no storage to write to (parallel HDF5 fails on it); every rank
   // holds the same meta, so all skip together and the call stays collective.
   if (meta_.frames == 0) return;
-  std::vector<double> times(steps.begin(), steps.end());
-  FailureMark mark(failed_);
-  write_rows(partial_name(path_), pos_, H5T_NATIVE_FLOAT, first, count, positions.data());
-  write_rows(partial_name(path_), energy_, H5T_NATIVE_DOUBLE, first, count, energies.data());
-  write_rows(partial_name(path_), walker_, H5T_NATIVE_INT32, first, count, walkers.data());
-  for (hid_t s : {step_, energy_step_, walker_step_}) write_rows(partial_name(path_), s, H5T_NATIVE_INT64, first, count, steps.data());
-  for (hid_t t : {time_, energy_time_, walker_time_}) write_rows(partial_name(path_), t, H5T_NATIVE_DOUBLE, first, count, times.data());
-  for (const auto& [name, h] : extra_) {
-    write_rows(partial_name(path_), h[1], H5T_NATIVE_INT64, first, count, steps.data());
-    write_rows(partial_name(path_), h[2], H5T_NATIVE_DOUBLE, first, count, times.data());
+  const auto D = static_cast<std::size_t>(meta_.dimension);
+  std::vector<std::int64_t> steps(n);
+  std::vector<double> times(n), edges(n * D * D, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    steps[i] = first + static_cast<std::int64_t>(i);  // the frame index: strictly increasing
+    times[i] = static_cast<double>(steps[i]);
+    for (std::size_t d = 0; d < D; ++d) edges[(i * D + d) * D + d] = meta_.box_length;
   }
+  FailureMark mark(failed_);
+  const std::string file = partial_name(path_);
+  write_rows(file, pos_, H5T_NATIVE_FLOAT, first, count, positions.data());
+  write_rows(file, step_, H5T_NATIVE_INT64, first, count, steps.data());
+  write_rows(file, time_, H5T_NATIVE_DOUBLE, first, count, times.data());
+  write_rows(file, edges_, H5T_NATIVE_DOUBLE, first, count, edges.data());
+  write_rows(file, energy_, H5T_NATIVE_DOUBLE, first, count, energies.data());
+  write_rows(file, walker_, H5T_NATIVE_INT32, first, count, walkers.data());
+  write_rows(file, mc_moves_, H5T_NATIVE_INT64, first, count, mc_moves.data());
 }
 
 void H5mdWriter::write_observable(const std::string& name, std::int64_t first, std::int64_t count,
@@ -219,7 +226,7 @@ void H5mdWriter::write_observable(const std::string& name, std::int64_t first, s
                                                partial_name(path_), name, first, count, values.size()));
   if (meta_.frames == 0) return;
   FailureMark mark(failed_);
-  write_rows(partial_name(path_), it->second[0], H5T_NATIVE_DOUBLE, first, count, values.data());
+  write_rows(partial_name(path_), it->second, H5T_NATIVE_DOUBLE, first, count, values.data());
 }
 
 std::string H5mdWriter::release() {
@@ -229,10 +236,8 @@ std::string H5mdWriter::release() {
     const int err = errno;
     if (rc < 0 && failure.empty()) failure = h5_io_reason(err);
   };
-  std::vector<hid_t*> handles = {&pos_, &energy_, &step_, &time_, &walker_, &energy_step_, &energy_time_,
-                                 &walker_step_, &walker_time_};
-  for (auto& [name, h] : extra_)
-    for (hid_t& d : h) handles.push_back(&d);
+  std::vector<hid_t*> handles = {&pos_, &step_, &time_, &edges_, &energy_, &walker_, &mc_moves_};
+  for (auto& [name, d] : extra_) handles.push_back(&d);
   for (hid_t* d : handles)
     if (*d >= 0) {
       errno = 0;
@@ -333,16 +338,23 @@ Frames read_h5md(const std::string& path) {
   fr.meta.particles = static_cast<int>(dims[1]);
   fr.meta.dimension = static_cast<int>(dims[2]);
   fr.positions = read_all<float>(f.id, pos, H5T_NATIVE_FLOAT, path);
-  if (exists(f.id, "/particles/all/box/edges")) {
-    const auto e = read_all<double>(f.id, "/particles/all/box/edges", H5T_NATIVE_DOUBLE, path);
-    if (!e.empty()) fr.meta.box_length = e[0];
-  }
-  if (exists(f.id, "/particles/all/position/step"))
-    fr.steps = read_all<std::int64_t>(f.id, "/particles/all/position/step", H5T_NATIVE_INT64, path);
+  // The box: edges/value [frame][D][D] or [frame][D] (a time-dependent box, as boltzmap writes it),
+  // or a fixed edges dataset [D] or [D][D] (files of earlier versions, other programs); its first
+  // entry is L (cubic boxes only; a file of zero frames has no time-dependent box to read).
+  for (const char* e : {"/particles/all/box/edges/value", "/particles/all/box/edges"})
+    if (exists(f.id, e)) {
+      H5O_info_t info;
+      if (H5Oget_info_by_name2(f.id, e, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_DATASET) continue;
+      const auto v = read_all<double>(f.id, e, H5T_NATIVE_DOUBLE, path);
+      if (!v.empty()) fr.meta.box_length = v[0];
+      break;
+    }
   if (exists(f.id, "/observables/potential_energy/value"))
     fr.energies = read_all<double>(f.id, "/observables/potential_energy/value", H5T_NATIVE_DOUBLE, path);
   if (exists(f.id, "/observables/walker/value"))
     fr.walkers = read_all<std::int32_t>(f.id, "/observables/walker/value", H5T_NATIVE_INT32, path);
+  if (exists(f.id, "/observables/mc_moves/value"))
+    fr.mc_moves = read_all<std::int64_t>(f.id, "/observables/mc_moves/value", H5T_NATIVE_INT64, path);
   for (const char* a : {"boltzmap_input", "boltzmap_system", "boltzmap_set", "boltzmap_version"}) {
     const std::string v = read_string_attribute(f.id, a);
     if (!v.empty()) fr.meta.attributes[a] = v;
@@ -449,9 +461,9 @@ std::string describe_h5(const std::string& path) {
       out += fmt::format("  potential energy U: mean {:.6g} (per particle {:.6g}), sd {:.4g}, min {:.6g}, max {:.6g}\n", mean,
                          mean / fr.meta.particles, sd, lo, hi);
     }
-    if (!fr.steps.empty()) {
-      const auto [lo, hi] = std::minmax_element(fr.steps.begin(), fr.steps.end());
-      out += fmt::format("  steps (trial moves per walker): {} … {}\n", *lo, *hi);
+    if (!fr.mc_moves.empty()) {
+      const auto [lo, hi] = std::minmax_element(fr.mc_moves.begin(), fr.mc_moves.end());
+      out += fmt::format("  trial moves per walker (observables/mc_moves): {} … {}\n", *lo, *hi);
     }
     if (fr.meta.attributes.count("boltzmap_input"))
       out += "  resolved input: in attribute @boltzmap_input (print it with: h5dump -a boltzmap_input FILE)\n";

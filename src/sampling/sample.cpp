@@ -85,6 +85,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   meta.particles = N;
   meta.dimension = D;
   meta.box_length = sys.box.length;
+  meta.author = e.author;
   meta.attributes = {{"boltzmap_input", e.resolved_toml}, {"boltzmap_system", sys_name},
                      {"boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")"}};
   SampleStats st;
@@ -131,8 +132,8 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   std::vector<double> series(static_cast<size_t>(local) * saves);  // [walker][save]
   std::vector<float> frame_buf(static_cast<size_t>(local) * stride);
   std::vector<double> energy_buf(local);
-  std::vector<std::int64_t> step_buf(local);
   std::vector<std::int32_t> walker_buf(local);
+  std::vector<std::int64_t> moves_buf(local);
   std::uint64_t prod_acc = 0;
   for (int s = 0; s < saves; ++s) {
     std::uint64_t left = between;
@@ -159,10 +160,10 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
         const int w = static_cast<int>(lo - base + i);
         walkers.configuration(w, std::span<float>(frame_buf.data() + i * stride, stride));
         energy_buf[i] = energies[w];
-        step_buf[i] = static_cast<std::int64_t>(walkers.moves_done());
         walker_buf[i] = static_cast<std::int32_t>(mine.begin + w);
+        moves_buf[i] = static_cast<std::int64_t>(walkers.moves_done());
       }
-      writers[k]->write(count > 0 ? lo - sets[k].begin : 0, count, frame_buf, energy_buf, step_buf, walker_buf);
+      writers[k]->write(count > 0 ? lo - sets[k].begin : 0, count, frame_buf, energy_buf, walker_buf, moves_buf);
     }
   }
   for (auto& w : writers)

@@ -301,6 +301,27 @@ TEST(Config, ExplicitOptionalKeys) {
   EXPECT_EQ(e.output_dir, "/tmp/somewhere/run");
 }
 
+// author (issue 12): /h5md/author/name of the files; the input key, else the environment; in the
+// resolved input, but no stage depends on it (like output_dir).
+TEST(Config, AuthorKeyAndDefault) {
+  const Experiment d = parse_experiment(kBase, kOrigin);
+  EXPECT_EQ(d.author, author_from_environment());
+  EXPECT_FALSE(d.author.empty());
+  const Experiment e = parse_experiment(insert_after("seed = 5", "author = \"Ada L.\"").text, kOrigin);
+  EXPECT_EQ(e.author, "Ada L.");
+  EXPECT_CONTAINS(e.resolved_toml, "\nauthor = \"Ada L.\"\n");
+  EXPECT_EQ(parse_experiment(e.resolved_toml, "resolved").author, "Ada L.");
+  EXPECT_NOT_CONTAINS(resolved_sections(e.resolved_toml, {""}), "author");
+  EXPECT_EQ(resolved_sections(e.resolved_toml, {""}), resolved_sections(d.resolved_toml, {""}));
+  try {
+    parse_experiment(insert_after("seed = 5", "author = \"\"").text, kOrigin);
+    ADD_FAILURE() << "an empty author was accepted";
+  } catch (const Error& err) {
+    EXPECT_EQ(err.code(), ExitCode::input);
+    EXPECT_CONTAINS(err.what(), "author");
+  }
+}
+
 TEST(Config, InnerCutoffBoundScalesWithSigma) {
   // 1.2 > 2^(1/6) ≈ 1.122 is rejected for σ = 1 (below) but fine for σ = 1.5 (bound ≈ 1.684).
   const std::string text = insert_after("epsilon = 1.0", "sigma = 1.5\ninner_cutoff = 1.2").text;

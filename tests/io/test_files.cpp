@@ -140,9 +140,9 @@ TEST(H5mdWriter, LargeRootAttributeRoundTrips) {
     H5mdWriter w(p, meta, comm);
     const std::vector<float> pos = {0, 1, 2, 2.5f, 0.5f, 1, 1.5f, 2};
     const std::vector<double> u = {-1, -2};
-    const std::vector<std::int64_t> steps = {10, 20};
     const std::vector<std::int32_t> walkers = {0, 1};
-    w.write(0, 2, pos, u, steps, walkers);
+    const std::vector<std::int64_t> moves = {10, 20};
+    w.write(0, 2, pos, u, walkers, moves);
     w.close();
   }
   EXPECT_FALSE(fs::exists(partial_name(p)));

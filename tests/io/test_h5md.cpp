@@ -8,6 +8,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,9 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
+#include "io/h5util.hpp"
 #include "parallel/comm.hpp"
 
 using namespace boltzmap;
@@ -57,8 +60,8 @@ struct Data {
   FrameMeta meta;
   std::vector<float> positions;
   std::vector<double> energies;
-  std::vector<std::int64_t> steps;
   std::vector<std::int32_t> walkers;
+  std::vector<std::int64_t> mc_moves;
 };
 Data make_data(std::int64_t frames, int particles, int dimension) {
   Data d;
@@ -79,10 +82,17 @@ Data make_data(std::int64_t frames, int particles, int dimension) {
   const double specials[] = {-0.0, 4.9406564584124654e-324, -1.0e300, 1.0 / 3.0, -123.456789012345678};
   for (std::int64_t f = 0; f < frames; ++f) {
     d.energies.push_back(f < 5 ? specials[f] : -50.0 - 0.1 * static_cast<double>(f));
-    d.steps.push_back((std::int64_t{1} << 40) + 10000 * f);  // > 2^32: must stay int64
     d.walkers.push_back(static_cast<std::int32_t>(2147483647 - 3 * f));
-  }
+    d.mc_moves.push_back((std::int64_t{1} << 40) + 10000 * (f / 2));  // > 2^32: must stay int64
+  }  // (the walkers of one save share a move count)
   return d;
+}
+
+// The steps H5MD requires: the frame index, strictly increasing.
+std::vector<std::int64_t> frame_indices(std::int64_t frames) {
+  std::vector<std::int64_t> s(static_cast<std::size_t>(frames));
+  for (std::int64_t f = 0; f < frames; ++f) s[static_cast<std::size_t>(f)] = f;
+  return s;
 }
 
 // Writes frames [first, first + count) of d.
@@ -90,8 +100,8 @@ void write_range(H5mdWriter& w, const Data& d, std::int64_t first, std::int64_t 
   const std::size_t per = static_cast<std::size_t>(d.meta.particles) * d.meta.dimension;
   w.write(first, count, std::span<const float>(d.positions).subspan(first * per, count * per),
           std::span<const double>(d.energies).subspan(first, count),
-          std::span<const std::int64_t>(d.steps).subspan(first, count),
-          std::span<const std::int32_t>(d.walkers).subspan(first, count));
+          std::span<const std::int32_t>(d.walkers).subspan(first, count),
+          std::span<const std::int64_t>(d.mc_moves).subspan(first, count));
 }
 
 void expect_frames_equal(const Data& d, const Frames& r) {
@@ -102,8 +112,8 @@ void expect_frames_equal(const Data& d, const Frames& r) {
   EXPECT_EQ(r.meta.attributes, d.meta.attributes);
   EXPECT_TRUE(bitwise_equal(r.positions, d.positions)) << "positions differ";
   EXPECT_TRUE(bitwise_equal(r.energies, d.energies)) << "energies differ";
-  EXPECT_TRUE(bitwise_equal(r.steps, d.steps)) << "steps differ";
   EXPECT_TRUE(bitwise_equal(r.walkers, d.walkers)) << "walker ids differ";
+  EXPECT_TRUE(bitwise_equal(r.mc_moves, d.mc_moves)) << "trial-move counts differ";
 }
 
 // Reads a whole 1-D dataset with the raw HDF5 API (checks the layout independently of read_h5md).
@@ -170,7 +180,7 @@ TEST(H5md, OutOfOrderWritesAnd3D) {
 }
 
 // Extra per-frame observables (boltzmap map's log-weights, domain flags, …): written in two ranges,
-// read back exactly, with step/time like every H5MD time series; −∞ survives; an unknown name is
+// read back exactly, with the step of every H5MD time series; −∞ survives; an unknown name is
 // refused, and reading a missing one names it.
 TEST(H5md, ExtraObservablesRoundTrip) {
   const Comm comm;
@@ -191,7 +201,7 @@ TEST(H5md, ExtraObservablesRoundTrip) {
   }
   EXPECT_EQ(read_observable(path, "log_weight"), lw);
   EXPECT_EQ(read_observable(path, "in_domain"), in);
-  EXPECT_EQ(raw_read<std::int64_t>(path, "/observables/log_weight/step", H5T_NATIVE_INT64), d.steps);
+  EXPECT_EQ(raw_read<std::int64_t>(path, "/observables/log_weight/step", H5T_NATIVE_INT64), frame_indices(5));
   expect_frames_equal(d, read_h5md(path));
   try {
     read_observable(path, "missing");
@@ -202,23 +212,73 @@ TEST(H5md, ExtraObservablesRoundTrip) {
   }
 }
 
+namespace {
+
+// A string attribute of the object at `path` ("" if absent), through the raw API.
+std::string attribute_at(const std::string& file, const char* path, const char* name) {
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_GE(f, 0);
+  hid_t o = H5Oopen(f, path, H5P_DEFAULT);
+  EXPECT_GE(o, 0) << path;
+  const std::string v = o >= 0 ? read_string_attribute(o, name) : "";
+  if (o >= 0) H5Oclose(o);
+  H5Fclose(f);
+  return v;
+}
+
+// The address of the object at `path`: equal for hard links to one dataset.
+haddr_t address_of(const std::string& file, const char* path) {
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  H5O_info_t info{};
+  EXPECT_GE(H5Oget_info_by_name2(f, path, &info, H5O_INFO_BASIC, H5P_DEFAULT), 0) << path;
+  H5Fclose(f);
+  return info.addr;
+}
+
+}  // namespace
+
+// The H5MD 1.1 layout (tools/h5md-check checks the same on real runs, tests/app/h5md_conformance.sh):
+// the step of every element is the frame index (strictly increasing, whatever order and ranges
+// the frames were written in: the walkers of one save interleave), one dataset hard-linked into
+// every element; walker ids and move counts are observables; units in the reduced LJ system;
+// superblock version 2; author and creator.
 TEST(H5md, LayoutFollowsH5md) {
   const Comm comm;
   const std::string path = fresh("layout.h5");
-  const Data d = make_data(3, 2, 2);
+  Data d = make_data(6, 2, 3);
+  d.meta.author = "A. Uthor";
   H5mdWriter w(path, d.meta, comm);
-  write_range(w, d, 0, 3);
+  write_range(w, d, 4, 2);
+  write_range(w, d, 0, 4);
   w.close();
-  // Every time series has step (int64) and time (= step, float64), as H5MD requires.
-  std::vector<double> times(d.steps.begin(), d.steps.end());
-  for (const char* g : {"/particles/all/position", "/observables/potential_energy", "/observables/walker"}) {
+  const auto steps = frame_indices(6);
+  EXPECT_EQ(raw_read<std::int64_t>(path, "/particles/all/position/step", H5T_NATIVE_INT64), steps);
+  EXPECT_EQ(raw_read<double>(path, "/particles/all/position/time", H5T_NATIVE_DOUBLE),
+            std::vector<double>(steps.begin(), steps.end()));
+  const haddr_t step = address_of(path, "/particles/all/position/step");
+  for (const char* g : {"/particles/all/box/edges/step", "/observables/potential_energy/step", "/observables/walker/step",
+                        "/observables/mc_moves/step"}) {
     SCOPED_TRACE(g);
-    EXPECT_EQ(raw_read<std::int64_t>(path, (std::string(g) + "/step").c_str(), H5T_NATIVE_INT64), d.steps);
-    EXPECT_EQ(raw_read<double>(path, (std::string(g) + "/time").c_str(), H5T_NATIVE_DOUBLE), times);
+    EXPECT_EQ(address_of(path, g), step) << "not a hard link to position/step";
   }
-  EXPECT_EQ(raw_read<double>(path, "/particles/all/box/edges", H5T_NATIVE_DOUBLE),
-            std::vector<double>(2, d.meta.box_length));
-  // /h5md version = [1, 1]; box dimension attribute.
+  EXPECT_EQ(address_of(path, "/particles/all/box/edges/time"), address_of(path, "/particles/all/position/time"));
+  // The walker and its move count are per-frame observables (exact, int32 and int64).
+  EXPECT_EQ(raw_read<std::int32_t>(path, "/observables/walker/value", H5T_NATIVE_INT32), d.walkers);
+  EXPECT_EQ(raw_read<std::int64_t>(path, "/observables/mc_moves/value", H5T_NATIVE_INT64), d.mc_moves);
+  // The box: [frame][D][D] = L·I for every frame.
+  const auto edges = raw_read<double>(path, "/particles/all/box/edges/value", H5T_NATIVE_DOUBLE);
+  ASSERT_EQ(edges.size(), 6u * 9u);
+  for (std::size_t i = 0; i < edges.size(); ++i) EXPECT_EQ(edges[i], (i % 9) % 4 == 0 ? d.meta.box_length : 0.0) << i;
+  // Units (reduced LJ; no unit on positions, see h5md.hpp), author, creator.
+  EXPECT_EQ(attribute_at(path, "/h5md/modules/units", "system"), "LJ");
+  EXPECT_EQ(attribute_at(path, "/particles/all/box/edges/value", "unit"), "sigma");
+  EXPECT_EQ(attribute_at(path, "/observables/potential_energy/value", "unit"), "epsilon");
+  EXPECT_EQ(attribute_at(path, "/observables/walker/value", "unit"), "");
+  EXPECT_EQ(attribute_at(path, "/h5md/author", "name"), "A. Uthor");
+  EXPECT_EQ(attribute_at(path, "/h5md/creator", "name"), "boltzmap");
+  EXPECT_FALSE(attribute_at(path, "/h5md/creator", "version").empty());
+  EXPECT_NE(attribute_at(path, "/h5md/creator", "version"), "0.1.0-test") << "creator/version is the build's, not an attribute";
+  // /h5md version = [1, 1]; box dimension attribute; the superblock (byte 8 after the signature).
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(f, 0);
   hid_t g = H5Gopen2(f, "/h5md", H5P_DEFAULT);
@@ -237,11 +297,57 @@ TEST(H5md, LayoutFollowsH5md) {
   a = H5Aopen(box, "dimension", H5P_DEFAULT);
   ASSERT_GE(a, 0);
   EXPECT_GE(H5Aread(a, H5T_NATIVE_INT, &dim), 0);
-  EXPECT_EQ(dim, 2);
+  EXPECT_EQ(dim, 3);
   EXPECT_GT(H5Aexists(box, "boundary"), 0);
   H5Aclose(a);
   H5Gclose(box);
   H5Fclose(f);
+  std::ifstream in(path, std::ios::binary);
+  char head[9] = {};
+  in.read(head, 9);
+  EXPECT_EQ(std::string(head, 8), std::string("\x89HDF\r\n\x1a\n", 8));
+  EXPECT_GE(static_cast<int>(head[8]), 2) << "superblock version";
+  // Read back: the same frames, box and observables.
+  expect_frames_equal(d, read_h5md(path));
+}
+
+// Without an author in the input, the environment names one ($BOLTZMAP_AUTHOR first).
+TEST(H5md, AuthorFromTheEnvironment) {
+  const Comm comm;
+  const std::string path = fresh("author.h5");
+  const Data d = make_data(1, 2, 2);
+  const char* old = std::getenv("BOLTZMAP_AUTHOR");
+  const std::string saved = old ? old : "";
+  ::setenv("BOLTZMAP_AUTHOR", "Jane Doe", 1);
+  {
+    H5mdWriter w(path, d.meta, comm);
+    write_range(w, d, 0, 1);
+    w.close();
+  }
+  EXPECT_EQ(attribute_at(path, "/h5md/author", "name"), "Jane Doe");
+  ::unsetenv("BOLTZMAP_AUTHOR");
+  EXPECT_FALSE(author_from_environment().empty());
+  if (old) ::setenv("BOLTZMAP_AUTHOR", saved.c_str(), 1);
+}
+
+// Files written before the layout of issue 12 (a fixed box edges dataset, no mc_moves) still read.
+TEST(H5md, ReadsAFixedBox) {
+  const std::string path = fresh("fixed_box.h5");
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const std::vector<float> pos = {0.5f, 1.0f, 1.5f, 2.0f};
+  const std::vector<double> edges = {2.5, 2.5};
+  H5_CHECK(H5Gclose(make_group(f, "particles")));
+  H5_CHECK(H5Gclose(make_group(f, "particles/all")));
+  H5_CHECK(H5Gclose(make_group(f, "particles/all/box")));
+  H5_CHECK(H5Gclose(make_group(f, "particles/all/position")));
+  write_dataset(f, "particles/all/position/value", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {1, 2, 2}, pos.data());
+  write_dataset(f, "particles/all/box/edges", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {2}, edges.data());
+  H5Fclose(f);
+  const Frames r = read_h5md(path);
+  EXPECT_EQ(r.meta.box_length, 2.5);
+  EXPECT_EQ(r.positions, pos);
+  EXPECT_TRUE(r.mc_moves.empty());
 }
 
 TEST(H5md, ZeroFrames) {
@@ -293,8 +399,8 @@ TEST(H5md, WrongSizesAreRejectedBeforeWriting) {
   H5mdWriter w(path, d.meta, comm);
   const std::span<const float> pos(d.positions);
   const std::span<const double> en(d.energies);
-  const std::span<const std::int64_t> st(d.steps);
   const std::span<const std::int32_t> wk(d.walkers);
+  const std::span<const std::int64_t> mv(d.mc_moves);
   auto expect_failure = [](const std::function<void()>& f, const char* what) {
     try {
       f();
@@ -304,16 +410,16 @@ TEST(H5md, WrongSizesAreRejectedBeforeWriting) {
       EXPECT_CONTAINS(e.what(), "H5mdWriter::write");
     }
   };
-  expect_failure([&] { w.write(0, 2, pos.first(11), en.first(2), st.first(2), wk.first(2)); }, "short positions");
-  expect_failure([&] { w.write(0, 2, pos.first(12), en.first(1), st.first(2), wk.first(2)); }, "short energies");
-  expect_failure([&] { w.write(0, 2, pos.first(12), en.first(2), st.first(1), wk.first(2)); }, "short steps");
-  expect_failure([&] { w.write(0, 2, pos.first(12), en.first(2), st.first(2), wk.first(1)); }, "short walkers");
-  expect_failure([&] { w.write(3, 2, pos.first(12), en.first(2), st.first(2), wk.first(2)); }, "past the end");
-  expect_failure([&] { w.write(-1, 1, pos.first(6), en.first(1), st.first(1), wk.first(1)); }, "negative first");
+  expect_failure([&] { w.write(0, 2, pos.first(11), en.first(2), wk.first(2), mv.first(2)); }, "short positions");
+  expect_failure([&] { w.write(0, 2, pos.first(12), en.first(1), wk.first(2), mv.first(2)); }, "short energies");
+  expect_failure([&] { w.write(0, 2, pos.first(12), en.first(2), wk.first(1), mv.first(2)); }, "short walkers");
+  expect_failure([&] { w.write(0, 2, pos.first(12), en.first(2), wk.first(2), mv.first(1)); }, "short move counts");
+  expect_failure([&] { w.write(3, 2, pos.first(12), en.first(2), wk.first(2), mv.first(2)); }, "past the end");
+  expect_failure([&] { w.write(-1, 1, pos.first(6), en.first(1), wk.first(1), mv.first(1)); }, "negative first");
   // The writer is still usable after a rejected call. Longer spans (reused buffers) are fine:
   // only their first `count` frames are written.
   write_range(w, d, 0, 1);
-  w.write(1, 2, pos.subspan(6), en.subspan(1), st.subspan(1), wk.subspan(1));
+  w.write(1, 2, pos.subspan(6), en.subspan(1), wk.subspan(1), mv.subspan(1));
   write_range(w, d, 3, 1);
   w.close();
   expect_frames_equal(d, read_h5md(path));
@@ -370,6 +476,8 @@ TEST(H5md, DescribeNamesDatasetsAndSummary) {
   EXPECT_CONTAINS(desc, "/particles/all/position/value  float32 [7, 5, 2]");
   EXPECT_CONTAINS(desc, "/observables/potential_energy/value  float64 [7]");
   EXPECT_CONTAINS(desc, "/observables/walker/value  int32 [7]");
+  EXPECT_CONTAINS(desc, "/observables/mc_moves/value  int64 [7]");
+  EXPECT_CONTAINS(desc, "trial moves per walker");
   EXPECT_CONTAINS(desc, "potential energy");
   EXPECT_CONTAINS(desc, "boltzmap_system: B");
   EXPECT_CONTAINS(desc, "boltzmap_set: validation");
