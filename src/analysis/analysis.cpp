@@ -97,7 +97,8 @@ AnalysisResult analyze(const DirectionData& ab, const DirectionData& ba, int N, 
   const BootstrapCounts counts_b = bootstrap_counts(o.scheme, o.replicates, n_b, derive_seed(o.seed, 11));
   AnalysisResult res;
   res.replicates = o.replicates;
-  res.a_to_b = statistics(ab, ba.in_domain, counts_a, counts_b, N, D, L, o);
+  // Each direction's observables (g(r)) in its target's box.
+  res.a_to_b = statistics(ab, ba.in_domain, counts_a, counts_b, N, D, o.box_length_b > 0.0 ? o.box_length_b : L, o);
   res.b_to_a = statistics(ba, ab.in_domain, counts_b, counts_a, N, D, L, o);
 
   const int R1 = o.replicates + 1;
@@ -129,6 +130,18 @@ AnalysisResult analyze(const DirectionData& ab, const DirectionData& ba, int N, 
                                               counts_b.row(r), res.delta_f_bar_identity[0]);
   });
   error.rethrow();
+  // The removed degrees of freedom (METHOD.md: "constants … removed degrees of freedom must be
+  // tracked"). The weights integrate over the N − 1 free particles with particle c fixed at the
+  // centre: they estimate ln Z′_B − ln Z′_A, Z′ = ∫ e^{−βU} d^{(N−1)D}x (box-scaling layer
+  // included). The configurational integral over all N particles is Z = ∫_{V^N} e^{−βU} d^{ND}x
+  // = V·Z′ (translation invariance), so β_B F_B − β_A F_A = −ln(Z_B/Z_A) = −ln(Z′_B/Z′_A) − ln(V_B/V_A),
+  // with ln(V_B/V_A) = D·ln(L_B/L_A): zero when the boxes agree.
+  const double L_b = o.box_length_b > 0.0 ? o.box_length_b : L;
+  const double volume_term = -static_cast<double>(D) * std::log(L_b / L);
+  if (volume_term != 0.0)
+    for (auto* v : {&f.delta_f, &f.delta_f_uncorrected, &f.delta_f_identity, &b.delta_f, &b.delta_f_uncorrected,
+                    &b.delta_f_identity, &res.delta_f_bar, &res.delta_f_bar_identity})
+      for (double& x : *v) x += volume_term;
   return res;
 }
 

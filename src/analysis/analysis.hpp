@@ -30,12 +30,16 @@ struct AnalysisOptions {
   int energy_bins = 80;
   int rdf_bins = 100;
   std::uint64_t seed = 0;
+  // B's box side when it differs from A's (analyze's L; 0: the same). A→B observables are then
+  // taken in B's box, and every ΔF gains the removed particle's −D·ln(L_B/L_A) (analysis.cpp).
+  double box_length_b = 0.0;
 };
 
 // One direction's inputs: the source's samples mapped (a MappedSet or its file) and the target's
 // own samples. All spans over the same n_source configurations except the reference ones.
 struct DirectionData {
-  std::span<const float> source_positions, mapped_positions;       // [n][N][D]
+  std::span<const float> source_positions, mapped_positions;       // [n][N][D], both in the target's box
+                                                                   // (source: the identity map's image)
   std::span<const double> mapped_energy, identity_energy;          // U_target(x′), U_target(x)
   std::span<const double> log_weight_unrestricted, identity_log_weight;
   std::span<const std::uint8_t> in_domain;

@@ -20,6 +20,13 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
   const std::size_t row = static_cast<std::size_t>(N) * D, n = x.size() / row;
   if (x.size() != n * row) throw Error(ExitCode::failure, "map_configurations: x is not [n][N][D]");
   if (flow.shape().dim != m) throw Error(ExitCode::failure, "map_configurations: the flow does not fit the preprocessing");
+  // The box-scaling layer (preprocessor.hpp): B's configurations enter the preprocessing's box as
+  // x/s and leave it as s·x, so the whole map is F = S∘P⁻¹∘f∘P (A → B) or P⁻¹∘f⁻¹∘P∘S⁻¹ (B → A),
+  // with log|det J| = the flow's ± (N − 1)·D·ln s. The identity map between the two boxes is the
+  // scaling alone, x ↦ S^{±1}(x), with log|det| ± (N − 1)·D·ln s.
+  const bool ab = dir == Direction::a_to_b;
+  const char source_label = ab ? 'A' : 'B', target_label = ab ? 'B' : 'A';
+  const double box_log_det = ab ? pre.box_log_det() : -pre.box_log_det();
   MappedSet out;
   out.positions.resize(n * row);
   for (auto* v : {&out.source_energy, &out.mapped_energy, &out.log_jacobian, &out.log_weight,
@@ -37,11 +44,12 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
     RealNvp<float>::Vec logdet;
     RealNvp<float>::Cache cache;  // work buffers reused across this thread's chunks
     std::vector<int> centre, element;
-    std::vector<float> src;
+    std::vector<float> src, ident;
     error.run([&] {  // these allocate: a bad_alloc must not leave the region either
       centre.resize(kChunk);
       element.resize(kChunk);
       src.resize(kChunk * row);
+      ident.resize(kChunk * row);
       Preprocessor::evaluation_choices(centre, element);
     });
 #pragma omp for schedule(dynamic)
@@ -50,26 +58,33 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
       const std::size_t i0 = c * kChunk, rows = std::min(kChunk, n - i0);
       const int r = static_cast<int>(rows);
       std::copy_n(x.data() + i0 * row, rows * row, src.data());
+      // The identity map's image in the target's box: x itself, or scaled by s^{±1}.
+      std::copy_n(x.data() + i0 * row, rows * row, ident.data());
+      pre.into_preprocessing_box(source_label, std::span<float>(ident.data(), rows * row));
+      pre.out_of_preprocessing_box(target_label, std::span<float>(ident.data(), rows * row));
+      pre.into_preprocessing_box(source_label, std::span<float>(src.data(), rows * row));
       z.resize(r, m);
       pre.forward(BatchView{src.data(), r, N, D}, std::span<const int>(centre.data(), rows),
                   std::span<const int>(element.data(), rows), z.data());
-      if (dir == Direction::a_to_b)
+      if (ab)
         flow.forward(z, z2, logdet, &cache);
       else
         flow.inverse(z, z2, logdet, &cache);
       pre.in_domain(z2.data(), r, std::span<std::uint8_t>(out.in_domain.data() + i0, rows));
       pre.inverse(z2.data(), BatchView{out.positions.data() + i0 * row, r, N, D});
+      pre.out_of_preprocessing_box(target_label, std::span<float>(out.positions.data() + i0 * row, rows * row));
       for (std::size_t j = 0; j < rows; ++j) {
         const std::size_t i = i0 + j;
-        const std::span<const float> xs(x.data() + i * row, row), xm(out.positions.data() + i * row, row);
-        const double us = total_energy(source, xs), ut = total_energy(target, xm), ui = total_energy(target, xs);
+        const std::span<const float> xs(x.data() + i * row, row), xm(out.positions.data() + i * row, row),
+            xi(ident.data() + j * row, row);
+        const double us = total_energy(source, xs), ut = total_energy(target, xm), ui = total_energy(target, xi);
         out.source_energy[i] = us;
         out.mapped_energy[i] = ut;
         out.identity_energy[i] = ui;
-        out.log_jacobian[i] = logdet(static_cast<Eigen::Index>(j));
+        out.log_jacobian[i] = logdet(static_cast<Eigen::Index>(j)) + box_log_det;
         out.log_weight_unrestricted[i] = -target.beta * ut + source.beta * us + out.log_jacobian[i];
         out.log_weight[i] = out.in_domain[i] ? out.log_weight_unrestricted[i] : -std::numeric_limits<double>::infinity();
-        out.identity_log_weight[i] = -target.beta * ui + source.beta * us;
+        out.identity_log_weight[i] = -target.beta * ui + source.beta * us + box_log_det;
       }
 #pragma omp atomic
       done += rows;

@@ -26,15 +26,16 @@ enum class Direction { a_to_b, b_to_a };
 const char* direction_name(Direction d);  // "A_to_B" | "B_to_A"
 
 struct MappedSet {
-  std::vector<float> positions;            // [n][N][D] mapped configurations in [0, L)
+  std::vector<float> positions;            // [n][N][D] mapped configurations in the target's [0, L)
   std::vector<double> source_energy;       // U_source(x)
   std::vector<double> mapped_energy;       // U_target(x′)
-  std::vector<double> log_jacobian;        // log|det| of F (A→B) or F⁻¹ (B→A) at P(x)
+  std::vector<double> log_jacobian;        // log|det| of F (A→B) or F⁻¹ (B→A) at x, box scaling included
   std::vector<double> log_weight;          // Eq. 10/11, −∞ outside the domain
   std::vector<double> log_weight_unrestricted;  // Eq. 10/11 without the domain rule
   std::vector<std::uint8_t> in_domain;     // 1 when x′ lies in the canonical domain
-  std::vector<double> identity_energy;     // U_target(x) (the untransformed configuration)
-  std::vector<double> identity_log_weight; // −β_t U_t(x) + β_s U_s(x)
+  std::vector<double> identity_energy;     // U_target(S(x)) (the untransformed configuration, scaled
+                                           // into the target's box when the boxes differ)
+  std::vector<double> identity_log_weight; // −β_t U_t(S(x)) + β_s U_s(x) + log|det S|
   std::size_t size() const { return source_energy.size(); }
 };
 

@@ -30,6 +30,7 @@
 #include "io/h5md.hpp"
 #include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
+#include "transforms/preprocessor.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -182,15 +183,25 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
   if (!comm.root()) return 0;
   const int N = e.box.n_particles, D = e.box.dimension;
   const System sys_a = e.system('A').physics(D, N), sys_b = e.system('B').physics(D, N);
-  const double L = sys_a.box.length;
+  const double L = sys_a.box.length, L_b = sys_b.box.length;
   const Frames eval_a = read_evaluation_set(e, 'A'), eval_b = read_evaluation_set(e, 'B');
   const std::vector<double> u_a = energies(sys_a, eval_a), u_b = energies(sys_b, eval_b);
   const MappedFile ab = read_mapped(run, Direction::a_to_b, eval_a.meta.frames, args.input);
   const MappedFile ba = read_mapped(run, Direction::b_to_a, eval_b.meta.frames, args.input);
   check_mapped(folder.mapped("A_to_B"), ab, u_a, e);
   check_mapped(folder.mapped("B_to_A"), ba, u_b, e);
-  auto data = [](const Frames& src, const MappedFile& m, const Frames& ref, const std::vector<double>& u_ref) {
-    return DirectionData{src.positions,        m.frames.positions,           m.frames.energies,
+  // The untransformed (identity-map) configurations in the target's box: the box-scaling layer
+  // alone, x ↦ (L_target/L_source)·x (a copy only when the boxes differ).
+  std::vector<float> scaled_a, scaled_b;
+  if (L_b != L) {
+    scaled_a = eval_a.positions;
+    scale_coordinates(scaled_a, L_b / L, L_b);
+    scaled_b = eval_b.positions;
+    scale_coordinates(scaled_b, L / L_b, L);
+  }
+  auto data = [&](const Frames& src, const MappedFile& m, const Frames& ref, const std::vector<double>& u_ref) {
+    const std::vector<float>& as_target = L_b == L ? src.positions : &src == &eval_a ? scaled_a : scaled_b;
+    return DirectionData{as_target,            m.frames.positions,           m.frames.energies,
                          m.identity_energy,    m.log_weight_unrestricted,    m.identity_log_weight,
                          m.in_domain,          ref.positions,                u_ref};
   };
@@ -200,6 +211,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
   opt.energy_bins = e.analysis.energy_bins;
   opt.rdf_bins = e.analysis.rdf_bins;
   opt.seed = e.seed;
+  opt.box_length_b = L_b;
   const AnalysisResult res = analyze(data(eval_a, ab, eval_b, u_b), data(eval_b, ba, eval_a, u_a), N, D, L, opt);
   refuse_non_finite(res);
   write_analysis(folder.analysis(), res, {e.resolved_toml, e.analysis.bootstrap_scheme, N, D, L});

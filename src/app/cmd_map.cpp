@@ -98,10 +98,14 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
   if (model.pre.n_particles() != N || model.pre.dim() != D)
     throw input_error(model_path + ": trained for another N or dimension than " + args.input);
   const System sys[2] = {e.system('A').physics(D, N), e.system('B').physics(D, N)};
-  for (const System& x : sys)
-    if (std::abs(x.box.length - model.pre.box_length()) > 1e-9 * x.box.length)
-      throw input_error(args.input + ": a system's box side L = " + std::to_string(x.box.length) + " differs from the model's " +
-                        std::to_string(model.pre.box_length()) + " (density changed since training?); retrain, or restore the input");
+  // Both boxes, A's (the preprocessing's) and B's (the box-scaling layer's other end).
+  for (char label : {'A', 'B'}) {
+    const double L = sys[label == 'A' ? 0 : 1].box.length, L_model = model.pre.box_length(label);
+    if (std::abs(L - L_model) > 1e-9 * L)
+      throw input_error(fmt::format("{}: system {}'s box side L = {:.9g} differs from the model's {:.9g} (density changed "
+                                    "since training?); retrain, or restore the input",
+                                    args.input, label, L, L_model));
+  }
   nlohmann::json summary;
   for (Direction dir : {Direction::a_to_b, Direction::b_to_a}) {
     const bool ab = dir == Direction::a_to_b;
@@ -135,7 +139,7 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
     meta.frames = n;
     meta.particles = N;
     meta.dimension = D;
-    meta.box_length = model.pre.box_length();
+    meta.box_length = model.pre.box_length(ab ? 'B' : 'A');  // the target's box
     meta.author = e.author;
     meta.attributes = {{"boltzmap_input", e.resolved_toml},
                        {"boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")"},

@@ -38,11 +38,12 @@ namespace {
 // The largest difference of sorted minimum-image pair distances between x and inverse(forward(x))
 // over the first (up to) 2000 configurations: the round trip is exact up to relabelling, a
 // translation and a point symmetry, so this is float round-off (≈ 1e-6).
-double round_trip_error(const Preprocessor& pre, const System& sys, const std::vector<float>& x, const std::vector<float>& z,
-                        int rows) {
+double round_trip_error(const Preprocessor& pre, char label, const System& sys, const std::vector<float>& x,
+                        const std::vector<float>& z, int rows) {
   const int N = pre.n_particles(), D = pre.dim(), k = std::min(rows, 2000);
   std::vector<float> back(static_cast<size_t>(k) * N * D);
   pre.inverse(z.data(), BatchView{back.data(), k, N, D});
+  pre.out_of_preprocessing_box(label, back);  // back into the system's own box (B: the box-scaling layer)
   auto sorted = [&](const float* c) {
     std::vector<double> d;
     for (int i = 0; i < N; ++i)
@@ -59,10 +60,13 @@ double round_trip_error(const Preprocessor& pre, const System& sys, const std::v
   return worst;
 }
 
-double write_preprocessed(const std::string& path, const Preprocessor& pre, const System& sys, const Frames& fr,
+// The layers' outputs of system `label`'s set fr; B's coordinates first go through the box-scaling
+// layer into the preprocessing's (A's) box, so the stored layers are all in that box.
+double write_preprocessed(const std::string& path, const Preprocessor& pre, char label, const System& sys, const Frames& fr,
                           const std::string& input) {
   const int rows = static_cast<int>(fr.meta.frames), N = pre.n_particles(), D = pre.dim(), m = pre.latent_dim();
   std::vector<float> x = fr.positions, z(static_cast<size_t>(rows) * m), wrapped(z.size());
+  pre.into_preprocessing_box(label, x);
   std::vector<int> c(rows), g(rows);
   Preprocessor::evaluation_choices(c, g);
   pre.forward(BatchView{x.data(), rows, N, D}, c, g, z.data(), wrapped.data());
@@ -84,7 +88,7 @@ double write_preprocessed(const std::string& path, const Preprocessor& pre, cons
     f.close();
   }
   commit_partial(path);
-  return round_trip_error(pre, sys, fr.positions, z, rows);
+  return round_trip_error(pre, label, sys, fr.positions, z, rows);
 }
 
 }  // namespace
@@ -107,13 +111,13 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerat
 
   const int N = e.box.n_particles, D = e.box.dimension;
   const double LA = e.system('A').physics(D, N).box.length, LB = e.system('B').physics(D, N).box.length;
-  if (std::abs(LA - LB) > 1e-12 * LA)
-    throw input_error(args.input + ": systems A and B have different densities (boxes " + fmt::format("{:.6g}", LA) +
-                      " and " + fmt::format("{:.6g}", LB) + "); the box-scaling layer is not in this version");
+  // The preprocessing works in A's box; B's configurations enter it through the box-scaling layer
+  // (x/s, s = L_B/L_A; preprocessor.hpp), as in `train`.
+  Preprocessor pre(e.preprocess, N, D, LA, LB);
   std::vector<Frames> train;
   for (char label : {'A', 'B'}) train.push_back(read_data_set(e, label, "train"));
+  pre.into_preprocessing_box('B', train[1].positions);
 
-  Preprocessor pre(e.preprocess, N, D, LA);
   std::vector<BatchView> views;
   for (auto& t : train) views.push_back(BatchView{t.positions.data(), static_cast<int>(t.meta.frames), N, D});
   pre.fit(views, derive_seed(e.seed, 3));
@@ -134,7 +138,7 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerat
     for (const char* set : {"train", "validation", "evaluation"}) {
       if (!std::filesystem::exists(folder.data_set(label, set))) continue;
       const std::string out = folder.preprocessed(label, set);
-      const double err = write_preprocessed(out, pre, e.system(label).physics(D, N), read_data_set(e, label, set), e.resolved_toml);
+      const double err = write_preprocessed(out, pre, label, e.system(label).physics(D, N), read_data_set(e, label, set), e.resolved_toml);
       worst = std::max(worst, err);
       spdlog::info("wrote {} (round trip: pair distances within {:.2g})", out, err);
     }

@@ -74,6 +74,8 @@ int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc
                           {"equilibration_acceptance", st.equilibration_acceptance},
                           {"mean_energy_per_particle", st.mean_energy_per_particle},
                           {"mean_energy_per_particle_err", st.mean_energy_per_particle_err},
+                          {"mean_excess_pressure", st.mean_excess_pressure},
+                          {"mean_excess_pressure_err", st.mean_excess_pressure_err},
                           {"tau_int", st.tau_int},
                           {"ess_per_sample", st.ess_per_sample},
                           {"step_size", st.step_size},

@@ -201,14 +201,17 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   data.a_validation = load_set(e, 'A', "validation", false);
 
   // The preprocessing, fitted exactly as `boltzmap preprocess` does (same draws, same result).
-  const double L = e.system('A').physics(D, N).box.length;
-  if (std::abs(L - e.system('B').physics(D, N).box.length) > 1e-12 * L)
-    throw input_error(args.input + ": systems A and B have different densities; the box-scaling layer is not in this version");
+  // It works in A's box; B's training set enters it through the box-scaling layer (S⁻¹: x/s).
+  const double L = e.system('A').physics(D, N).box.length, L_b = e.system('B').physics(D, N).box.length;
   if (data.a_train.empty()) throw input_error(args.input + ": the preprocessing is fitted on A's and B's training sets; sample A's");
-  Preprocessor pre(e.preprocess, N, D, L);
+  Preprocessor pre(e.preprocess, N, D, L, L_b);
+  std::vector<float> b_fit = data.b_train;
+  pre.into_preprocessing_box('B', b_fit);
   const BatchView views[2] = {{data.a_train.data(), static_cast<int>(data.a_train.size() / (N * D)), N, D},
-                              {data.b_train.data(), static_cast<int>(data.b_train.size() / (N * D)), N, D}};
+                              {b_fit.data(), static_cast<int>(b_fit.size() / (N * D)), N, D}};
   pre.fit(views, derive_seed(e.seed, 3));
+  if (L_b != L)
+    spdlog::info("box-scaling layer: L_B/L_A = {:.6g}, log|det| (N − 1)·D·ln s = {:.6g} (A → B)", pre.box_scale(), pre.box_log_det());
 
   Trainer trainer(e, pre, std::move(data), trainers);
   spdlog::info("flow: {} coupling blocks, hidden {}, {} parameters; {} epochs in {} phase(s), batch {}{}",

@@ -27,8 +27,13 @@ double clamp_reduced_energy(double a, double e_c, double* slope) {
   return e_c + std::log1p(a - e_c);
 }
 
-LatentEnergy::LatentEnergy(const Preprocessor& pre, const System& sys, double clamp_start)
-    : pre_(pre), sys_(sys), clamp_start_(clamp_start), w_inv_(pre.pca().inverse_matrix()) {}
+LatentEnergy::LatentEnergy(const Preprocessor& pre, const System& sys, double clamp_start, char label)
+    : pre_(pre),
+      sys_(sys),
+      clamp_start_(clamp_start),
+      scale_(pre.box_length(label) / pre.box_length()),
+      box_log_det_(label == 'B' ? pre.box_log_det() : 0.0),
+      w_inv_(pre.pca().inverse_matrix()) {}
 
 std::vector<double> LatentEnergy::configuration(const double* z) const {
   std::vector<double> x(static_cast<std::size_t>(pre_.n_particles()) * pre_.dim());
@@ -42,8 +47,8 @@ void LatentEnergy::configuration(const double* z, double* x) const {
   Eigen::Map<Eigen::VectorXd> y(x + D, m);  // y = W⁻¹ z + μ, in place of the wrapped coordinates
   y.noalias() = w_inv_ * Eigen::Map<const Eigen::VectorXd>(z, m);
   y += pre_.pca().mean();
-  for (int d = 0; d < D; ++d) x[d] = 0.5 * L;  // the re-inserted central particle
-  for (int k = 0; k < m; ++k) x[D + k] = wrap_into_box(x[D + k], L, 1.0 / L);
+  for (int d = 0; d < D; ++d) x[d] = 0.5 * L * scale_;  // the re-inserted central particle
+  for (int k = 0; k < m; ++k) x[D + k] = scale_ * wrap_into_box(x[D + k], L, 1.0 / L);  // then the box scaling
 }
 
 void LatentEnergy::evaluate_row(const double* z, double& e, double* gz, double* x, double* f) const {
@@ -59,10 +64,10 @@ void LatentEnergy::evaluate_row(const double* z, double& e, double* gz, double* 
     return;
   }
   forces<double>(sys_, std::span<const double>(x, nd), std::span<double>(f, nd));
-  // ∂e/∂y_k = slope·β·(−F) for the N − 1 non-central particles (in place of their forces);
-  // ∂e/∂z = W⁻ᵀ ∂e/∂y.
+  // ∂e/∂y_k = slope·β·(−F)·s for the N − 1 non-central particles (in place of their forces; s the
+  // box scaling x = s·y, 1 for A); ∂e/∂z = W⁻ᵀ ∂e/∂y.
   Eigen::Map<Eigen::VectorXd> gy(f + D, m);
-  for (int k = 0; k < m; ++k) gy(k) = -slope * sys_.beta * gy(k);
+  for (int k = 0; k < m; ++k) gy(k) = -slope * sys_.beta * scale_ * gy(k);
   g.noalias() = w_inv_.transpose() * gy;
 }
 
@@ -94,17 +99,22 @@ namespace {
 
 // One term: map z with F⁻¹ (inverse) or F, the energies of the result, Σ(e − log|det|)/n — the
 // mean when n is z's row count, one rank's share of the mean when n is the whole batch's — and
-// (grad non-null) the λ-weighted backward pass of that.
+// (grad non-null) the λ-weighted backward pass of that. The log|det| of the whole map from the
+// source's box to the target's (energy's) is the flow's plus the box-scaling layer's constant
+// energy.box_log_det() − source.box_log_det(): +(N − 1)·D·ln s in L_inv (A → B), −(N − 1)·D·ln s
+// in L_dir (B → A), 0 when the boxes agree (preprocessor.hpp). It changes no gradient.
 template <class T>
-double loss_term(const RealNvp<T>& flow, const LatentEnergyBase& energy, const typename RealNvp<T>::Mat& z,
-                 double lambda, bool inverse, ParamVector<T>* grad, LossWorkspace<T>& w, double n) {
+double loss_term(const RealNvp<T>& flow, const LatentEnergyBase& energy, const LatentEnergyBase& source,
+                 const typename RealNvp<T>::Mat& z, double lambda, bool inverse, ParamVector<T>* grad,
+                 LossWorkspace<T>& w, double n) {
   if (inverse)
     flow.inverse(z, w.mapped, w.logdet, &w.flow);
   else
     flow.forward(z, w.mapped, w.logdet, &w.flow);
   w.mapped_double = w.mapped.template cast<double>();
   energy.evaluate(w.mapped_double, w.energy, grad ? &w.g_energy : nullptr);
-  const double value = (w.energy - w.logdet.template cast<double>()).sum() / n;
+  const double box = energy.box_log_det() - source.box_log_det();  // per row
+  const double value = ((w.energy - w.logdet.template cast<double>()).sum() - box * static_cast<double>(z.rows())) / n;
   if (grad) {
     w.g_mapped = ((lambda / n) * w.g_energy).template cast<T>();
     w.g_logdet.setConstant(z.rows(), static_cast<T>(-lambda / n));
@@ -127,8 +137,8 @@ LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, cons
   LossWorkspace<T> local;
   LossWorkspace<T>& w = work ? *work : local;
   const auto n = [batch_rows](const auto& z) { return static_cast<double>(batch_rows > 0 ? batch_rows : z.rows()); };
-  if (lambda_dir != 0.0 && z_b.rows() > 0) out.dir = loss_term(flow, energy_a, z_b, lambda_dir, true, grad, w, n(z_b));   // B → A: F⁻¹, U_A
-  if (lambda_inv != 0.0 && z_a.rows() > 0) out.inv = loss_term(flow, energy_b, z_a, lambda_inv, false, grad, w, n(z_a));  // A → B: F, U_B
+  if (lambda_dir != 0.0 && z_b.rows() > 0) out.dir = loss_term(flow, energy_a, energy_b, z_b, lambda_dir, true, grad, w, n(z_b));   // B → A: F⁻¹, U_A
+  if (lambda_inv != 0.0 && z_a.rows() > 0) out.inv = loss_term(flow, energy_b, energy_a, z_a, lambda_inv, false, grad, w, n(z_a));  // A → B: F, U_B
   return out;
 }
 

@@ -32,6 +32,10 @@ class LatentEnergyBase {
  public:
   virtual ~LatentEnergyBase() = default;
   virtual void evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const = 0;
+  // log|det| of the box-scaling from the preprocessing's box into this system's box: 0 for A,
+  // (N − 1)·D·ln(L_B/L_A) for B (preprocessor.hpp). A map from system X's latent space to system
+  // Y's carries the constant Y.box_log_det() − X.box_log_det() in its log|det J|.
+  virtual double box_log_det() const { return 0.0; }
 };
 
 // e_r = c(β U(P⁻¹(z_r))) for the rows of z [rows][(N − 1)·D]: the physical systems.
@@ -40,9 +44,13 @@ class LatentEnergyBase {
 // per object (each call runs its rows on the OpenMP threads itself).
 class LatentEnergy : public LatentEnergyBase {
  public:
-  LatentEnergy(const Preprocessor& pre, const System& sys, double clamp_start);
+  // label: which system ('A' or 'B'); B's configurations leave the preprocessing's box through
+  // the box-scaling layer x ↦ s·x (s = L_B/L_A), and the gradient picks up its factor s.
+  LatentEnergy(const Preprocessor& pre, const System& sys, double clamp_start, char label = 'A');
   void evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const override;
-  // The physical configuration [N][D] of latent row z (double): PCA⁻¹, wrap, re-insert.
+  double box_log_det() const override { return box_log_det_; }
+  // The physical configuration [N][D] of latent row z (double): PCA⁻¹, wrap, re-insert, scale
+  // into this system's box.
   std::vector<double> configuration(const double* z) const;
   // The same, written to x (N·D values).
   void configuration(const double* z, double* x) const;
@@ -54,6 +62,7 @@ class LatentEnergy : public LatentEnergyBase {
   const Preprocessor& pre_;
   System sys_;
   double clamp_start_;
+  double scale_, box_log_det_;  // L_system/L_preprocessing and (N − 1)·D·ln of it
   Eigen::MatrixXd w_inv_;  // y = W⁻¹ z + μ
   mutable std::vector<double> scratch_;  // per thread: a configuration x, then its forces f (N·D each)
 };

@@ -59,9 +59,9 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
       sys_a_(e.system('A').physics(e.box.dimension, e.box.n_particles)),
       sys_b_(e.system('B').physics(e.box.dimension, e.box.n_particles)),
       energy_a_(pre, sys_a_, e.training.clamp_energy),
-      energy_b_(pre, sys_b_, e.training.clamp_energy),
+      energy_b_(pre, sys_b_, e.training.clamp_energy, 'B'),
       raw_energy_a_(pre, sys_a_, kNoClamp),
-      raw_energy_b_(pre, sys_b_, kNoClamp),
+      raw_energy_b_(pre, sys_b_, kNoClamp, 'B'),
       seed_batch_(derive_seed(e.seed, 6)),
       seed_augment_(derive_seed(e.seed, 7)),
       seed_pool_(derive_seed(e.seed, 8)),
@@ -77,6 +77,11 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
   std::sort(u.begin(), u.end());
   b_low_ = u[static_cast<std::size_t>(std::floor(0.01 * (u.size() - 1)))];
   b_high_ = u[static_cast<std::size_t>(std::ceil(0.99 * (u.size() - 1)))];
+  // From here on B's sets live in the preprocessing's (A's) box: the box-scaling layer's S⁻¹, the
+  // first step of B's preprocessing T_B = P ∘ S⁻¹ (preprocessor.hpp). The energies of B's latent
+  // rows (energy_b_, raw_energy_b_) apply S again.
+  pre_.into_preprocessing_box('B', data_.b_train);
+  pre_.into_preprocessing_box('B', data_.b_validation);
   // The source pool: A's training configurations (cycled to pool_size if that is larger).
   const std::int64_t a_rows = static_cast<std::int64_t>(data_.a_train.size() / stride);
   bool needs_pool = false;
@@ -251,7 +256,8 @@ void Trainer::check_metrics_finite(const EpochMetrics& m, const TrainingPhase& P
 }
 
 Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za) const {
-  // A → B: fraction in B's energy range and the relative ESS of log w = −βU_B(F) + βU_A + log|det J_F|.
+  // A → B: fraction in B's energy range and the relative ESS of log w = −βU_B(F) + βU_A + log|det J_F|,
+  // log|det J_F| = the flow's + the box-scaling layer's (N − 1)·D·ln s.
   RealNvp<float>::Mat y;
   RealNvp<float>::Vec logdet;
   flow.forward(za, y, logdet, nullptr);
@@ -266,7 +272,7 @@ Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za) c
   for (Eigen::Index r = 0; r < n; ++r) {
     const double u_b = bu_b(r) / sys_b_.beta;
     inside += u_b > b_low_ && u_b < b_high_;
-    const double lw = -bu_b(r) + bu_a(r) + logdet(r);
+    const double lw = -bu_b(r) + bu_a(r) + logdet(r) + raw_energy_b_.box_log_det();
     // Weight zero outside the canonical domain (METHOD.md "The domain of the map") or for NaN.
     logw[static_cast<std::size_t>(r)] = std::isnan(lw) || !in[static_cast<std::size_t>(r)] ? -std::numeric_limits<double>::infinity() : lw;
   }

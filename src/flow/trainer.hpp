@@ -37,6 +37,8 @@ namespace boltzmap {
 FlowShape flow_shape(const Experiment& e, int latent_dim);
 
 // Physical configurations [rows][N][D] of the sets the trainer reads.
+// Each system's configurations in its own box ([rows][N][D], in [0, L_A) or [0, L_B)); the
+// Trainer moves B's into the preprocessing's box itself.
 struct TrainingData {
   std::vector<float> a_train, a_validation, b_train, b_validation;
   int rows(const std::vector<float>& v, int n, int d) const { return static_cast<int>(v.size() / (n * d)); }

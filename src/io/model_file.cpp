@@ -21,6 +21,10 @@ void write_preprocess_group(hid_t file, const Preprocessor& pre) {
   numeric_attribute<int>(g, "whiten", H5T_NATIVE_INT, std::span<const int>(ints + 3, 1));
   const double L = pre.box_length(), ld = pre.log_det_forward();
   numeric_attribute<double>(g, "box_length", H5T_NATIVE_DOUBLE, std::span<const double>(&L, 1));
+  // The box-scaling layer: B's box (A's is box_length, the one the preprocessing works in).
+  const double Lb = pre.box_length_b(), s_log = pre.box_log_det();
+  numeric_attribute<double>(g, "box_length_B", H5T_NATIVE_DOUBLE, std::span<const double>(&Lb, 1));
+  numeric_attribute<double>(g, "box_log_det", H5T_NATIVE_DOUBLE, std::span<const double>(&s_log, 1));
   numeric_attribute<double>(g, "log_det_forward", H5T_NATIVE_DOUBLE, std::span<const double>(&ld, 1));
   string_attribute(g, "centre", s.centre);
   string_attribute(g, "reference_lattice", s.reference_lattice);
@@ -144,12 +148,14 @@ Preprocessor load_preprocessor(const std::string& path) {
   const int n = static_cast<int>(read_number_attribute(g, "n_particles", path));
   const int D = static_cast<int>(read_number_attribute(g, "dimension", path));
   const double L = read_number_attribute(g, "box_length", path);
+  // Files from before the box-scaling layer have no @box_length_B: one box for both systems.
+  const double Lb = H5Aexists(g, "box_length_B") > 0 ? read_number_attribute(g, "box_length_B", path) : L;
   s.augment = read_number_attribute(g, "augment", path) != 0;
   s.whiten = read_number_attribute(g, "whiten", path) != 0;
   s.centre = read_string_attribute(g, "centre");
   s.reference_lattice = read_string_attribute(g, "reference_lattice");
   H5Gclose(g);
-  Preprocessor pre(s, n, D, L);
+  Preprocessor pre(s, n, D, L, Lb);
   const int m = pre.latent_dim();
   auto centres = read_all<double>(f.id, "/preprocess/wrap_centres", H5T_NATIVE_DOUBLE, path);
   auto mean = read_all<double>(f.id, "/preprocess/pca_mean", H5T_NATIVE_DOUBLE, path);

@@ -4,6 +4,9 @@
 // and the position in the protocol.
 //   /preprocess  @n_particles @dimension @box_length @augment @whiten (0/1) @centre
 //                @reference_lattice @log_det_forward
+//                @box_length_B @box_log_det   the box-scaling layer: B's box side (@box_length is
+//                A's, the box the preprocessing works in) and its A → B log-det (N − 1)·dim·ln(L_B/L_A);
+//                a file without them has L_B = L_A
 //     reference_sites  [N − 1][dim] float64   relabelling sites (lattice shifted, centre removed)
 //     wrap_centres     [N − 1][dim] float64   c_kd of the wrapping layer
 //     pca_mean         [(N − 1)·dim] float64   μ

@@ -38,6 +38,26 @@ double total_energy(const System& s, std::span<const T> x) {
   return u;
 }
 
+// The excess (virial) pressure of configuration x:
+//   P_ex = −(1/(D·V)) Σ_{i<j} r_ij·u′(r_ij),   V = L^D,
+// with u′ the derivative of the very potential the sampler uses (the linear core below r_in, the
+// shifted LJ, zero beyond r_c: u is continuous at r_c, so the truncation adds no impulsive term).
+// It is −dU/dV under a uniform scaling of the configuration with the box, x ↦ (L′/L)·x: with
+// Z(V) = ∫_{V^N} e^{−βU} d^{N·D}x, ∂ln Z/∂V = N/V + β⟨P_ex⟩ (the ideal part from the volume of
+// each particle's coordinates). Tests: tests/physics/test_virial.cpp (against a finite difference
+// of U under the scaling).
+template <class T>
+double excess_pressure(const System& s, std::span<const T> x) {
+  const int n = s.n_particles, D = s.box.dimension;
+  double w = 0.0;  // Σ r·u′(r) = Σ r²·(u′(r)/r)
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j) {
+      const double r2 = squared_distance(s, &x[i * D], &x[j * D]);
+      w += r2 * pair_dudr_over_r(s.potential, r2);
+    }
+  return -w / (D * std::pow(s.box.length, D));
+}
+
 // Energy of particle i placed at position p (length D) with all others at x: Σ_{j≠i} u(|p − x_j|).
 template <class T>
 double particle_energy(const System& s, std::span<const T> x, int i, const T* p) {

@@ -14,6 +14,7 @@
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/run_folder.hpp"
+#include "physics/energy.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/autocorr.hpp"
 #include "sampling/walkers.hpp"
@@ -130,6 +131,8 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
 
   // ---- production
   std::vector<double> series(static_cast<size_t>(local) * saves);  // [walker][save]
+  std::vector<double> pressure_sum(static_cast<size_t>(local), 0.0);  // Σ over saves of P_ex, per walker
+  std::vector<float> one_config(static_cast<size_t>(stride));
   std::vector<float> frame_buf(static_cast<size_t>(local) * stride);
   std::vector<double> energy_buf(local);
   std::vector<std::int32_t> walker_buf(local);
@@ -149,6 +152,8 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
         throw numerical_error(fmt::format("system {}: walker {} has energy {} at save {}", sys_name, mine.begin + w,
                                           energies[w], s));
       series[static_cast<size_t>(w) * saves + s] = energies[w];
+      walkers.configuration(w, std::span<float>(one_config));
+      pressure_sum[static_cast<size_t>(w)] += excess_pressure<float>(sys, one_config);
     }
     // This rank's frames of this save that fall into each set (contiguous: the stream is (save, walker)).
     const std::int64_t base = static_cast<std::int64_t>(s) * W + mine.begin;
@@ -195,6 +200,17 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     comm.allreduce_sum(std::span<double>(sums + 1, 1));
     st.mean_energy_per_particle = mean / N;
     st.mean_energy_per_particle_err = W > 1 ? std::sqrt(sums[1] / (W - 1) / W) / N : NAN;
+    // ⟨P_ex⟩ and its standard error, the same way (independent walkers).
+    double p[2] = {0.0, 0.0};
+    for (int w = 0; w < local; ++w) p[0] += pressure_sum[static_cast<size_t>(w)] / saves;
+    comm.allreduce_sum(std::span<double>(p, 1));
+    st.mean_excess_pressure = p[0] / W;
+    for (int w = 0; w < local; ++w) {
+      const double d = pressure_sum[static_cast<size_t>(w)] / saves - st.mean_excess_pressure;
+      p[1] += d * d;
+    }
+    comm.allreduce_sum(std::span<double>(p + 1, 1));
+    st.mean_excess_pressure_err = W > 1 ? std::sqrt(p[1] / (W - 1) / W) : NAN;
 
     std::vector<double> ac_sums, ac_counts;
     const int max_lag = saves - 1;
@@ -212,10 +228,10 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.seconds = comm.max(st.seconds);
   st.trial_moves_per_second = global_moves / st.seconds;
-  spdlog::info("system {}: acceptance {:.4f} (equilibration {:.4f}), ⟨U⟩/N = {:.5f} ± {:.5f}, τ_int = {:.3f} saves, "
-               "ESS per sample = {:.3f}, max energy drift {:.2e}, {:.3g} trial moves/s, {:.1f} s",
+  spdlog::info("system {}: acceptance {:.4f} (equilibration {:.4f}), ⟨U⟩/N = {:.5f} ± {:.5f}, ⟨P_ex⟩ = {:.5f} ± {:.5f}, "
+               "τ_int = {:.3f} saves, ESS per sample = {:.3f}, max energy drift {:.2e}, {:.3g} trial moves/s, {:.1f} s",
                sys_name, st.acceptance, st.equilibration_acceptance, st.mean_energy_per_particle,
-               st.mean_energy_per_particle_err, st.tau_int, st.ess_per_sample, st.max_energy_drift,
+               st.mean_energy_per_particle_err, st.mean_excess_pressure, st.mean_excess_pressure_err, st.tau_int, st.ess_per_sample, st.max_energy_drift,
                st.trial_moves_per_second, st.seconds);
   // A chain that (almost) never moves, or accepts (almost) everything, samples nothing useful: its
   // saves are near copies. Say so; the numbers above are still what was measured.

@@ -20,6 +20,8 @@ struct SampleStats {
   double equilibration_acceptance = 0;
   double mean_energy_per_particle = 0;    // ⟨U⟩/N over all saves of all walkers
   double mean_energy_per_particle_err = 0;  // standard error from independent walkers
+  double mean_excess_pressure = 0;        // ⟨P_ex⟩, the virial (physics/energy.hpp), over all saves
+  double mean_excess_pressure_err = 0;    // standard error from independent walkers
   double tau_int = 0;                     // integrated autocorrelation time, in saves
   double ess_per_sample = 0;              // 1/τ_int
   double step_size = 0;                   // Δ used in production (tuned if "auto")

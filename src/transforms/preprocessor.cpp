@@ -1,7 +1,10 @@
 // See preprocessor.hpp.
 #include "transforms/preprocessor.hpp"
 
+#include <cmath>
+
 #include "core/error.hpp"
+#include "physics/box.hpp"
 #include "core/rng.hpp"
 #include "transforms/centre.hpp"
 #include "transforms/drop.hpp"
@@ -16,12 +19,35 @@ namespace {
 using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
 }  // namespace
 
-Preprocessor::Preprocessor(const PreprocessSettings& settings, int n_particles, int dim, double L)
+Preprocessor::Preprocessor(const PreprocessSettings& settings, int n_particles, int dim, double L, double L_b)
     : settings_(settings),
       n_(n_particles),
       dim_(dim),
       L_(L),
+      L_b_(L_b > 0.0 ? L_b : L),
       relabel_(reference_sites(settings.reference_lattice, dim, n_particles, L), dim, L) {}
+
+double Preprocessor::box_log_det() const {
+  return static_cast<double>(n_ - 1) * dim_ * std::log(L_b_ / L_);
+}
+
+void scale_coordinates(std::span<float> x, double factor, double L_new) {
+  if (factor == 1.0) return;
+  const double inv = 1.0 / L_new;
+  for (float& v : x) {
+    float y = static_cast<float>(wrap_into_box(static_cast<double>(v) * factor, L_new, inv));
+    if (!(y < static_cast<float>(L_new))) y = 0.0f;  // the float rounding of a value just below L_new
+    v = y;
+  }
+}
+
+void Preprocessor::into_preprocessing_box(char label, std::span<float> x) const {
+  if (label == 'B') scale_coordinates(x, L_ / L_b_, L_);
+}
+
+void Preprocessor::out_of_preprocessing_box(char label, std::span<float> x) const {
+  if (label == 'B') scale_coordinates(x, L_b_ / L_, L_b_);
+}
 
 void Preprocessor::training_choices(std::uint64_t seed, std::uint64_t first_id, std::span<int> centre,
                                     std::span<int> element) const {

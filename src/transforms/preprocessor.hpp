@@ -7,6 +7,18 @@
 // and symmetry draws of training; in evaluation c = 0 and g = identity.
 // log|det ∂z/∂x| on the (N − 1)·D retained coordinates is the PCA's alone (every other layer is a
 // translation, signed permutation or relabelling).
+//
+// The box-scaling layer (systems of different densities, DESIGN.md). Everything above works in A's
+// box L = L_A; B's configurations enter and leave through S(x) = s·x with s = L_B/L_A, a uniform
+// scaling of all coordinates about the origin, which maps [0, L_A)^D onto [0, L_B)^D and A's box
+// centre onto B's, so it commutes with the centring (and the symmetry about the centre): on the
+// (N − 1)·D retained coordinates it is y ↦ L_B/2 + s·(y − L_A/2), log|det| = (N − 1)·D·ln s.
+// The preprocessing of each side is then T_A = P and T_B = P ∘ S⁻¹, and the whole map is
+//   x_B = F(x_A) = S(P⁻¹(f(P(x_A)))),   log|det J_F| = log|det J_f| + (N − 1)·D·ln s,
+//   x_A = F⁻¹(x_B) = P⁻¹(f⁻¹(P(S⁻¹(x_B)))), log|det J_F⁻¹| = log|det J_f⁻¹| − (N − 1)·D·ln s
+// (the PCA's log-dets cancel in both, since P is shared). box_log_det() is the A → B term; every
+// place that forms log|det J_F| (the losses, the trainer's metrics, the mapping's weights) adds it
+// exactly once, with the sign of its direction. With L_B = L_A, s = 1 and the term is 0.
 // Tests: tests/transforms/test_preprocessor.cpp.
 #pragma once
 #include <cstdint>
@@ -21,9 +33,14 @@
 
 namespace boltzmap {
 
+// x ← factor·x for every coordinate, wrapped into [0, L_new): the box-scaling layer's S (factor
+// s = L_B/L_A, L_new = L_B) or S⁻¹ (1/s, L_A). factor 1 leaves x as it is.
+void scale_coordinates(std::span<float> x, double factor, double L_new);
+
 class Preprocessor {
  public:
-  Preprocessor(const PreprocessSettings& settings, int n_particles, int dim, double L);
+  // L: the box that the preprocessing works in (A's); L_b: B's box (0: the same as A's).
+  Preprocessor(const PreprocessSettings& settings, int n_particles, int dim, double L, double L_b = 0.0);
 
   // Fits the wrap centres and the PCA on the union of `training` ([rows][N][D] each, not
   // modified), with the training draws of (c, g) keyed by (seed, part, row).
@@ -52,7 +69,17 @@ class Preprocessor {
   int n_particles() const { return n_; }
   int dim() const { return dim_; }
   int latent_dim() const { return (n_ - 1) * dim_; }
-  double box_length() const { return L_; }
+  double box_length() const { return L_; }  // A's box, the one the preprocessing works in
+  double box_length_b() const { return L_b_; }
+  double box_length(char label) const { return label == 'B' ? L_b_ : L_; }
+  // s = L_B/L_A and the A → B log-det of the box-scaling layer, (N − 1)·D·ln s.
+  double box_scale() const { return L_b_ / L_; }
+  double box_log_det() const;
+  // The coordinates x [rows][N][D] of system `label` moved into the preprocessing's box (B's
+  // divided by s) or back out of it (multiplied by s), wrapped into [0, L) of the new box. A's
+  // are left as they are.
+  void into_preprocessing_box(char label, std::span<float> x) const;
+  void out_of_preprocessing_box(char label, std::span<float> x) const;
   const PreprocessSettings& settings() const { return settings_; }
   const Relabel& relabel() const { return relabel_; }
   const std::vector<double>& wrap_centres() const { return centres_; }
@@ -66,7 +93,7 @@ class Preprocessor {
                  bool wrap) const;
   PreprocessSettings settings_;
   int n_, dim_;
-  double L_;
+  double L_, L_b_;
   Relabel relabel_;
   std::vector<double> centres_;  // [(N − 1)·D]
   Pca pca_;

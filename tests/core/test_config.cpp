@@ -12,6 +12,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "physics/box.hpp"
 
 using namespace boltzmap;
 
@@ -271,6 +272,19 @@ TEST(Config, ValidInputValuesAndDefaults) {
   EXPECT_EQ(s.box.dimension, 2);
   EXPECT_DOUBLE_EQ(s.beta, 0.5);
   EXPECT_DOUBLE_EQ(s.box.length, std::sqrt(32 / 0.6));
+}
+
+// Different densities of A and B are valid for every stage (the box-scaling layer), so the parser
+// accepts them; each system has its own box, and each system's cutoff is checked against its own.
+TEST(Config, SystemsOfDifferentDensitiesAreValid) {
+  const Experiment e = parse_experiment(kBase, kOrigin, {"systems.A.density=0.70", "systems.B.density=0.735"});
+  EXPECT_EQ(e.system('A').density, 0.70);
+  EXPECT_EQ(e.system('B').density, 0.735);
+  const int N = e.box.n_particles, D = e.box.dimension;
+  EXPECT_DOUBLE_EQ(e.system('A').physics(D, N).box.length, box_length(N, 0.70, D));
+  EXPECT_DOUBLE_EQ(e.system('B').physics(D, N).box.length, box_length(N, 0.735, D));
+  // A density whose box is too small for the cutoff is refused for that system alone.
+  EXPECT_NE(input_error_of(kBase, {"systems.B.density=50"}).find("systems.B"), std::string::npos);
 }
 
 TEST(Config, ThreeDimensionalDefaultsToBcc) {
