@@ -20,10 +20,10 @@ Frames imported_frames(const Trajectory& t, const std::string& path, const Exper
   const std::string who = fmt::format("system {} of {} (N = {}, {}D, L = (N/ρ)^(1/d) = {:.10g})", label, e.source_file, N, D, L);
   const std::int64_t F = t.frames();
   if (F == 0) throw io_error(path + ": holds no frames");
-  if (t.particles != N) throw io_error(fmt::format("{}: frame 0 has {} particles; {} needs {}", path, t.particles, who, N));
   if (t.dimension != 0 && t.dimension != D)
     throw io_error(fmt::format("{}: a {}D file (its {}); {} is {}D", path, t.dimension,
                                t.dimension == 2 || t.dimension == 3 ? "dimensions / pbc" : "header", who, D));
+  if (t.particles != N) throw io_error(fmt::format("{}: frame 0 has {} particles; {} needs {}", path, t.particles, who, N));
   if (t.positions.size() != static_cast<std::size_t>(F) * N * 3 || t.box.size() != static_cast<std::size_t>(F))
     throw io_error(fmt::format("{}: {} coordinates and {} boxes for {} frames of {} particles", path, t.positions.size(),
                                t.box.size(), F, N));
