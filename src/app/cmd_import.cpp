@@ -37,6 +37,9 @@ int cmd_import(const ImportArgs& args, const Comm& comm) {
   const std::string run = e.output_dir;
   const RunFolder folder{run};
   const RunLock lock(run, comm, "import");  // before anything is written there
+  // The file first: one that does not fit the input leaves the run folder as it was.
+  Frames fr;
+  all_or_none(comm, [&] { fr = imported_frames(read_trajectory(args.file, format), args.file, e, label); });
   if (comm.root()) {
     check_writable_directory(run);
     check_writable_directory(folder.data());
@@ -46,8 +49,6 @@ int cmd_import(const ImportArgs& args, const Comm& comm) {
                  format_name(format), label, set, run);
   }
   comm.barrier();
-  Frames fr;
-  all_or_none(comm, [&] { fr = imported_frames(read_trajectory(args.file, format), args.file, e, label); });
   fr.meta.attributes = {{"boltzmap_input", e.resolved_toml},
                         {"boltzmap_system", std::string(1, label)},
                         {"boltzmap_set", set},
