@@ -101,11 +101,17 @@ void write_trajectory(const std::string& path, Format f, const Trajectory& t, co
 
 Trajectory read_trajectory(const std::string& path, Format f) {
   if (!std::filesystem::exists(path)) throw io_error(path + ": no such file");
-  switch (f) {
-    case Format::gsd: return read_gsd(path);
-    case Format::xyz: return read_xyz(path);
-    case Format::lammps_data: return read_lammps_data(path);
-    case Format::lammps_dump: return read_lammps_dump(path);
+  try {
+    switch (f) {
+      case Format::gsd: return read_gsd(path);
+      case Format::xyz: return read_xyz(path);
+      case Format::lammps_data: return read_lammps_data(path);
+      case Format::lammps_dump: return read_lammps_dump(path);
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // a number the parsers' std::stol / stoll could not read
+    throw io_error(fmt::format("{}: not a readable {} file ({})", path, format_name(f), e.what()));
   }
   return {};
 }
