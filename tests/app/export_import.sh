@@ -4,7 +4,8 @@
 # (extxyz), MDAnalysis (LAMMPS DATAParser) and a plain parser — read back with the positions, box,
 # N, step, energies and every observable of the H5MD file (log-weights of the mapped set) equal to
 # what h5py reads there; `boltzmap import` takes the GSD, XYZ and dump files (and a dump written
-# here by hand, scaled and unsorted, as LAMMPS writes them) into a fresh run folder, with energies
+# here by hand, scaled and unsorted, as LAMMPS writes them, and GSD / XYZ files written by
+# gsd.hoomd's and ASE's own writers) into a fresh run folder, with energies
 # recomputed equal to the sampled ones, files `boltzmap info` names the origin of, and that
 # `boltzmap preprocess` accepts; a wrong N, box or dimension, an overlap, an unknown suffix and a
 # frame out of range are refused with their exit codes and messages naming the file and what was
@@ -140,6 +141,26 @@ with open("ex/A_validation.lammpstrj", "w") as o:
             o.write(f"{i + 1} 1 {p[i, 0] / L!r} {p[i, 1] / L!r} 0.5\n")
 PY
 
+# Files the other codes wrote themselves (gsd.hoomd's writer, ASE's extxyz writer) from A's training set.
+"$py" - > mkforeign.log 2>&1 <<'PY' || bad "write GSD and XYZ with gsd.hoomd and ASE" mkforeign.log
+import warnings; warnings.filterwarnings("ignore")
+import h5py, numpy as np, gsd.hoomd, ase, ase.io
+f = h5py.File("run/data/A_train.h5", "r")
+x, L = f["particles/all/position/value"][:], f["particles/all/box/edges"][0]
+with gsd.hoomd.open("ex/foreign.gsd", "wb") as t:
+    for k, p in enumerate(x):
+        s = gsd.hoomd.Snapshot()
+        s.configuration.step, s.configuration.box, s.configuration.dimensions = k, [L, L, 0, 0, 0, 0], 2
+        s.particles.N, s.particles.types = len(p), ["A"]
+        s.particles.typeid = np.zeros(len(p), dtype=np.uint32)
+        s.particles.position = np.c_[p - L / 2, np.zeros(len(p))].astype(np.float32)
+        t.append(s)
+frames = [ase.Atoms("Ar" * len(p), positions=np.c_[p, np.zeros(len(p))], cell=[L, L, 1.0], pbc=[True, True, False]) for p in x]
+ase.io.write("ex/foreign.xyz", frames, format="extxyz")
+PY
+run import_foreign_gsd "$boltzmap" import in.toml ex/foreign.gsd --system A --set-name train -o run4
+run import_foreign_xyz "$boltzmap" import in.toml ex/foreign.xyz --system A --set-name validation -o run4
+
 # Import into a fresh run folder: every set of both systems, from four formats.
 run import_gsd "$boltzmap" import in.toml ex/A_train.gsd --system A --set-name train -o run2
 run import_dump "$boltzmap" import in.toml ex/A_validation.lammpstrj --system A --set-name validation -o run2
@@ -160,13 +181,19 @@ bad = 0
 for imp, ref, atol in [("run2/data/A_train.h5", "run/data/A_train.h5", 1e-3),
                        ("run2/data/A_validation.h5", "run/data/A_validation.h5", 1e-9),
                        ("run2/data/A_evaluation.h5", "run/data/A_train.h5", 1e-9),
-                       ("run2/data/B_train.h5", "run/data/B_train.h5", 1e-3)]:
+                       ("run2/data/B_train.h5", "run/data/B_train.h5", 1e-3),
+                       # written by gsd.hoomd (the same float32 shift) and ASE (%16.8f: 1e-8 rounding)
+                       ("run4/data/A_train.h5", "run/data/A_train.h5", 1e-3),
+                       ("run4/data/A_validation.h5", "run/data/A_train.h5", 1e-3)]:
     x, u, a = rd(imp)
     x0, u0, a0 = rd(ref)
     L = h5py.File(imp, "r")["particles/all/box/edges"][0]
     d = np.abs(u - u0).max()
     ok = x.shape == x0.shape and d <= atol + 1e-12 * np.abs(u0).max() and (x >= 0).all() and (x < L).all()
-    ok = ok and a["boltzmap_input"] == rd("run2/data/A_train.h5")[2]["boltzmap_input"]
+    # the resolved input of the run folder it went into: the sampled one's but for output_dir
+    strip = lambda t: [l for l in t.splitlines() if not l.startswith("output_dir")]
+    ok = ok and strip(a["boltzmap_input"]) == strip(rd(ref)[2]["boltzmap_input"])
+    ok = ok and open(imp.split("/")[0] + "/input.toml").read() == a["boltzmap_input"]
     ok = ok and "imported by `boltzmap import`" in a["boltzmap_origin"]
     print(("PASS " if ok else "FAIL ") + f"{imp}: energies = {ref}'s (max |dU| {d:.2g} <= {atol}), in [0, L), provenance")
     bad += not ok
