@@ -11,7 +11,7 @@
 // particles/types int8[1][len+1], particles/typeid u32[N], particles/position float32[N][3] with
 // coordinates in [−L/2, L/2) (HOOMD's box is centred at the origin; boltzmap's [0, L) is shifted by
 // −L/2 on export and back on import), and per-frame float64 scalars log/boltzmap/<name>
-// (`gsd.hoomd.read_log(file)['log/boltzmap/log_weight']`, `frame.log['boltzmap/log_weight']`).
+// (gsd 2.x: `frame.log['boltzmap/log_weight']`; gsd ≥ 3 also `gsd.hoomd.read_log(file)`).
 // The reader follows HOOMD's rule that a chunk missing from frame k is frame 0's; it takes
 // positions in float32 or float64, rejects tilted boxes, and returns log/<name> scalars as data
 // named <name> with a leading "boltzmap/" removed. Tests: tests/io/test_interchange.cpp,

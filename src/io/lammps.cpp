@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -109,8 +108,7 @@ void write_lammps_dump(const std::string& path, const Trajectory& t) {
   for (std::int64_t k = 0; k < t.frames(); ++k) {
     const auto f = static_cast<std::size_t>(k);
     const auto& b = t.box[f];
-    out += fmt::format("ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n{}\nITEM: BOX BOUNDS pp pp {}\n", t.steps[f], N,
-                       t.dimension == 2 ? "pp" : "pp");
+    out += fmt::format("ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n{}\nITEM: BOX BOUNDS pp pp pp\n", t.steps[f], N);
     out += fmt::format("0 {:.17g}\n0 {:.17g}\n", b[0], b[1]);
     out += t.dimension == 2 ? "-0.5 0.5\n" : fmt::format("0 {:.17g}\n", b[2]);
     out += "ITEM: ATOMS id type x y z\n";
