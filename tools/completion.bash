@@ -7,15 +7,20 @@ _boltzmap() {
   local cur prev sub="" word
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local subcommands="sample preprocess train map analyze run check info"
+  local subcommands="sample preprocess train map analyze run check info export import"
   local global="-h --help --version --threads -v --verbose"
   for word in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case " $subcommands " in *" $word "*) sub=$word; break ;; esac
   done
   case $prev in
     --system) COMPREPLY=($(compgen -W "A B" -- "$cur")); return ;;
+    --set-name) COMPREPLY=($(compgen -W "train validation evaluation" -- "$cur")); return ;;
+    --format) COMPREPLY=($(compgen -W "gsd xyz lammps-data lammps-dump" -- "$cur")); return ;;
+    --frames|--frame) return ;;
     --threads|--ranks|--sampler-ranks) return ;;
-    -o|--output-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    -o|--output-dir|--output)
+      if [[ $sub == export ]]; then COMPREPLY=($(compgen -f -- "$cur")); else COMPREPLY=($(compgen -d -- "$cur")); fi
+      return ;;
     --set)
       COMPREPLY=($(compgen -W "name= seed= backend= output_dir= box. systems.A. systems.B. preprocess. flow. training. analysis. parallel." -- "$cur"))
       compopt -o nospace 2>/dev/null
@@ -30,12 +35,16 @@ _boltzmap() {
     run) opts="--set -o --output-dir --no-progress --no-plot --sampler-ranks" ;;
     check) opts="--set -o --output-dir --ranks --sampler-ranks --no-input" ;;
     info) opts="--input" ;;
+    export) opts="-o --output --format --frames --frame" ;;
+    import) opts="--set -o --output-dir --system --set-name --format" ;;
     "") COMPREPLY=($(compgen -W "$subcommands $global" -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$opts -h --help --threads -v --verbose" -- "$cur"))
-  elif [[ $sub == info ]]; then
+  elif [[ $sub == info || $sub == export ]]; then
     COMPREPLY=($(compgen -f -X '!*.h5' -- "$cur") $(compgen -d -- "$cur"))
+  elif [[ $sub == import ]]; then
+    COMPREPLY=($(compgen -f -X '!*.@(toml|gsd|xyz|extxyz|dump|lammpstrj|data|lmp)' -- "$cur") $(compgen -d -- "$cur"))
   else
     COMPREPLY=($(compgen -f -X '!*.toml' -- "$cur") $(compgen -d -- "$cur"))
   fi

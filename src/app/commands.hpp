@@ -1,6 +1,7 @@
 // The subcommands of the boltzmap executable; main.cpp wires them to CLI11. Each stage gets the
 // accelerators main() probed once and resolves its backend from them (app/stage_start.hpp).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -84,5 +85,24 @@ struct InfoArgs {
   bool input = false;
 };
 int cmd_info(const InfoArgs& args, const Comm& comm);
+
+struct ExportArgs {
+  std::string file;    // an H5MD configuration file
+  std::string output;  // the file to write
+  std::string format;  // "" = from the output's suffix
+  std::string frames;  // "FIRST", "FIRST:" or "FIRST:COUNT"; "" = all (lammps-data: frame 0)
+  std::int64_t frame = -1;
+};
+int cmd_export(const ExportArgs& args, const Comm& comm);
+
+struct ImportArgs {
+  std::string input;
+  std::vector<std::string> sets;  // --set overrides
+  std::string file;               // the other code's file
+  std::string system;             // "A" or "B"
+  std::string set_name;           // train | validation | evaluation
+  std::string format;             // "" = from the file's suffix
+};
+int cmd_import(const ImportArgs& args, const Comm& comm);
 
 }  // namespace boltzmap

@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
                            "  boltzmap map inputs/demo.toml && boltzmap analyze inputs/demo.toml\n"
                            "  boltzmap info out/demo/data/B_train.h5\n"
                            "  boltzmap check inputs/experiment_I.toml --ranks 64   (time, memory, disk before a job)\n"
+                           "  boltzmap export out/demo/mapped/A_to_B.h5 -o A_to_B.gsd\n"
+                           "  boltzmap import inputs/demo.toml A.gsd --system A --set-name train\n"
                            "Input keys: README.md (\"Input reference\"). Threads: OMP_NUM_THREADS or --threads.\n") +
                exit_codes);
     app.set_version_flag("--version", version_line());
@@ -182,6 +184,35 @@ int main(int argc, char** argv) {
     i->add_flag("--input", info.input, "print the resolved input stored in the file and nothing else");
     i->footer(sub_footer);
 
+    ExportArgs exp;
+    auto* ex = app.add_subcommand("export",
+                                  "Write a configuration file (data/*.h5, mapped/*.h5) for visualisers and other codes: GSD "
+                                  "(HOOMD-blue, OVITO), extended XYZ (ASE, OVITO), a LAMMPS data file of one frame or a LAMMPS "
+                                  "dump, with the box and every observable (energies, log-weights) as per-frame data");
+    ex->add_option("FILE", exp.file, "an H5MD configuration file written by boltzmap")->required();
+    ex->add_option("-o,--output", exp.output, "the file to write (.gsd, .xyz/.extxyz, .data/.lmp, .dump/.lammpstrj)")->required();
+    ex->add_option("--format", exp.format, "gsd | xyz | lammps-data | lammps-dump (default: from the output's suffix)")
+        ->check(CLI::IsMember({"gsd", "xyz", "lammps-data", "lammps-dump"}));
+    ex->add_option("--frames", exp.frames, "FIRST, FIRST: or FIRST:COUNT (frames from 0; default all, lammps-data: 0)");
+    ex->add_option("--frame", exp.frame, "one frame K (the same as --frames K:1)")->check(CLI::NonNegativeNumber);
+    ex->footer("Conventions (README \"Export and import\"): reduced LJ units; GSD positions in [-L/2, L/2) (HOOMD), the "
+               "others in [0, L); 2D: z = 0, GSD Lz = 0, XYZ Lz = 1 with pbc=\"T T F\", LAMMPS -0.5 0.5 zlo zhi.\n" +
+               sub_footer);
+
+    ImportArgs imp;
+    auto* im = input_subcommand("import",
+                                "Make another code's configurations (GSD, extended XYZ, LAMMPS dump or data file) a data "
+                                "set of the run folder (data/<A|B>_<set>.h5): N, dimension and box checked against the "
+                                "system, positions wrapped into [0, L), energies recomputed with boltzmap's potential",
+                                imp.input, imp.sets, "experiment input (TOML)", "systems.A.epsilon=1.0");
+    im->add_option("TRAJECTORY", imp.file, "the file to import (.gsd, .xyz/.extxyz, .dump/.lammpstrj, .data/.lmp)")->required();
+    im->add_option("--system", imp.system, "the system the configurations belong to")->required()->check(CLI::IsMember({"A", "B"}));
+    im->add_option("--set-name", imp.set_name, "the data set they become")
+        ->required()
+        ->check(CLI::IsMember({"train", "validation", "evaluation"}));
+    im->add_option("--format", imp.format, "gsd | xyz | lammps-dump | lammps-data (default: from the file's suffix)")
+        ->check(CLI::IsMember({"gsd", "xyz", "lammps-data", "lammps-dump"}));
+
     try {
       app.parse(argc, argv);
     } catch (const CLI::Success& e) {
@@ -206,7 +237,7 @@ int main(int argc, char** argv) {
     if (threads > 0) omp_set_num_threads(threads);
     sample.progress = !no_progress;
     // What this process can run on, found once (a CUDA device query) for every stage of the command.
-    const Accelerators acc = i->parsed() ? Accelerators{} : probe_accelerators();
+    const Accelerators acc = i->parsed() || ex->parsed() || im->parsed() ? Accelerators{} : probe_accelerators();
 
     if (s->parsed()) code = cmd_sample(sample, world, acc);
     if (p->parsed()) code = cmd_preprocess(prep, world, acc);
@@ -235,6 +266,8 @@ int main(int argc, char** argv) {
       code = cmd_run(runa, world, acc);
     }
     if (i->parsed()) code = cmd_info(info, world);
+    if (ex->parsed()) code = cmd_export(exp, world);
+    if (im->parsed()) code = cmd_import(imp, world);
   } catch (const ReportedError& e) {
     code = static_cast<int>(e.code());  // rank 0 printed it
   } catch (const Error& e) {

@@ -320,6 +320,23 @@ std::vector<double> read_observable(const std::string& path, const std::string& 
   return read_all<double>(f.id, d, H5T_NATIVE_DOUBLE, path);
 }
 
+std::vector<std::string> list_observables(const std::string& path) {
+  const H5File f = H5File::open(path);
+  std::vector<std::string> names;
+  if (!exists(f.id, "/observables")) return names;
+  H5Handle g(H5Gopen2(f.id, "/observables", H5P_DEFAULT), H5Gclose);
+  H5_CHECK(g.get());
+  H5Literate(
+      g, H5_INDEX_NAME, H5_ITER_INC, nullptr,
+      [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+        static_cast<std::vector<std::string>*>(data)->push_back(name);
+        return 0;
+      },
+      &names);
+  std::erase_if(names, [&](const std::string& n) { return !exists(f.id, "/observables/" + n + "/value"); });
+  return names;
+}
+
 std::string read_root_attribute(const std::string& path, const std::string& name) {
   const H5File f = H5File::open(path);
   return read_string_attribute(f.id, name.c_str());

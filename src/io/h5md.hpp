@@ -106,6 +106,10 @@ Frames read_h5md(const std::string& path);
 // /observables/<name>/value of an H5MD file as float64 (throws io_error if absent).
 std::vector<double> read_observable(const std::string& path, const std::string& name);
 
+// The names under /observables of an H5MD file that have a value dataset, in name order
+// (potential_energy, walker and, for mapped files, log_weight, ...): what `boltzmap export` writes.
+std::vector<std::string> list_observables(const std::string& path);
+
 // A string attribute of the root group ("" if absent), without reading the datasets.
 std::string read_root_attribute(const std::string& path, const std::string& name);
 
