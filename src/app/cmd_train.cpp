@@ -222,7 +222,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                                    : std::string());
   if (std::filesystem::exists(ckpt)) {
     check_resume_input(ckpt, e);
-    trainer.restore(load_checkpoint(ckpt, trainer.flow.parameter_count(), trainer.pool.size()));
+    trainer.restore(load_checkpoint(ckpt, trainer.flow.parameter_count(), trainer.pool().size()));
     spdlog::info("resuming from {} after epoch {} (step {})", ckpt, trainer.next_epoch(), trainer.global_step());
   }
   // The identity map's metrics, known only to a run that starts from the beginning.

@@ -191,8 +191,18 @@ std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads) 
                          epochs, steps_per_epoch, t.batch_size, t.phases.size(), static_cast<std::int64_t>(params),
                          latent, t.pool_mc_steps);
     p.writes = "model/flow.h5, model/checkpoints/checkpoint.h5, train_log.csv";
-    p.where = "rank 0 (the other ranks wait)";
-    p.seconds = flow * kFlowSecondsPerConfigParameter / threads + pool_moves / mc_moves_per_second(e, 1, threads);
+    // Data-parallel: every trainer rank takes 1/k of each batch (flow and pool MC); the validation
+    // metrics are computed on every trainer rank alike, and the allreduce is not counted.
+    const int trainers = ranks > 1 ? std::max(1, ranks - e.parallel.sampler_ranks) : 1;
+    double validation = 0;
+    for (const TrainingPhase& ph : t.phases)
+      validation += static_cast<double>(ph.epochs) * static_cast<double>(A.datasets.validation + B.datasets.validation) *
+                    params / 3.0;
+    p.where = trainers > 1 ? fmt::format("{} trainer ranks, each 1/{} of every batch{}", trainers, trainers,
+                                         trainers < ranks ? "; the sampler ranks wait" : "")
+                           : std::string("rank 0");
+    p.seconds = ((flow - validation) / trainers + validation) * kFlowSecondsPerConfigParameter / threads +
+                pool_moves / trainers / mc_moves_per_second(e, 1, threads);
     p.memory = training_bytes(e);
     // flow.h5: float32 parameters; the checkpoint adds Adam's two moments in double.
     p.disk = params * 4.0 + params * (4.0 + 16.0);

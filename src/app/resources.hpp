@@ -14,13 +14,13 @@ namespace boltzmap {
 
 // Bytes one rank holds while sampling system `label` with `ranks` ranks.
 double sampling_bytes_per_rank(const Experiment& e, char label, int ranks);
-// Bytes rank 0 holds while training (all four data sets, the pool, the flow's work buffers).
+// Bytes a trainer rank holds while training (all four data sets, the pool, the flow's work buffers).
 double training_bytes(const Experiment& e);
 // Bytes one rank holds while mapping or analysing (both evaluation sets and their images).
 double analysis_bytes(const Experiment& e);
 
-// Which ranks hold a stage's arrays: every rank (sampling, mapping: each its share or a copy) or
-// rank 0 alone (training, the analysis in this version).
+// Which ranks hold a stage's arrays: every rank (sampling, mapping, training: each its share or a
+// copy) or rank 0 alone (the analysis in this version).
 enum class Holders { every_rank, rank_0 };
 
 // Collective: throws input_error on every rank (printed by rank 0) when the memory the holders on

@@ -7,6 +7,8 @@
 // Random123's implementation and known-answer vectors.
 #pragma once
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "core/hd.hpp"
 
@@ -74,6 +76,18 @@ BOLTZMAP_HD double uniform_double(std::uint32_t hi, std::uint32_t lo) {
 // Unbiased enough integer in [0, n) for n << 2^32 (multiply-shift; bias < n / 2^32).
 BOLTZMAP_HD std::uint32_t uniform_index(std::uint32_t u, std::uint32_t n) {
   return static_cast<std::uint32_t>((static_cast<std::uint64_t>(u) * n) >> 32);
+}
+
+// p = a uniformly random permutation of 0..n−1 (Fisher–Yates, host only) keyed by (seed, stream, id):
+// the batch order of an epoch, the pool members of a step.
+inline void keyed_permutation(std::int64_t n, std::uint64_t seed, RngStream stream, std::uint32_t id,
+                              std::vector<std::int64_t>& p) {
+  p.resize(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) p[static_cast<std::size_t>(i)] = i;
+  for (std::int64_t i = n - 1; i > 0; --i) {
+    const Random4 r = philox(seed, stream, id, static_cast<std::uint64_t>(i));
+    std::swap(p[static_cast<std::size_t>(i)], p[uniform_index(r.v[0], static_cast<std::uint32_t>(i + 1))]);
+  }
 }
 
 }  // namespace boltzmap

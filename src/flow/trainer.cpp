@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "flow/source_pool.hpp"
 #include "sampling/walkers.hpp"
 
 namespace boltzmap {
@@ -30,21 +31,11 @@ namespace {
 
 constexpr double kNoClamp = 1e300;
 
-// p = a uniformly random permutation of 0..n−1 (Fisher–Yates) keyed by (seed, stream, id).
-void permutation(std::int64_t n, std::uint64_t seed, RngStream stream, std::uint32_t id, std::vector<std::int64_t>& p) {
-  p.resize(static_cast<std::size_t>(n));
-  std::iota(p.begin(), p.end(), std::int64_t{0});
-  for (std::int64_t i = n - 1; i > 0; --i) {
-    const Random4 r = philox(seed, stream, id, static_cast<std::uint64_t>(i));
-    std::swap(p[i], p[uniform_index(r.v[0], static_cast<std::uint32_t>(i + 1))]);
-  }
-}
-
 }  // namespace
 
 Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, Comm trainers,
                  std::unique_ptr<GradientReducer> reducer)
-    : Trainer(e, pre, std::move(data)) {
+    : Trainer(e, pre, std::move(data), std::optional<Comm>(trainers)) {
   trainers_ = std::move(trainers);
   reducer_ = reducer ? std::move(reducer) : make_gradient_reducer(*trainers_);
   group_rank_ = trainers_->rank();
@@ -52,6 +43,9 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
 }
 
 Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data)
+    : Trainer(e, pre, std::move(data), std::optional<Comm>()) {}
+
+Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks)
     : flow(flow_shape(e, pre.latent_dim()), derive_seed(e.seed, 5)),
       experiment_(e),
       pre_(pre),
@@ -89,9 +83,13 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
   if (needs_pool) {
     if (a_rows == 0) throw input_error("phases with lambda_inv > 0 need A's training set (the source pool)");
     const std::int64_t size = e.training.pool_size > 0 ? e.training.pool_size : a_rows;
-    pool.resize(static_cast<std::size_t>(size) * stride);
+    std::vector<float> rows(static_cast<std::size_t>(size) * stride);
     for (std::int64_t r = 0; r < size; ++r)
-      std::copy_n(data_.a_train.data() + (r % a_rows) * stride, stride, pool.data() + r * stride);
+      std::copy_n(data_.a_train.data() + (r % a_rows) * stride, stride, rows.data() + r * stride);
+    const auto& sa = e.system('A');
+    const float step = static_cast<float>(sa.sampler.step_size.value_or(0.2 * sa.sigma));
+    pool_ = std::make_unique<LocalSourcePool>(sys_a_, seed_pool_, e.training.batch_size, e.training.pool_mc_steps, step,
+                                              std::move(rows), std::move(pool_ranks));
   }
 }
 
@@ -104,7 +102,7 @@ std::pair<int, std::int64_t> Trainer::phase_of(std::int64_t epoch) const {
   return {static_cast<int>(phases.size()) - 1, phases.back().epochs};
 }
 
-void Trainer::preprocess(const std::vector<float>& set, std::span<const std::int64_t> rows, bool training,
+void Trainer::preprocess(std::span<const float> set, std::span<const std::int64_t> rows, bool training,
                          std::uint64_t id0, RealNvp<float>::Mat& z, PreprocessBuffers& buf) const {
   const int stride = n_ * d_, k = static_cast<int>(rows.size());
   buf.x.resize(static_cast<std::size_t>(k) * stride);
@@ -119,38 +117,6 @@ void Trainer::preprocess(const std::vector<float>& set, std::span<const std::int
   pre_.forward(BatchView{buf.x.data(), k, n_, d_}, buf.centre, buf.element, z.data());
 }
 
-void Trainer::refresh_pool_batch(int k, Range mine) {
-  std::vector<std::int64_t>& members = buffers_.members;
-  std::vector<float>& configs = buffers_.pool_configs;
-  const int stride = n_ * d_;
-  const std::int64_t P = static_cast<std::int64_t>(pool.size() / stride);
-  members.resize(static_cast<std::size_t>(k));
-  if (P > k) {  // without replacement: the first k of a random permutation
-    permutation(P, seed_pool_, RngStream::Pool, static_cast<std::uint32_t>(step_), buffers_.pool_order);
-    std::copy_n(buffers_.pool_order.begin(), k, members.begin());
-  } else {
-    for (int i = 0; i < k; ++i) {
-      const Random4 r = philox(seed_pool_, RngStream::Pool, static_cast<std::uint32_t>(step_), (1ull << 40) + i);
-      members[i] = uniform_index(r.v[0], static_cast<std::uint32_t>(P));
-    }
-  }
-  const auto& sa = experiment_.system('A');
-  const float step = static_cast<float>(sa.sampler.step_size.value_or(0.2 * sa.sigma));
-  // Walker ids step·batch_size + i (the configured size, not this batch's k, which is smaller for
-  // an epoch's last batch): every refresh draws its own moves, and member i's moves are the same
-  // whichever trainer rank advances it.
-  configs.resize(static_cast<std::size_t>(k) * stride);
-  const int count = static_cast<int>(mine.count());
-  if (count == 0) return;
-  const auto first = static_cast<std::uint32_t>(step_ * experiment_.training.batch_size + mine.begin);
-  WalkerSet ws(sys_a_, seed_pool_, first, count, std::span<const float>(pool.data() + members[mine.begin] * stride, stride));
-  for (int i = 0; i < count; ++i)
-    ws.set_configuration(i, std::span<const float>(pool.data() + members[mine.begin + i] * stride, stride));
-  if (experiment_.training.pool_mc_steps > 0) ws.run(static_cast<std::uint64_t>(experiment_.training.pool_mc_steps), step);
-  for (int i = 0; i < count; ++i)
-    ws.configuration(i, std::span<float>(configs.data() + static_cast<std::size_t>(mine.begin + i) * stride, stride));
-}
-
 LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows) {
   StepBuffers& b = buffers_;
   const int stride = n_ * d_, batch = experiment_.training.batch_size, k = static_cast<int>(rows.size());
@@ -160,10 +126,10 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
   const Range mine = block_of(k, group_rank_, group_size_);
   preprocess(data_.b_train, rows.subspan(mine.begin, mine.count()), true, id0 + mine.begin, b.zb, b.pre);
   if (P.lambda_inv > 0) {
-    refresh_pool_batch(k, mine);
+    const std::span<const float> a = pool_->next_batch(step_, k, mine);
     b.first_rows.resize(static_cast<std::size_t>(mine.count()));
-    std::iota(b.first_rows.begin(), b.first_rows.end(), mine.begin);
-    preprocess(b.pool_configs, b.first_rows, true, id0 + batch + mine.begin, b.za, b.pre);
+    std::iota(b.first_rows.begin(), b.first_rows.end(), std::int64_t{0});
+    preprocess(a, b.first_rows, true, id0 + batch + mine.begin, b.za, b.pre);
   } else {
     b.za.resize(0, pre_.latent_dim());
   }
@@ -186,13 +152,8 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
       throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient of λ_dir·L_dir + λ_inv·L_inv is not "
                                         "finite; the parameters are those before this step",
                                         next_epoch_ + 1, phase + 1, step_));
-  // Only now, with the step accepted, do the advanced configurations replace their pool members
-  // (each trainer rank advanced its share; all ranks get all of them, so the pools stay equal).
-  if (P.lambda_inv > 0 && group_size_ > 1)
-    trainers_->allgather_blocks(std::span<float>(b.pool_configs), k, stride);
-  if (P.lambda_inv > 0)
-    for (std::size_t i = 0; i < b.members.size(); ++i)
-      std::copy_n(b.pool_configs.data() + i * stride, stride, pool.data() + b.members[i] * stride);
+  // Only now, with the step accepted, do the advanced configurations replace their pool members.
+  if (P.lambda_inv > 0) pool_->commit();
   adam.step(flow.parameters(), b.grad, lr);
   ++step_;
   return L;
@@ -205,7 +166,7 @@ EpochMetrics Trainer::train_epoch() {
   const double lr = P.lr_at(ep_in);
   const int stride = n_ * d_, batch = experiment_.training.batch_size;
   const std::int64_t nb = static_cast<std::int64_t>(data_.b_train.size() / stride);
-  permutation(nb, seed_batch_, RngStream::Batch, static_cast<std::uint32_t>(next_epoch_), buffers_.order);
+  keyed_permutation(nb, seed_batch_, RngStream::Batch, static_cast<std::uint32_t>(next_epoch_), buffers_.order);
   const std::span<const std::int64_t> order(buffers_.order);
   EpochMetrics m;
   m.epoch = next_epoch_;
@@ -338,23 +299,28 @@ TrainingState Trainer::state() const {
   s.adam_steps = adam.steps;
   s.adam_m = adam.m;
   s.adam_v = adam.v;
-  s.pool = pool;
+  s.pool = pool();
   s.next_epoch = next_epoch_;
   s.global_step = step_;
   return s;
 }
 
 void Trainer::restore(const TrainingState& s) {
-  if (s.parameters.size() != flow.parameter_count() || s.pool.size() != pool.size())
+  if (s.parameters.size() != flow.parameter_count() || s.pool.size() != pool().size())
     throw Error(ExitCode::failure, fmt::format("Trainer::restore: a state of {} parameters and {} pool values for a "
                                                "trainer of {} and {}",
-                                               s.parameters.size(), s.pool.size(), flow.parameter_count(), pool.size()));
+                                               s.parameters.size(), s.pool.size(), flow.parameter_count(), pool().size()));
   std::copy(s.parameters.begin(), s.parameters.end(), flow.parameters().begin());
-  pool = s.pool;
+  if (pool_) pool_->restore(s.pool);
   adam.steps = s.adam_steps;
   adam.m = s.adam_steps == 0 ? std::vector<double>{} : s.adam_m;
   adam.v = s.adam_steps == 0 ? std::vector<double>{} : s.adam_v;
   set_progress(s.next_epoch, s.global_step);
+}
+
+const std::vector<float>& Trainer::pool() const {
+  static const std::vector<float> none;
+  return pool_ ? pool_->contents() : none;
 }
 
 }  // namespace boltzmap

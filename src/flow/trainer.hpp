@@ -27,6 +27,7 @@
 #include "flow/training_state.hpp"
 #include "flow/loss.hpp"
 #include "flow/realnvp.hpp"
+#include "flow/source_pool.hpp"
 #include "parallel/comm.hpp"
 #include "parallel/gradient_reducer.hpp"
 #include "transforms/preprocessor.hpp"
@@ -85,7 +86,8 @@ class Trainer {
   // State (checkpointed): parameters, Adam, pool, the next epoch and the global step counter.
   RealNvp<float> flow;
   Adam adam;
-  std::vector<float> pool;  // [pool rows][N][D]
+  // The source pool's contents [pool rows][N][D] (empty when no phase trains L_inv).
+  const std::vector<float>& pool() const;
   std::int64_t next_epoch() const { return next_epoch_; }
   std::int64_t global_step() const { return step_; }
   void set_progress(std::int64_t next_epoch, std::int64_t global_step) {
@@ -102,6 +104,8 @@ class Trainer {
   double b_energy_high() const { return b_high_; }
 
  private:
+  // The common part; pool_ranks: the ranks that share the source pool (none: alone).
+  Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks);
   // A → B metrics of preprocessed A rows za: fraction of F(A) in B's 1st–99th percentile energy
   // range, Kish ESS/n of the weights (zero outside the canonical domain), share outside the domain.
   struct MappingMetrics {
@@ -118,10 +122,7 @@ class Trainer {
   // A training step's buffers, kept across steps and epochs so that steps do not allocate them.
   struct StepBuffers {
     std::vector<std::int64_t> order;       // this epoch's order of B's training rows
-    std::vector<std::int64_t> pool_order;  // a permutation of the pool (drawing members)
-    std::vector<std::int64_t> members;     // the pool rows of this step's A batch
     std::vector<std::int64_t> first_rows;  // 0, 1, …, k − 1
-    std::vector<float> pool_configs;       // the members after their MC steps
     PreprocessBuffers pre;
     RealNvp<float>::Mat za, zb;
     ParamVector<float> grad;
@@ -129,12 +130,8 @@ class Trainer {
   };
 
   // z = the preprocessed batch of the given rows of a set, with training or evaluation choices.
-  void preprocess(const std::vector<float>& set, std::span<const std::int64_t> rows, bool training, std::uint64_t id0,
+  void preprocess(std::span<const float> set, std::span<const std::int64_t> rows, bool training, std::uint64_t id0,
                   RealNvp<float>::Mat& z, PreprocessBuffers& buf) const;
-  // Draws this step's k pool members (into buffers_.members) and advances copies of this rank's
-  // share `mine` of them by MC (into buffers_.pool_configs, [k][N][D]; the other rows are the
-  // other trainer ranks' and are filled in by the caller's gather).
-  void refresh_pool_batch(int k, Range mine);
   // One optimiser step on B's rows `rows` (and a pool batch if λ_inv > 0); returns the losses.
   LossValues train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows);
 
@@ -148,6 +145,7 @@ class Trainer {
   std::int64_t next_epoch_ = 0, step_ = 0;
   StepBuffers buffers_;
   std::uint64_t seed_batch_, seed_augment_, seed_pool_;
+  std::unique_ptr<SourcePool> pool_;  // null when no phase trains L_inv
   std::optional<Comm> trainers_;  // empty: alone
   std::unique_ptr<GradientReducer> reducer_;
   int group_rank_ = 0, group_size_ = 1;

@@ -75,10 +75,10 @@ TEST(Trainer, ResumeEqualsUninterrupted) {
   resumed.restore(first.state());
   while (!resumed.done()) resumed.train_epoch();
   EXPECT_EQ(resumed.flow.parameters(), straight.flow.parameters());
-  EXPECT_EQ(resumed.pool, straight.pool);
+  EXPECT_EQ(resumed.pool(), straight.pool());
   EXPECT_EQ(resumed.global_step(), straight.global_step());
   EXPECT_EQ(straight.global_step(), 4 * 4);  // 400 B configurations in batches of 128: 4 steps per epoch
-  EXPECT_NE(straight.pool, make_world(kTwoPhases)->data.a_train) << "phase 2 must have advanced the pool";
+  EXPECT_NE(straight.pool(), make_world(kTwoPhases)->data.a_train) << "phase 2 must have advanced the pool";
   EXPECT_EQ(straight.adam.steps, straight.global_step()) << "one Adam state across the phases";
 }
 
@@ -89,7 +89,7 @@ TEST(Trainer, SmallPoolIsDrawnWithReplacement) {
   Experiment e = w->e;
   e.training.pool_size = 50;
   Trainer t(e, *w->pre, w->data);
-  const auto start = t.pool;
+  const auto start = t.pool();
   ASSERT_EQ(start.size(), 50u * 16);
   while (!t.done()) t.train_epoch();
   const double L = box_length(8, 0.7, 2);
@@ -97,7 +97,7 @@ TEST(Trainer, SmallPoolIsDrawnWithReplacement) {
   for (int r = 0; r < 50; ++r) {
     bool same = true;
     for (int k = 0; k < 16; ++k) {
-      const float v = t.pool[r * 16 + k];
+      const float v = t.pool()[r * 16 + k];
       ASSERT_TRUE(v >= 0 && v < L) << "member " << r;
       same &= v == start[r * 16 + k];
     }
