@@ -98,6 +98,10 @@ bm_check() {
   echo "boltzmap job: memory per node ≈ $RANKS_PER_NODE × the largest 'memory per rank' above; ask for it with #SBATCH --mem"
 }
 
+# bm_forward SIGNAL: pass a signal the batch shell got to the running step, srun, which passes it
+# to every rank.
+bm_forward() { [[ -z $BM_PID ]] || kill "-$1" "$BM_PID" 2>/dev/null || true; }
+
 # bm_requeueable CMD...: run CMD (an srun line) so that the job survives its time limit and
 # pre-emption. `#SBATCH --signal=B:USR1@300` sends USR1 to this batch shell 300 s before the end;
 # the trap forwards it to srun, which forwards it to every rank; boltzmap checkpoints and exits 0;
@@ -112,11 +116,14 @@ bm_requeueable() {
     bm_show scontrol requeue "$SLURM_JOB_ID"
     return 0
   fi
-  BM_SIGNAL="" BM_TRAPPED=0
+  # The traps go in before srun starts (a signal in between is passed on once its pid is known).
+  BM_USR1="" BM_TERM="" BM_TRAPPED=0 BM_PID=""
+  trap 'BM_USR1=1 BM_TRAPPED=1; echo "boltzmap job: SIGUSR1 (time limit near): forwarding to the ranks"; bm_forward USR1' USR1
+  trap 'BM_TERM=1 BM_TRAPPED=1; echo "boltzmap job: SIGTERM: forwarding to the ranks"; bm_forward TERM' TERM
   "$@" &
   BM_PID=$!
-  trap 'BM_SIGNAL=USR1 BM_TRAPPED=1; echo "boltzmap job: SIGUSR1 (time limit near): forwarding to the ranks"; kill -USR1 "$BM_PID" 2>/dev/null' USR1
-  trap 'BM_SIGNAL=${BM_SIGNAL:-TERM} BM_TRAPPED=1; echo "boltzmap job: SIGTERM: forwarding to the ranks"; kill -TERM "$BM_PID" 2>/dev/null' TERM
+  [[ -z $BM_USR1 ]] || bm_forward USR1
+  [[ -z $BM_TERM ]] || bm_forward TERM
   local code
   while :; do  # wait returns early (> 128) when a trap fires; then wait again for srun itself
     BM_TRAPPED=0
@@ -124,12 +131,12 @@ bm_requeueable() {
     [[ $BM_TRAPPED == 1 ]] || break
   done
   trap - USR1 TERM
-  if [[ $BM_SIGNAL == USR1 ]] && (( code == 0 || code > 128 )); then
+  if [[ -n $BM_USR1 && -z $BM_TERM ]] && (( code == 0 || code > 128 )); then
     echo "boltzmap job: stopped before the time limit (exit $code): requeueing; the rerun resumes"
     bm_show scontrol requeue "$SLURM_JOB_ID"
     scontrol requeue "$SLURM_JOB_ID" || bm_die 1 "scontrol requeue $SLURM_JOB_ID failed: resubmit by hand"
     exit 0
   fi
-  [[ $BM_SIGNAL != TERM ]] || echo "boltzmap job: stopped by SIGTERM (exit $code); a pre-empted --requeue job is requeued by Slurm"
+  [[ -z $BM_TERM ]] || echo "boltzmap job: stopped by SIGTERM (exit $code); a pre-empted --requeue job is requeued by Slurm"
   (( code == 0 )) || bm_die "$code" "step failed with exit code $code: $*"
 }
