@@ -12,7 +12,7 @@
 # environment on) and run in the folder chain.sh was started from. Shared code: common.sh.
 
 INPUT=${INPUT:-inputs/experiment_I.toml}
-BOLTZMAP=${BOLTZMAP:-build/src/boltzmap}
+BOLTZMAP=${BOLTZMAP:-$(command -v boltzmap || echo build/src/boltzmap)}   # default: the one on PATH
 OUTPUT=${OUTPUT:-}                     # run folder; empty: the input's (out/<name>/)
 SBATCH_OPTS=${SBATCH_OPTS:-}           # for every job, e.g. "-p cpu -A proj123" (replaces CHANGE_ME)
 SAMPLE_OPTS=${SAMPLE_OPTS:-}           # per job, e.g. "-N 8 --time=02:00:00"; empty: the script's #SBATCH lines
