@@ -90,12 +90,20 @@ bm_setup() {
 # before any srun (CHECK_LAUNCHER="srun -N1 -n1" runs it as a step instead, for MPIs that refuse
 # a singleton start). A failing check ends the job with its code: 3 bad input, 6 backend, 4 disk.
 bm_check() {
-  local cmd=()
+  local cmd=() out code
   read -r -a cmd <<< "${CHECK_LAUNCHER:-}"
   cmd+=("$BOLTZMAP" check "$INPUT" --no-input --ranks "$RANKS" "${OUT_ARGS[@]}" "$@")
   bm_show "${cmd[@]}"
-  "${cmd[@]}" || { local code=$?; bm_die "$code" "boltzmap check failed (exit $code): nothing started"; }
-  echo "boltzmap job: memory per node ≈ $RANKS_PER_NODE × the largest 'memory per rank' above; ask for it with #SBATCH --mem"
+  out=$("${cmd[@]}" 2>&1); code=$?
+  printf '%s\n' "$out"
+  (( code == 0 )) || bm_die "$code" "boltzmap check failed (exit $code): nothing started"
+  # Memory per node: ranks per node × check's largest memory per rank ("memory ≈ 461 kB per rank at most").
+  sed -n 's/.*memory ≈ \([0-9.e+]*\) \([kMGT]*B\) per rank at most.*/\1 \2/p' <<< "$out" | head -n 1 |
+    awk -v r="$RANKS_PER_NODE" -v asked="$(bm_mem)" '
+      { split("B kB MB GB TB", u, " "); for (k in u) if (u[k] == $2) mb = $1 * r * 1000 ^ (k - 3)
+        est = mb >= 1000 ? sprintf("%.1f GB", mb / 1000) : sprintf("%.3g MB", mb)
+        printf "boltzmap job: memory per node ≈ %s (%d rank(s) × %s %s); asked for: %s\n", est, r, $1, $2, asked
+        if (asked ~ /^[0-9]+ MB$/ && asked + 0 < mb) print "boltzmap job: warning: less memory than the estimate: raise --mem" }'
 }
 
 # bm_forward SIGNAL: pass a signal the batch shell got to the running step, srun, which passes it

@@ -10,7 +10,7 @@
 # passed on without a requeue; a failing step fails the job with its code.
 # Usage: jobscripts.sh BOLTZMAP TMPDIR
 set -u
-boltzmap=$1 tmp=$2
+boltzmap=$(realpath "$1") tmp=$2
 source "$(dirname "$0")/common.sh"
 jobs=$(cd "$(dirname "$0")/../../jobscripts" && pwd)
 inputs=$(cd "$(dirname "$0")/../../inputs" && pwd)
@@ -49,6 +49,8 @@ for s in "${scripts[@]}"; do
     && ok "$s: OMP_NUM_THREADS = SRUN_CPUS_PER_TASK = $n" || bad "$s: exports" "$log"
   grep -q "^+ .*$boltzmap check tiny.toml --no-input --ranks [0-9]" "$log" && grep -qF -- "$tiny_moves" "$log" \
     && ! grep -qF -- "$exp1_moves" "$log" && ok "$s: the estimate is check's for this input" || bad "$s: estimate" "$log"
+  grep -q "a job of [0-9]* rank(s) × $n thread(s)" "$log" && grep -q "^boltzmap job: memory per node ≈ " "$log" \
+    && ok "$s: check plans $n threads per rank; memory per node from it" || bad "$s: check's threads or memory per node" "$log"
   grep -q "^+ .* -o $tmp/out" "$log" && ok "$s: OUTPUT becomes -o" || bad "$s: -o OUTPUT" "$log"
   grep -q '^#SBATCH --partition=CHANGE_ME' "$f" && grep -q '^#SBATCH --account=CHANGE_ME' "$f" && grep -q '^#SBATCH --mem=' "$f" \
     && ok "$s: partition/account placeholders and --mem" || bad "$s: placeholders or --mem"
