@@ -97,12 +97,15 @@ bm_check() {
   out=$("${cmd[@]}" 2>&1); code=$?
   printf '%s\n' "$out"
   (( code == 0 )) || bm_die "$code" "boltzmap check failed (exit $code): nothing started"
-  # Memory per node: ranks per node × check's largest memory per rank ("memory ≈ 461 kB per rank at most").
-  sed -n 's/.*memory ≈ \([0-9.e+]*\) \([kMGT]*B\) per rank at most.*/\1 \2/p' <<< "$out" | head -n 1 |
+  # Memory per node: ranks per node × the largest memory per rank of any stage (the total line
+  # counts only the stages still to run: 0 B once they are done).
+  sed -n 's/^  time ≈ .*, memory ≈ \([0-9.e+]*\) \([kMGT]*B\) per rank, .*/\1 \2/p' <<< "$out" |
     awk -v r="$RANKS_PER_NODE" -v asked="$(bm_mem)" '
-      { split("B kB MB GB TB", u, " "); for (k in u) if (u[k] == $2) mb = $1 * r * 1000 ^ (k - 3)
+      BEGIN { split("B kB MB GB TB", u, " ") }
+      { for (k in u) if (u[k] == $2) { v = $1 * 1000 ^ (k - 3); if (v > max) { max = v; per = $1 " " $2 } } }
+      END { if (per == "") exit; mb = max * r
         est = mb >= 1000 ? sprintf("%.1f GB", mb / 1000) : sprintf("%.3g MB", mb)
-        printf "boltzmap job: memory per node ≈ %s (%d rank(s) × %s %s); asked for: %s\n", est, r, $1, $2, asked
+        printf "boltzmap job: memory per node ≈ %s (%d rank(s) × %s, the largest stage); asked for: %s\n", est, r, per, asked
         if (asked ~ /^[0-9]+ MB$/ && asked + 0 < mb) print "boltzmap job: warning: less memory than the estimate: raise --mem" }'
 }
 
