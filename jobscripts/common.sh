@@ -9,7 +9,8 @@
 # Finding this file: sbatch copies the script into a spool folder, so the scripts look for it in
 # $BOLTZMAP_JOBSCRIPTS, then next to themselves, then in $SLURM_SUBMIT_DIR/jobscripts: submit from
 # the repository root, or export BOLTZMAP_JOBSCRIPTS=/path/to/boltzmap/jobscripts (chain.sh does).
-# Covered by tests/app/jobscripts.sh (bash -n, shellcheck, the dry run of every script).
+# Covered by tests/app/jobscripts.sh (bash -n, shellcheck, the dry run of every script, and the
+# requeue path with stand-ins for srun and scontrol).
 # shellcheck shell=bash
 
 DRY_RUN=${DRY_RUN:-0}
