@@ -6,7 +6,7 @@
 # THIS input (its trial-move line, not experiment I's), a bad input fails the job with check's exit
 # 3 before any srun, the placeholders and --mem are there; chain.sh prints three sbatch lines
 # linked by afterok. Then the requeue path for real, with stand-ins for srun and scontrol on PATH:
-# USR1 to the batch shell reaches the step, which exits 0, and the job requeues itself; TERM is
+# USR1 to the batch shell reaches the step, which exits 0 (or dies of it), and the job requeues itself; TERM is
 # passed on without a requeue; a failing step fails the job with its code.
 # Usage: jobscripts.sh BOLTZMAP TMPDIR
 set -u
@@ -87,7 +87,7 @@ mkdir -p bin
 cat > bin/srun <<'SH'
 #!/bin/bash
 echo "$@" > srun.args; : > srun.started
-trap 'echo USR1 > srun.signal; exit 0' USR1
+[[ -n ${FAKE_NO_CHECKPOINT:-} ]] || trap 'echo USR1 > srun.signal; exit 0' USR1
 trap 'echo TERM > srun.signal; exit 0' TERM
 [[ -n ${FAKE_EXIT:-} ]] && exit "$FAKE_EXIT"
 for ((i = 0; i < 600; i++)); do sleep 0.1; done; exit 9   # never left behind
@@ -109,6 +109,9 @@ job USR1; rc=$?
 [[ $rc -eq 0 && $(cat srun.signal 2>/dev/null) == USR1 && $(cat scontrol.args 2>/dev/null) == "requeue 42" ]] \
   && grep -q -- '^-c 2 --cpu-bind=cores ' srun.args && ok "USR1: forwarded to srun, the job requeues itself (scontrol requeue 42)" \
   || bad "USR1 requeue (rc $rc)" job.log
+job USR1 FAKE_NO_CHECKPOINT=1; rc=$?
+[[ $rc -eq 0 && $(cat scontrol.args 2>/dev/null) == "requeue 42" ]] \
+  && ok "USR1 kills a step without a checkpoint: the job requeues, the rerun starts it over" || bad "USR1, no checkpoint (rc $rc)" job.log
 job TERM; rc=$?
 [[ $rc -eq 0 && $(cat srun.signal 2>/dev/null) == TERM && ! -e scontrol.args ]] \
   && ok "TERM: forwarded to srun, no requeue of our own" || bad "TERM (rc $rc)" job.log
