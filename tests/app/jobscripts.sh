@@ -6,8 +6,8 @@
 # THIS input (its trial-move line, not experiment I's), a bad input fails the job with check's exit
 # 3 before any srun, the placeholders and --mem are there; chain.sh prints three sbatch lines
 # linked by afterok. Then the requeue path for real, with stand-ins for srun and scontrol on PATH:
-# USR1 to the batch shell reaches the step, which exits 0 (or dies of it), and the job requeues itself; TERM is
-# passed on without a requeue; a failing step fails the job with its code.
+# USR1 to the batch shell reaches the step, which exits 0 (or dies of it), and the job requeues
+# itself; TERM is passed on without a requeue; a failing step fails the job with its code.
 # Usage: jobscripts.sh BOLTZMAP TMPDIR
 set -u
 boltzmap=$(realpath "$1") tmp=$2
