@@ -2,8 +2,8 @@
 # cli_readme_commands: every command README shows works as shown. Each line of README's ```sh
 # blocks (but `make …`, `export PATH=…` and lines with "..." as a placeholder) runs, in order, in a
 # sandbox whose inputs/demo.toml, inputs/experiment_I.toml and inputs/experiment_II.toml are tiny
-# stand-ins with the same names (so out/demo/… exist where README says), `tools/` is the source
-# tree's, `boltzmap` is the build's and `mpirun` the tests' launcher; each must exit 0. Then each
+# stand-ins with the same names (so out/demo/… exist where README says), `tools/` and `jobscripts/`
+# are the source tree's, `boltzmap` is the build's and `mpirun` the tests' launcher; each must exit 0. Then each
 # ```python block runs there and must exit 0 (but one with a placeholder path "<name>", which
 # stands for a run the user has; cli_h5md_conformance runs that one on a 3D file).
 # Usage: readme_commands.sh BOLTZMAP TMPDIR MPIEXEC
@@ -17,6 +17,7 @@ for name in demo experiment_I experiment_II; do
     phases="$(tiny_phase 2 1.0 1e-3)" extra="$(tiny_analysis 5)" > inputs/$name.toml
 done
 ln -s "$src/tools" tools
+ln -s "$src/jobscripts" jobscripts
 ln -s "$boltzmap" bin/boltzmap
 printf '#!/usr/bin/env bash\nexec %q "$@"\n' "$mpiexec" > bin/mpirun && chmod +x bin/mpirun
 export PATH=$tmp/bin:$PATH OMP_NUM_THREADS=1
