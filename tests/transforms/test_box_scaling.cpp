@@ -203,6 +203,7 @@ TEST(BoxScaling, IdealGasWeightsAreExactAndGiveTheVolumeRatio) {
     EXPECT_NEAR(ab.identity_log_weight[i], ld, 1e-12) << i;
   }
   for (std::size_t i = 0; i < ba.size(); ++i) {
+    ASSERT_EQ(ba.in_domain[i], 1) << i;  // the identity flow's B → A images stay in A's domain
     EXPECT_NEAR(ba.log_weight_unrestricted[i], -ld, 1e-6) << i;
     EXPECT_NEAR(ba.identity_log_weight[i], -ld, 1e-12) << i;
   }
@@ -239,7 +240,16 @@ TEST(BoxScaling, ExactMapBetweenLiquidsWithScaledLengths) {
     EXPECT_NEAR(ab.log_weight[i], ld, 1e-3) << i;
     EXPECT_NEAR(ab.identity_log_weight[i], ld, 1e-3) << i;
   }
-  for (std::size_t i = 0; i < ba.size(); ++i) EXPECT_NEAR(ba.log_weight_unrestricted[i], -ld, 1e-3) << i;
+  // B → A through the identity flow: every image P⁻¹(P(S⁻¹(x_B))) is in A's canonical domain (the
+  // box-scaling layer moves nothing across a relabelling or window boundary; a trained flow's
+  // share outside D at s ≠ 1 is the flow's, README "Systems of different densities") and has
+  // U_A = U_B(x_B).
+  for (std::size_t i = 0; i < ba.size(); ++i) {
+    ASSERT_EQ(ba.in_domain[i], 1) << i;
+    EXPECT_NEAR(ba.mapped_energy[i], ba.source_energy[i], 1e-3) << i;
+    EXPECT_NEAR(ba.log_weight_unrestricted[i], -ld, 1e-3) << i;
+    EXPECT_EQ(ba.log_weight[i], ba.log_weight_unrestricted[i]) << i;
+  }
   expect_delta_f(r, -32 * 2 * std::log(s), 1e-3);
   // Reweighted ⟨U⟩_B from A's samples equals B's own (identical energies here).
   EXPECT_NEAR(r.a_to_b.reweighted.mean_energy[0], r.a_to_b.reference.mean_energy[0], 1e-3);
