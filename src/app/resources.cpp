@@ -81,6 +81,14 @@ double sampling_bytes_per_rank(const Experiment& e, char label, int ranks) {
   return local * (2.0 * frame_bytes(e) + 28.0 + 8.0 * saves);
 }
 
+double sampling_checkpoint_bytes(const Experiment& e, char label) {
+  const SystemConfig& s = e.system(label);
+  const double W = static_cast<double>(s.sampler.walkers);
+  const double saves = std::ceil(static_cast<double>(s.datasets.total()) / W);
+  const double held = std::min(saves, static_cast<double>(s.sampler.checkpoint_every_saves));
+  return W * (frame_bytes(e) + 8.0) * (held + 1.0) + 16.0 * W;
+}
+
 double training_bytes(const Experiment& e) {
   double frames = 0;
   for (const SystemConfig& s : e.systems) frames += static_cast<double>(s.datasets.train + s.datasets.validation);

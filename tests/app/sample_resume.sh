@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# mpi_sample_resume_np2: `boltzmap sample` interrupted resumes to the same data sets, bit for bit,
+# as an uninterrupted run (issue 11): SIGTERM after ≥ 1 save checkpoints and exits 0 leaving no
+# data file, and the rerun resumes; a SIGKILL resumes from the last periodic checkpoint
+# (checkpoint_every_saves = 2); on 2 ranks SIGUSR1 to rank 1 stops both ranks, and the rerun on 2
+# ranks (and one on 1 rank of a 2-rank checkpoint) resumes; summary.json's sample.A keys equal the
+# uninterrupted run's (but the timings); a checkpoint of another input is refused with exit 3
+# naming the file and the differing line. Every command runs under `timeout`.
+# Usage: sample_resume.sh BOLTZMAP MPIEXEC TMPDIR
+set -u
+boltzmap=$1 mpiexec=$2 tmp=$3
+source "$(dirname "$0")/common.sh"
+rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
+set -m  # background jobs keep their signals
+# 8 saves of 200 walkers, each save 2×10⁴ moves per walker: long enough to be stopped part-way.
+tiny_input name=sr seed=11 eq=2000 between=20000 train=400 validation=200 evaluation=1000 \
+  extra="" > in.toml
+sed -i 's/^moves_between_saves = 20000$/moves_between_saves = 20000\ncheckpoint_every_saves = 2/' in.toml
+export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1} OMP_NUM_THREADS=1
+sample() {  # sample DIR LOG NP [more args]
+  local dir=$1 log=$2 np=$3
+  shift 3
+  if [[ $np -eq 2 ]]; then
+    timeout 200 "$mpiexec" -n 2 "$boltzmap" sample "$tmp/in.toml" --system A --no-progress "$@" --set output_dir="$tmp/$dir" > "$log" 2>&1
+  else
+    timeout 200 "$boltzmap" sample "$tmp/in.toml" --system A --no-progress "$@" --set output_dir="$tmp/$dir" > "$log" 2>&1
+  fi
+}
+rank_pid() {  # rank_pid DIR RANK: the pid of that rank's boltzmap, RANK "" without mpiexec (waits up to 30 s)
+  for _ in $(seq 300); do
+    for p in $(pgrep -f -- "output_dir=$tmp/$1\$"); do
+      [[ $(cat /proc/$p/comm 2>/dev/null) == boltzmap ]] || continue
+      [[ -z $2 ]] && { echo $p; return 0; }
+      tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo $p; return 0; }
+    done
+    sleep 0.1
+  done
+  return 1
+}
+wait_for() {  # wait_for FILE: up to 60 s
+  for _ in $(seq 600); do [[ -e $1 ]] && return 0; sleep 0.1; done
+  return 1
+}
+# Every dataset and root attribute of the three data sets of A equal (numpy array_equal).
+same_data() {
+  "$py" - "$1" "$2" <<'EOF'
+import sys, h5py, numpy as np
+for s in ("train", "validation", "evaluation"):
+    with h5py.File(f"{sys.argv[1]}/data/A_{s}.h5") as a, h5py.File(f"{sys.argv[2]}/data/A_{s}.h5") as b:
+        names = []
+        a.visit(lambda n: names.append(n) if isinstance(a[n], h5py.Dataset) else None)
+        for n in names:
+            if n not in b or not np.array_equal(a[n][()], b[n][()]):
+                sys.exit(f"{s}: {n} differs")
+        if dict(a.attrs) != dict(b.attrs):
+            sys.exit(f"{s}: root attributes differ")
+        if len(names) < 8:
+            sys.exit(f"{s}: only {len(names)} datasets")
+EOF
+}
+same_summary() {
+  "$py" - "$1" "$2" <<'EOF'
+import sys, json
+a = json.load(open(f"{sys.argv[1]}/summary.json"))["sample"]["A"]
+b = json.load(open(f"{sys.argv[2]}/summary.json"))["sample"]["A"]
+timing = {"seconds", "trial_moves_per_second"}
+diff = [k for k in set(a) | set(b) if k not in timing and a.get(k) != b.get(k)]
+sys.exit(f"differ: {diff}" if diff else 0)
+EOF
+}
+no_data() { [[ -z $(ls "$1"/data/A_*.h5* 2>/dev/null) ]]; }
+
+sample straight straight.log 1 && [[ -s straight/data/A_evaluation.h5 && ! -e straight/data/checkpoints ]] \
+  && ok "uninterrupted sample: data sets written, no checkpoint left" || { bad "uninterrupted sample" straight.log; finish; exit 1; }
+
+# stop DIR SIGNAL NP RANK: start sampling, send SIGNAL to RANK once a saves file exists; sets rc.
+stop() {
+  rm -rf "$1"
+  sample "$1" "$1.log" "$3" &
+  local job=$! pid
+  if [[ $3 -eq 2 ]]; then pid=$(rank_pid "$1" "$4"); else pid=$(rank_pid "$1" ""); fi
+  wait_for "$1/data/checkpoints/A/saves_00000000.h5"
+  [[ -n $pid ]] && kill -"$2" "$pid"
+  wait $job; rc=$?
+}
+
+# SIGTERM after ≥ 1 save: checkpoint, exit 0, no data file; the rerun resumes to the same bits.
+stop term TERM 1
+[[ $rc -eq 0 && -s term/data/checkpoints/A/checkpoint.h5 ]] && grep -q "run the same command to resume" term.log && no_data term \
+  && ok "SIGTERM: checkpoint, exit 0, no data file" || bad "SIGTERM: checkpoint, exit 0 (rc $rc)" term.log
+sample term term.resumed.log 1 && grep -q "resuming from .*checkpoint.h5" term.resumed.log \
+  && ok "SIGTERM: the rerun resumes" || bad "SIGTERM: the rerun resumes" term.resumed.log
+same_data straight term && ok "SIGTERM: resumed data sets equal the uninterrupted ones bitwise" || bad "SIGTERM: same data"
+same_summary straight term && ok "SIGTERM: summary sample.A equals the uninterrupted one (but timings)" || bad "SIGTERM: same summary"
+[[ ! -e term/data/checkpoints ]] && ok "SIGTERM: the checkpoint is gone once the data sets are in place" || bad "SIGTERM: checkpoint left"
+
+# SIGKILL: the rerun resumes from the last periodic checkpoint.
+stop kill KILL 1
+[[ $rc -ne 0 && -s kill/data/checkpoints/A/checkpoint.h5 ]] && no_data kill && ok "SIGKILL: a checkpoint, no data file" \
+  || bad "SIGKILL: a checkpoint, no data file (rc $rc)" kill.log
+sample kill kill.resumed.log 1 && grep -q "resuming from .*checkpoint.h5" kill.resumed.log && same_data straight kill \
+  && ok "SIGKILL: the rerun resumes to the same data sets" || bad "SIGKILL: resume to the same data" kill.resumed.log
+
+# 2 ranks, SIGUSR1 to rank 1 only: both stop, exit 0; resumed on 2 ranks, and on 1, the same bits.
+stop usr1 USR1 2 1
+cp -r usr1 usr1_np1
+[[ $rc -eq 0 && -s usr1/data/checkpoints/A/checkpoint.h5 ]] && grep -q "by one of the ranks" usr1.log && no_data usr1 \
+  && ok "2 ranks, SIGUSR1 to rank 1: checkpoint, exit 0" || bad "2 ranks, SIGUSR1 to rank 1 (rc $rc)" usr1.log
+sample usr1 usr1.resumed.log 2 && grep -q "resuming from" usr1.resumed.log && same_data straight usr1 && same_summary straight usr1 \
+  && ok "2 ranks: resumed on 2 ranks to the same data sets and summary" || bad "2 ranks: resume" usr1.resumed.log
+sample usr1_np1 usr1_np1.resumed.log 1 && grep -q "resuming from" usr1_np1.resumed.log && same_data straight usr1_np1 \
+  && ok "a 2-rank checkpoint resumed on 1 rank: the same data sets" || bad "2-rank checkpoint on 1 rank" usr1_np1.resumed.log
+
+# A checkpoint of another input: refused, exit 3, naming the file and the line.
+stop other TERM 1
+sample other other.log 1 --set systems.A.sampler.moves_between_saves=10000; rc=$?
+[[ $rc -eq 3 ]] && grep -q "other/data/checkpoints/A/checkpoint.h5: written for a different input" other.log \
+  && grep -q "moves_between_saves = 20000" other.log && ok "a checkpoint of another input: exit 3 naming it and the line" \
+  || bad "a checkpoint of another input (rc $rc)" other.log
+sample other other2.log 1 --set systems.A.sampler.checkpoint_every_saves=3 && grep -q "resuming from" other2.log && same_data straight other \
+  && ok "checkpoint_every_saves may change between the parts" || bad "checkpoint_every_saves changed" other2.log
+
+finish
