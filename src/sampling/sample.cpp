@@ -110,7 +110,9 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                         "; move " + state_dir + " away to start over, or restore the input");
     c = read_sample_checkpoint(ckpt, W, N, D, comm);
     walkers.restore(c.positions, c.energies, c.moves);
-    pressure_sum = c.pressure_sums;
+    pressure_sum = std::move(c.pressure_sums);
+    c.positions = {};
+    c.energies = {};
     if (!comm.root()) c.production_accepted = 0;
     // The energy series of the saves done, from the saves files.
     std::vector<float> pos(static_cast<size_t>(local) * stride);

@@ -136,7 +136,9 @@ std::int64_t saves_in_file(const std::string& path, std::int64_t first) {
   const H5File f = H5File::open(path);
   if (static_cast<std::int64_t>(read_integer(f.id, "first_save", path)) != first)
     throw io_error(fmt::format("{}: does not start at save {}; move the sampling checkpoint folder away to start over", path, first));
-  return static_cast<std::int64_t>(read_integer(f.id, "saves", path));
+  const auto n = static_cast<std::int64_t>(read_integer(f.id, "saves", path));
+  if (n < 1) throw io_error(path + ": holds no saves; move the sampling checkpoint folder away to start over");
+  return n;
 }
 
 void read_saves_block(const std::string& path, std::int64_t j, std::int64_t begin, std::int64_t count, int stride,
