@@ -5,7 +5,8 @@
 # (checkpoint_every_saves = 2); on 2 ranks SIGUSR1 to rank 1 stops both ranks, and the rerun on 2
 # ranks (and one on 1 rank of a 2-rank checkpoint) resumes; summary.json's sample.A keys equal the
 # uninterrupted run's (but the timings); a checkpoint of another input is refused with exit 3
-# naming the file and the differing line. Every command runs under `timeout`.
+# naming the file and the differing line; `boltzmap run` stops after a signal in its sample stage and
+# its rerun resumes that stage. Every command runs under `timeout`.
 # Usage: sample_resume.sh BOLTZMAP MPIEXEC TMPDIR
 set -u
 boltzmap=$1 mpiexec=$2 tmp=$3
@@ -14,7 +15,7 @@ rm -rf "$tmp" && mkdir -p "$tmp" && cd "$tmp" || exit 1
 set -m  # background jobs keep their signals
 # 8 saves of 200 walkers, each save 1.2×10⁴ moves per walker: long enough to be stopped part-way.
 tiny_input name=sr seed=11 eq=2000 between=12000 train=400 validation=200 evaluation=1000 \
-  extra="" > in.toml
+  extra="$(tiny_analysis 10)" > in.toml
 sed -i 's/^moves_between_saves = 12000$/moves_between_saves = 12000\ncheckpoint_every_saves = 2/' in.toml
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1} OMP_NUM_THREADS=1
 sample() {  # sample DIR LOG NP [more args]
@@ -124,5 +125,19 @@ sample other other.log 1 --set systems.A.sampler.moves_between_saves=3000; rc=$?
   || bad "a checkpoint of another input (rc $rc)" other.log
 sample other other2.log 1 --set systems.A.sampler.checkpoint_every_saves=3 && grep -q "resuming from" other2.log && same_data straight other datasets-only \
   && ok "checkpoint_every_saves may change between the parts" || bad "checkpoint_every_saves changed" other2.log
+
+# `boltzmap run` stops after a signal in its sample stage (exit 0) and its rerun resumes that stage.
+rm -rf piped
+timeout 200 "$boltzmap" run "$tmp/in.toml" --no-progress --set output_dir="$tmp/piped" > piped.log 2>&1 &
+job=$!
+pid=$(rank_pid piped "")
+wait_for piped/data/checkpoints/A/saves_00000000.h5
+[[ -n $pid ]] && kill -TERM "$pid"
+wait $job; rc=$?
+[[ $rc -eq 0 ]] && grep -q "run: sampling A was interrupted" piped.log && [[ -s piped/data/checkpoints/A/checkpoint.h5 && ! -e piped/data/B_train.h5 ]] \
+  && ok "run, SIGTERM in sample A: stops there, exit 0" || bad "run interrupted in sample A (rc $rc)" piped.log
+timeout 200 "$boltzmap" run "$tmp/in.toml" --no-progress --set output_dir="$tmp/piped" > piped2.log 2>&1 && grep -q "resuming from" piped2.log \
+  && same_data straight piped && [[ -s piped/analysis.h5 ]] && ok "run resumes the sample stage to the same data and completes" \
+  || bad "run resumes the sample stage" piped2.log
 
 finish
