@@ -4,7 +4,8 @@
 // hash is recorded in out/<name>/stages.json when the stage completes. A stage runs again when
 // its hash changed, an output is missing or was made from another input (each output stores the
 // input it was made from), or a stage it reads ran in this invocation; an
-// interrupted training resumes from its checkpoint (boltzmap train). Without FILE it runs
+// interrupted training or sampling resumes from its checkpoint (boltzmap train, boltzmap sample;
+// a checkpoint of another input is moved aside with a warning). Without FILE it runs
 // inputs/demo.toml. Tests: tests/app/analysis_pipeline.sh (skip, re-run after a change).
 #include <chrono>
 #include <cstdint>
@@ -29,6 +30,7 @@
 #include "io/h5md.hpp"
 #include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
+#include "sampling/sample.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -69,7 +71,8 @@ std::function<std::string(const std::string&)> sections(std::vector<std::string>
 std::vector<Stage> stages(const Experiment& e, const RunFolder& folder) {
   std::vector<Stage> s;
   for (char label : {'A', 'B'}) {
-    Stage st{std::string("sample_") + label, sections({"", "box", std::string("systems.") + label}), {}, {}};
+    // The key leaves out checkpoint_every_saves (sampling_input): it changes no data.
+    Stage st{std::string("sample_") + label, [label](const std::string& r) { return sampling_input(r, label); }, {}, {}};
     const auto& d = e.system(label).datasets;
     const std::pair<const char*, std::int64_t> sets[] = {{"train", d.train}, {"validation", d.validation}, {"evaluation", d.evaluation}};
     for (const auto& [set, n] : sets)
@@ -186,7 +189,30 @@ int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
     if (comm.root()) spdlog::info("run: stage {}", st.name);
     int code = 0;
     if (st.name == "sample_A" || st.name == "sample_B") {
+      // Likewise a sampling checkpoint of another input: moved aside (kept), and sampling starts afresh.
+      const char label = st.name[7];
+      const std::string ckpt = folder.sample_checkpoint(label);
+      if (comm.root() && std::filesystem::exists(ckpt) && !sample_checkpoint_fits(ckpt, e, label)) {
+        const auto stamp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        const std::string aside = folder.set_aside_sample_state(label, stamp);
+        std::filesystem::rename(folder.sample_state(label), aside);
+        spdlog::warn("run: {} was written for a different input; moved to {} and sampling {} starts afresh", ckpt, aside, label);
+      }
+      comm.barrier();
       code = cmd_sample(SampleArgs{input, st.name.substr(7), args.sets, args.progress}, comm, acc);
+      if (code == 0 && sample_was_interrupted()) {
+        if (comm.root()) spdlog::warn("run: sampling {} was interrupted; run the same command again to resume", label);
+        return code;
+      }
+      if (code == 0 && sample_stop_signal() != 0) {
+        if (comm.root()) {
+          nlohmann::json rec = read_records(records_path);
+          rec[st.name] = hash;
+          write_text_atomic(records_path, rec.dump(2) + "\n");
+          spdlog::warn("run: a signal came as sampling {} finished; stopping after it, run the same command again to go on", label);
+        }
+        return code;
+      }
     } else if (st.name == "train") {
       // A checkpoint of an earlier, different input would block training (boltzmap train refuses
       // it): `run` follows the input, so it moves that checkpoint aside (kept, not deleted).

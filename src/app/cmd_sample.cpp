@@ -1,4 +1,7 @@
 // boltzmap sample FILE [--system A|B] [--set key=value ...]: the reference MCMC data sets.
+// SIGTERM, SIGUSR1, SIGINT and SIGHUP on any rank checkpoint the system being sampled and exit 0
+// (the systems not yet sampled are left); the same command resumes it (sampling/sample.hpp). A
+// checkpoint of another input is refused (exit 3). Tests: tests/app/sample_resume.sh.
 #include <omp.h>
 
 #include <filesystem>
@@ -13,6 +16,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/signals.hpp"
 #include "core/summary.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
@@ -23,7 +27,18 @@
 
 namespace boltzmap {
 
+namespace {
+int g_stop_signal = 0;
+bool g_interrupted = false;
+}  // namespace
+
+int sample_stop_signal() { return g_stop_signal; }
+bool sample_was_interrupted() { return g_interrupted; }
+
 int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc) {
+  const SignalGuard signals;  // on every rank, before anything moves: a signal from here on checkpoints
+  g_stop_signal = 0;
+  g_interrupted = false;
   const Experiment e = load_job_input(args.input, args.sets, comm);
   const Backend backend = resolve_stage_backend(e, PipelineStage::sample, acc);
   const std::string run = e.output_dir;
@@ -48,9 +63,32 @@ int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc
   for (char label : systems) {
     require_memory(fmt::format("sampling system {}", label), fmt::format("systems.{}.sampler.walkers = {}", label, e.system(label).sampler.walkers),
                    sampling_bytes_per_rank(e, label, comm.size()), Holders::every_rank, comm);
+    require_memory(fmt::format("the checkpoints of system {} (rank 0 gathers every walker)", label),
+                   fmt::format("systems.{}.sampler.checkpoint_every_saves = {}", label, e.system(label).sampler.checkpoint_every_saves),
+                   sampling_checkpoint_bytes(e, label), Holders::rank_0, comm);
     warn_if_long_sampling(e, label, comm, omp_get_max_threads());
   }
+  // A checkpoint of another input is refused before anything is removed or sampled.
   for (char label : systems) {
+    const std::string ckpt = folder.sample_checkpoint(label);
+    std::string why;
+    if (comm.root() && e.system(label).datasets.total() > 0 && std::filesystem::exists(ckpt) &&
+        !sample_checkpoint_fits(ckpt, e, label))
+      why = ckpt + ": written for a different input — " + sample_checkpoint_difference(ckpt, e, label) + "; move " +
+            folder.sample_state(label) + " away to start over, or restore the input";
+    comm.broadcast(why);
+    if (!why.empty()) throw input_error(why);
+  }
+  for (char label : systems) {
+    if (const int sig = comm.max(pending_signal()); sig != 0) {
+      // A signal during the previous system's last writes: that system is complete, this one waits.
+      g_stop_signal = sig;
+      g_interrupted = true;
+      if (comm.root())
+        spdlog::warn("signal {} ({}) received: stopping before system {}; run the same command to sample it", sig,
+                     strsignal(sig), label);
+      return 0;
+    }
     if (e.system(label).datasets.total() == 0) {
       spdlog::warn("system {}: all data-set sizes are 0; nothing to sample", label);
       continue;
@@ -69,6 +107,11 @@ int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc
     opt.run_dir = run;
     opt.progress = args.progress;
     const SampleStats st = sample_system(e, label, comm, opt);
+    if (st.stopped != 0) {
+      g_stop_signal = st.stopped;
+      g_interrupted = true;
+      return 0;
+    }
     if (comm.root()) {
       nlohmann::json s = {{"acceptance", st.acceptance},
                           {"equilibration_acceptance", st.equilibration_acceptance},
@@ -89,6 +132,7 @@ int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc
     }
   }
   if (comm.root()) spdlog::info("summary: {}", folder.summary());
+  g_stop_signal = comm.max(pending_signal());  // one that came during the last writes: `run` stops after this stage
   return 0;
 }
 

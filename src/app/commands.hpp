@@ -36,6 +36,10 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc);
 // True after cmd_train returned because a rank got SIGTERM, SIGUSR1, SIGINT or SIGHUP (checkpoint
 // saved, training not done); the same on every rank.
 bool train_was_interrupted();
+// After cmd_sample: whether a signal left a system unfinished (checkpointed, or not started), and
+// the signal seen at all (0: none; also one that came after the last save, when all is complete).
+bool sample_was_interrupted();
+int sample_stop_signal();
 // Whether a training checkpoint was written for the same training-relevant input as e.
 struct Experiment;
 bool checkpoint_fits_input(const std::string& ckpt, const Experiment& e);

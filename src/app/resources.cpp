@@ -81,6 +81,14 @@ double sampling_bytes_per_rank(const Experiment& e, char label, int ranks) {
   return local * (2.0 * frame_bytes(e) + 28.0 + 8.0 * saves);
 }
 
+double sampling_checkpoint_bytes(const Experiment& e, char label) {
+  const SystemConfig& s = e.system(label);
+  const double W = static_cast<double>(s.sampler.walkers);
+  const double saves = std::ceil(static_cast<double>(s.datasets.total()) / W);
+  const double held = std::min(saves, static_cast<double>(s.sampler.checkpoint_every_saves));
+  return W * (frame_bytes(e) + 8.0) * (held + 1.0) + 16.0 * W;
+}
+
 double training_bytes(const Experiment& e) {
   double frames = 0;
   for (const SystemConfig& s : e.systems) frames += static_cast<double>(s.datasets.train + s.datasets.validation);
@@ -163,7 +171,9 @@ std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads) 
     p.where = fmt::format("every rank ({} walkers each)", (sa.walkers + ranks - 1) / ranks);
     p.seconds = sampling_moves(e, X) / mc_moves_per_second(e, ranks, threads);
     p.memory = sampling_bytes_per_rank(e, X, ranks);
-    p.disk = static_cast<double>(s.datasets.total()) * saved_frame;
+    // At the peak: the saves in the sampling checkpoint folder and the data sets written from them
+    // (the folder is removed after; app/cmd_sample.cpp).
+    p.disk = 2.0 * static_cast<double>(s.datasets.total()) * saved_frame;
     plans.push_back(p);
   }
   const SystemConfig &A = e.systems[0], &B = e.systems[1];

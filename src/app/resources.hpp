@@ -14,6 +14,9 @@ namespace boltzmap {
 
 // Bytes one rank holds while sampling system `label` with `ranks` ranks.
 double sampling_bytes_per_rank(const Experiment& e, char label, int ranks);
+// What rank 0 holds besides for the sampling checkpoints: every walker's configuration and energy
+// (gathered) and up to checkpoint_every_saves saves of all walkers.
+double sampling_checkpoint_bytes(const Experiment& e, char label);
 // Bytes a trainer rank holds while training (all four data sets, the pool, the flow's work buffers).
 double training_bytes(const Experiment& e);
 // Bytes one rank holds while mapping or analysing (both evaluation sets and their images).

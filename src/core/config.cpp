@@ -388,6 +388,8 @@ SystemConfig read_system(Section& systems, const std::string& label, const BoxCo
   const std::int64_t max_moves = std::int64_t{1} << 50;
   c.sampler.equilibration_moves = sm.integer("equilibration_moves", 10000, 0, max_moves, "trial moves per walker before the first save");
   c.sampler.moves_between_saves = sm.integer("moves_between_saves", 10000, 1, max_moves, "trial moves per walker between saves");
+  c.sampler.checkpoint_every_saves =
+      sm.integer("checkpoint_every_saves", 1, 1, max_moves, "saves between checkpoints of the sampling state");
   if (!c.sampler.step_size && c.sampler.equilibration_moves < 500)
     sm.fail("equilibration_moves", "= " + std::to_string(c.sampler.equilibration_moves) +
                                        ": step_size = \"auto\" tunes Δ every 250 moves during the first half of "
@@ -470,6 +472,7 @@ std::string resolved_text(const Experiment& e) {
     o << "target_acceptance = " << toml_number(c.sampler.target_acceptance) << "\n";
     o << "equilibration_moves = " << c.sampler.equilibration_moves << "\n";
     o << "moves_between_saves = " << c.sampler.moves_between_saves << "\n";
+    o << "checkpoint_every_saves = " << c.sampler.checkpoint_every_saves << "\n";
     o << "\n[" << t << ".datasets]\n";
     o << "train = " << c.datasets.train << "\n";
     o << "validation = " << c.datasets.validation << "\n";

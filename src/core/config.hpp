@@ -20,6 +20,7 @@ struct SamplerConfig {
   double target_acceptance = 0.5;
   std::int64_t equilibration_moves = 10000;
   std::int64_t moves_between_saves = 10000;
+  std::int64_t checkpoint_every_saves = 1;  // saves between sampling checkpoints (a SIGKILL loses at most these)
 };
 
 struct DatasetSizes {

@@ -16,6 +16,15 @@ std::string RunFolder::data_set(char system, std::string_view set) const {
   return fmt::format("{}/{}_{}.h5", data(), system, set);
 }
 
+std::string RunFolder::sample_state(char system) const { return fmt::format("{}/checkpoints/{}", data(), system); }
+std::string RunFolder::sample_checkpoint(char system) const { return sample_state(system) + "/checkpoint.h5"; }
+std::string RunFolder::sample_saves(char system, std::int64_t first) const {
+  return fmt::format("{}/saves_{:08d}.h5", sample_state(system), first);
+}
+std::string RunFolder::set_aside_sample_state(char system, std::int64_t stamp) const {
+  return fmt::format("{}/checkpoints/{}.other-input.{}", data(), system, stamp);
+}
+
 std::string RunFolder::model() const { return root + "/model"; }
 std::string RunFolder::preprocessor() const { return model() + "/preprocess.h5"; }
 std::string RunFolder::model_flow() const { return model() + "/flow.h5"; }

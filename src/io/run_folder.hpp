@@ -20,6 +20,11 @@ struct RunFolder {
 
   std::string data() const;                                  // data/
   std::string data_set(char system, std::string_view set) const;  // data/<A|B>_<train|validation|evaluation>.h5
+  // An interrupted `sample`'s state, one folder per system, out of the way of data/*.h5:
+  std::string sample_state(char system) const;                  // data/checkpoints/<A|B>/
+  std::string sample_checkpoint(char system) const;             // …/checkpoint.h5: walkers, counters, saves done
+  std::string sample_saves(char system, std::int64_t first) const;  // …/saves_<first, 8 digits>.h5: saves from `first` on
+  std::string set_aside_sample_state(char system, std::int64_t stamp) const;  // data/checkpoints/<A|B>.other-input.<stamp>/
 
   std::string model() const;                // model/
   std::string preprocessor() const;         // model/preprocess.h5 (`boltzmap preprocess`)

@@ -75,6 +75,9 @@ class Comm {
   // In place: v holds `items` rows of `stride` elements; rank r's rows block_of(items, r, size)
   // (its own part, filled in) go to every rank, so that all ranks hold all rows.
   template <class T> void allgather_blocks(std::span<T> v, std::int64_t items, int stride) const;
+  // Rank r's rows block_of(items, r, size) of `stride` elements each (mine) into `all` on rank 0
+  // (items·stride elements there; ignored elsewhere).
+  template <class T> void gather_blocks(std::span<const T> mine, std::span<T> all, std::int64_t items, int stride) const;
   void barrier() const { MPI_CHECK(MPI_Barrier(comm_)); }
   // Every rank's string, on rank 0 (empty elsewhere).
   std::vector<std::string> gather(const std::string& s) const;
@@ -116,6 +119,17 @@ template <class T> void Comm::allgather_blocks(std::span<T> v, std::int64_t item
     displs[r] = static_cast<int>(b.begin * stride);
   }
   MPI_CHECK(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, v.data(), counts.data(), displs.data(), mpi_type<T>(), comm_));
+}
+
+template <class T> void Comm::gather_blocks(std::span<const T> mine, std::span<T> all, std::int64_t items, int stride) const {
+  std::vector<int> counts(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+  for (int r = 0; r < size_; ++r) {
+    const Range b = block_of(items, r, size_);
+    counts[r] = static_cast<int>(b.count() * stride);
+    displs[r] = static_cast<int>(b.begin * stride);
+  }
+  MPI_CHECK(MPI_Gatherv(mine.data(), counts[rank_], mpi_type<T>(), all.data(), counts.data(), displs.data(), mpi_type<T>(), 0,
+                        comm_));
 }
 
 }  // namespace boltzmap

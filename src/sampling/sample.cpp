@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <memory>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -17,6 +19,8 @@
 #include "physics/energy.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/autocorr.hpp"
+#include "sampling/sample_checkpoint.hpp"
+#include "core/signals.hpp"
 #include "sampling/walkers.hpp"
 #include "version.hpp"
 
@@ -35,6 +39,30 @@ struct SetSpec {
 };
 
 }  // namespace
+
+std::string sampling_input(const std::string& resolved, char label) {
+  std::istringstream in(resolved_sections(resolved, {"", "box", std::string("systems.") + label}));
+  std::string out;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("checkpoint_every_saves", 0) != 0) out += line + "\n";
+  return out;
+}
+
+bool sample_checkpoint_fits(const std::string& path, const Experiment& e, char label) {
+  return sampling_input(read_root_attribute(path, "boltzmap_input"), label) == sampling_input(e.resolved_toml, label);
+}
+
+std::string sample_checkpoint_difference(const std::string& path, const Experiment& e, char label) {
+  std::istringstream was(sampling_input(read_root_attribute(path, "boltzmap_input"), label)), now(sampling_input(e.resolved_toml, label));
+  for (;;) {
+    std::string a, b;
+    const bool ga = static_cast<bool>(std::getline(was, a)), gb = static_cast<bool>(std::getline(now, b));
+    if (!ga && !gb) return "it differs";
+    if (!ga) a = "(nothing)";
+    if (!gb) b = "(nothing)";
+    if (a != b) return "it has `" + a + "` where " + e.source_file + " now gives `" + b + "`";
+  }
+}
 
 SampleStats sample_system(const Experiment& e, char label, const Comm& comm, const SampleOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -68,10 +96,49 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   const std::vector<float> lattice = make_lattice(e.box.lattice, D, N, sys.box.length);
   WalkerSet walkers(sys, sampling_seed(e.seed, label), static_cast<std::uint32_t>(mine.begin), local, lattice);
 
+  // ---- the state: fresh, or a checkpoint's (whose input the caller has checked)
+  const RunFolder folder{opt.run_dir};
+  const std::string ckpt = folder.sample_checkpoint(label), state_dir = folder.sample_state(label);
+  SampleStats st;
+  SampleCheckpoint c;  // the scalars; this rank's production acceptance is c.production_accepted on rank 0
+  c.step = static_cast<float>(cfg.sampler.step_size.value_or(0.2 * cfg.sigma));
+  std::vector<double> series(static_cast<size_t>(local) * saves);  // [walker][save]
+  std::vector<double> pressure_sum(static_cast<size_t>(local), 0.0);  // Σ over saves of P_ex, per walker
+  if (std::filesystem::exists(ckpt)) {
+    if (!sample_checkpoint_fits(ckpt, e, label))
+      throw input_error(ckpt + ": written for a different input — " + sample_checkpoint_difference(ckpt, e, label) +
+                        "; move " + state_dir + " away to start over, or restore the input");
+    c = read_sample_checkpoint(ckpt, W, N, D, comm);
+    walkers.restore(c.positions, c.energies, c.moves);
+    pressure_sum = std::move(c.pressure_sums);
+    c.positions = {};
+    c.energies = {};
+    if (!comm.root()) c.production_accepted = 0;
+    // The energy series of the saves done, from the saves files.
+    std::vector<float> pos(static_cast<size_t>(local) * stride);
+    std::vector<double> en(local);
+    for (std::int64_t first = 0; first < c.saves_done;) {
+      const std::string f = folder.sample_saves(label, first);
+      const std::int64_t n = saves_in_file(f, first);
+      for (std::int64_t j = 0; j < n && first + j < c.saves_done; ++j) {
+        read_saves_block(f, j, mine.begin, local, stride, pos, en);
+        for (int w = 0; w < local; ++w) series[static_cast<size_t>(w) * saves + first + j] = en[w];
+      }
+      first += n;
+    }
+    st.resumed = true;
+    spdlog::info("system {}: resuming from {}: {} of {} saves done, {} trial moves per walker", sys_name, ckpt,
+                 c.saves_done, saves, c.moves);
+  } else if (comm.root()) {
+    std::filesystem::remove_all(state_dir);  // saves files of no checkpoint
+  }
+  if (comm.root()) ensure_directory(state_dir);
+  comm.barrier();
+
   const double global_moves = static_cast<double>(W) * static_cast<double>(eq + saves * between);
   Progress progress("sample " + sys_name, global_moves, "moves", opt.progress && comm.root());
-  double done_moves = 0.0;
-  double drift = 0.0;
+  double done_moves = static_cast<double>(W) * static_cast<double>(c.moves);
+  double drift = c.max_energy_drift;
   auto advance = [&](std::uint64_t moves, float step) {
     const std::uint64_t acc = walkers.run(moves, step, opt.kernel);
     done_moves += static_cast<double>(W) * static_cast<double>(moves);
@@ -80,8 +147,10 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   };
 
   // ---- the output files, created (and their space reserved) before any walker moves, so a
-  // folder or disk that cannot take them fails now rather than after the equilibration
+  // folder or disk that cannot take them fails now rather than after the equilibration; they are
+  // filled at the end, from the saves files
   std::vector<std::unique_ptr<H5mdWriter>> writers(3);
+  std::vector<std::string> paths(3);
   FrameMeta meta;
   meta.particles = N;
   meta.dimension = D;
@@ -89,9 +158,8 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   meta.author = e.author;
   meta.attributes = {{"boltzmap_input", e.resolved_toml}, {"boltzmap_system", sys_name},
                      {"boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")"}};
-  SampleStats st;
   for (int k = 0; k < 3; ++k) {
-    const std::string path = RunFolder{opt.run_dir}.data_set(label, sets[k].name);
+    const std::string path = folder.data_set(label, sets[k].name);
     if (sets[k].end <= sets[k].begin) {
       // A set of size 0 is not written; a file of that name from an earlier run would look like
       // part of this one, so it goes.
@@ -103,48 +171,93 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     meta.frames = sets[k].end - sets[k].begin;
     meta.attributes["boltzmap_set"] = sets[k].name;
     writers[k] = std::make_unique<H5mdWriter>(path, meta, comm);
-    st.files.push_back(path);
+    paths[k] = path;
   }
 
-  // ---- equilibration (with step-size tuning in its first half when step_size = "auto")
-  float step = static_cast<float>(cfg.sampler.step_size.value_or(0.2 * cfg.sigma));
-  std::uint64_t eq_acc = 0;
-  {
-    std::uint64_t left = eq;
-    const std::uint64_t tune_until = cfg.sampler.step_size ? 0 : eq / 2;
-    while (left > 0) {
-      const std::uint64_t done = eq - left;
-      const bool tuning = done < tune_until;
-      const std::uint64_t m = std::min(left, tuning ? std::min(tuning_moves, tune_until - done) : chunk_moves);
-      const std::uint64_t acc = comm.sum(advance(m, step));
-      eq_acc += acc;
-      if (tuning) {
-        const double rate = static_cast<double>(acc) / (static_cast<double>(W) * m);
-        const double factor = std::clamp(rate / cfg.sampler.target_acceptance, 0.5, 2.0);
-        step = static_cast<float>(std::min(step * factor, 0.5 * sys.box.length));
-      }
-      left -= m;
-      drift = std::max(drift, walkers.recompute_energies());
-    }
-  }
-  if (!cfg.sampler.step_size) spdlog::info("system {}: tuned step size Δ = {:.5g}", sys_name, step);
-
-  // ---- production
-  std::vector<double> series(static_cast<size_t>(local) * saves);  // [walker][save]
-  std::vector<double> pressure_sum(static_cast<size_t>(local), 0.0);  // Σ over saves of P_ex, per walker
+  // ---- checkpoints: the saves made since the last one (gathered on rank 0), then the state
+  std::vector<float> pending_pos;     // rank 0: [save][walker][particle][dim]
+  std::vector<double> pending_energy;  // rank 0: [save][walker]
+  std::int64_t pending_first = c.saves_done, pending_count = 0;
+  std::uint64_t prod_acc = c.production_accepted;
   std::vector<float> one_config(static_cast<size_t>(stride));
   std::vector<float> frame_buf(static_cast<size_t>(local) * stride);
   std::vector<double> energy_buf(local);
-  std::vector<std::int32_t> walker_buf(local);
-  std::vector<std::int64_t> moves_buf(local);
-  std::uint64_t prod_acc = 0;
-  for (int s = 0; s < saves; ++s) {
-    std::uint64_t left = between;
-    while (left > 0) {
-      const std::uint64_t m = std::min(left, chunk_moves);
+  auto checkpoint = [&]() {
+    if (pending_count > 0 && comm.root())
+      write_saves_file(folder.sample_saves(label, pending_first), pending_first, pending_count, W, N, D, pending_pos,
+                       pending_energy);
+    pending_first += pending_count;
+    pending_count = 0;
+    pending_pos.clear();
+    pending_energy.clear();
+    SampleCheckpoint now;
+    now.moves = walkers.moves_done();
+    now.step = c.step;
+    now.equilibration_accepted = c.equilibration_accepted;
+    now.production_accepted = comm.sum(prod_acc);
+    now.max_energy_drift = comm.max(drift);
+    now.seconds = c.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    now.seconds = comm.max(now.seconds);
+    now.saves_done = pending_first;
+    now.positions.resize(static_cast<size_t>(local) * stride);
+    for (int w = 0; w < local; ++w)
+      walkers.configuration(w, std::span<float>(now.positions.data() + static_cast<size_t>(w) * stride, stride));
+    const auto en = walkers.energies();
+    now.energies.assign(en.begin(), en.end());
+    now.pressure_sums = pressure_sum;
+    write_sample_checkpoint(ckpt, now, W, stride, e.resolved_toml, label, comm);
+  };
+  // The signal any rank has recorded (0: none), the same on every rank.
+  auto stop_signal = [&]() { return comm.max(static_cast<int>(pending_signal())); };
+  auto interrupted = [&](int sig) {
+    for (auto& w : writers) w.reset();  // closed, not renamed
+    if (comm.root()) {
+      for (const auto& p : paths)
+        if (!p.empty()) remove_partial(p);
+      spdlog::warn("system {}: signal {} ({}) received{}: checkpoint {} saved after {} of {} saves ({} trial moves per "
+                   "walker); run the same command to resume",
+                   sys_name, sig, strsignal(sig), comm.size() > 1 ? " by one of the ranks" : "", ckpt, pending_first,
+                   saves, walkers.moves_done());
+    }
+    st.stopped = sig;
+    return st;
+  };
+
+  // ---- equilibration (with step-size tuning in its first half when step_size = "auto")
+  float& step = c.step;
+  while (walkers.moves_done() < eq) {
+    const std::uint64_t done = walkers.moves_done(), left = eq - done;
+    const std::uint64_t tune_until = cfg.sampler.step_size ? 0 : eq / 2;
+    const bool tuning = done < tune_until;
+    const std::uint64_t m = std::min(left, tuning ? std::min(tuning_moves, tune_until - done) : chunk_moves);
+    const std::uint64_t acc = comm.sum(advance(m, step));
+    c.equilibration_accepted += acc;
+    if (tuning) {
+      const double rate = static_cast<double>(acc) / (static_cast<double>(W) * m);
+      const double factor = std::clamp(rate / cfg.sampler.target_acceptance, 0.5, 2.0);
+      step = static_cast<float>(std::min(step * factor, 0.5 * sys.box.length));
+    }
+    drift = std::max(drift, walkers.recompute_energies());
+    const int sig = stop_signal();
+    if (sig != 0 || walkers.moves_done() == eq) checkpoint();
+    if (sig != 0) return interrupted(sig);
+  }
+  if (!cfg.sampler.step_size) spdlog::info("system {}: tuned step size Δ = {:.5g}", sys_name, step);
+
+  // ---- production: each save's energies and P_ex here, its configurations to rank 0 for the saves file
+  const std::int64_t every = cfg.sampler.checkpoint_every_saves;
+  for (std::int64_t s = pending_first; s < saves; ++s) {
+    const std::uint64_t save_at = eq + static_cast<std::uint64_t>(s + 1) * between;
+    while (walkers.moves_done() < save_at) {
+      const std::uint64_t m = std::min(save_at - walkers.moves_done(), chunk_moves);
       prod_acc += advance(m, step);
-      left -= m;
       drift = std::max(drift, walkers.recompute_energies());  // saved energies are exact
+      if (walkers.moves_done() == save_at) break;
+      const int sig = stop_signal();
+      if (sig != 0) {
+        checkpoint();
+        return interrupted(sig);
+      }
     }
     const auto energies = walkers.energies();
     for (int w = 0; w < local; ++w) {
@@ -152,28 +265,75 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
         throw numerical_error(fmt::format("system {}: walker {} has energy {} at save {}", sys_name, mine.begin + w,
                                           energies[w], s));
       series[static_cast<size_t>(w) * saves + s] = energies[w];
-      walkers.configuration(w, std::span<float>(one_config));
-      pressure_sum[static_cast<size_t>(w)] += excess_pressure<float>(sys, one_config);
+      walkers.configuration(w, std::span<float>(frame_buf.data() + static_cast<size_t>(w) * stride, stride));
+      pressure_sum[static_cast<size_t>(w)] +=
+          excess_pressure<float>(sys, std::span<const float>(frame_buf.data() + static_cast<size_t>(w) * stride, stride));
     }
-    // This rank's frames of this save that fall into each set (contiguous: the stream is (save, walker)).
-    const std::int64_t base = static_cast<std::int64_t>(s) * W + mine.begin;
-    for (int k = 0; k < 3; ++k) {
-      if (!writers[k]) continue;
-      const std::int64_t lo = std::max(sets[k].begin, base), hi = std::min(sets[k].end, base + local);
-      const std::int64_t count = std::max<std::int64_t>(0, hi - lo);
-      for (std::int64_t i = 0; i < count; ++i) {
-        const int w = static_cast<int>(lo - base + i);
-        walkers.configuration(w, std::span<float>(frame_buf.data() + i * stride, stride));
-        energy_buf[i] = energies[w];
-        walker_buf[i] = static_cast<std::int32_t>(mine.begin + w);
-        moves_buf[i] = static_cast<std::int64_t>(walkers.moves_done());
+    if (comm.root()) {
+      pending_pos.resize(static_cast<size_t>(pending_count + 1) * W * stride);
+      pending_energy.resize(static_cast<size_t>(pending_count + 1) * W);
+    }
+    comm.gather_blocks(std::span<const float>(frame_buf),
+                       std::span<float>(comm.root() ? pending_pos.data() + static_cast<size_t>(pending_count) * W * stride : nullptr,
+                                        comm.root() ? static_cast<size_t>(W) * stride : 0),
+                       W, stride);
+    comm.gather_blocks(std::span<const double>(energies.data(), energies.size()),
+                       std::span<double>(comm.root() ? pending_energy.data() + static_cast<size_t>(pending_count) * W : nullptr,
+                                         comm.root() ? static_cast<size_t>(W) : 0),
+                       W, 1);
+    ++pending_count;
+    const int sig = stop_signal();
+    if (sig != 0 || pending_count >= every || s + 1 == saves) checkpoint();
+    if (sig != 0 && s + 1 < saves) return interrupted(sig);
+    if (sig != 0 && comm.root())
+      spdlog::info("system {}: signal {} ({}) received after the last save: finishing normally", sys_name, sig, strsignal(sig));
+  }
+
+  // ---- the data sets, from the saves files: this rank's frames of each save that fall into each
+  // set (contiguous: the stream is (save, walker))
+  {
+    std::vector<std::int32_t> walker_buf(local);
+    std::vector<std::int64_t> moves_buf(local);
+    std::vector<float> set_buf(static_cast<size_t>(local) * stride);
+    std::vector<double> set_energy(local);
+    for (std::int64_t first = 0; first < saves;) {
+      const std::string f = folder.sample_saves(label, first);
+      const std::int64_t n = saves_in_file(f, first);
+      for (std::int64_t j = 0; j < n && first + j < saves; ++j) {
+        const std::int64_t s = first + j;
+        read_saves_block(f, j, mine.begin, local, stride, frame_buf, energy_buf);
+        const std::int64_t base = s * W + mine.begin;
+        for (int k = 0; k < 3; ++k) {
+          if (!writers[k]) continue;
+          const std::int64_t lo = std::max(sets[k].begin, base), hi = std::min(sets[k].end, base + local);
+          const std::int64_t count = std::max<std::int64_t>(0, hi - lo);
+          for (std::int64_t i = 0; i < count; ++i) {
+            const int w = static_cast<int>(lo - base + i);
+            std::copy_n(frame_buf.data() + static_cast<size_t>(w) * stride, stride, set_buf.data() + i * stride);
+            set_energy[i] = energy_buf[w];
+            walker_buf[i] = static_cast<std::int32_t>(mine.begin + w);
+            moves_buf[i] = static_cast<std::int64_t>(eq + static_cast<std::uint64_t>(s + 1) * between);
+          }
+          writers[k]->write(count > 0 ? lo - sets[k].begin : 0, count, set_buf, set_energy, walker_buf, moves_buf);
+        }
       }
-      writers[k]->write(count > 0 ? lo - sets[k].begin : 0, count, frame_buf, energy_buf, walker_buf, moves_buf);
+      first += n;
     }
   }
-  for (auto& w : writers)
-    if (w) w->close();
+  for (int k = 0; k < 3; ++k)
+    if (writers[k]) {
+      writers[k]->close();
+      st.files.push_back(paths[k]);
+    }
   progress.finish();
+  // The data sets are in place: the state that made them goes.
+  comm.barrier();
+  if (comm.root()) {
+    std::error_code ec;
+    std::filesystem::remove_all(state_dir, ec);
+    std::filesystem::remove(folder.data() + "/checkpoints", ec);  // when empty
+  }
+  std::uint64_t eq_acc = c.equilibration_accepted;
 
   // ---- diagnostics (sums reduced over ranks)
   const double moves_prod = static_cast<double>(W) * saves * between;
@@ -225,7 +385,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
       st.tau_int = st.ess_per_sample = NAN;
     }
   }
-  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  st.seconds = c.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.seconds = comm.max(st.seconds);
   st.trial_moves_per_second = global_moves / st.seconds;
   spdlog::info("system {}: acceptance {:.4f} (equilibration {:.4f}), ⟨U⟩/N = {:.5f} ± {:.5f}, ⟨P_ex⟩ = {:.5f} ± {:.5f}, "

@@ -129,4 +129,12 @@ void WalkerSet::set_configuration(int w, std::span<const float> in) {
   energy_[w] = D == 2 ? total_energy_soa<2>(params_, xw) : total_energy_soa<3>(params_, xw);
 }
 
+void WalkerSet::restore(std::span<const float> configs, std::span<const double> energies, std::uint64_t moves_done) {
+  if (configs.size() != static_cast<size_t>(count_) * stride_ || energies.size() != static_cast<size_t>(count_))
+    throw Error(ExitCode::failure, "WalkerSet::restore: state of the wrong size");
+  for (int w = 0; w < count_; ++w) set_configuration(w, configs.subspan(static_cast<size_t>(w) * stride_, stride_));
+  std::copy(energies.begin(), energies.end(), energy_.begin());
+  moves_done_ = moves_done;
+}
+
 }  // namespace boltzmap

@@ -36,6 +36,9 @@ class WalkerSet {
   void configuration(int w, std::span<float> out) const;
   // Sets walker w's configuration from file layout and recomputes its energy.
   void set_configuration(int w, std::span<const float> in);
+  // A checkpoint's state: every walker's configuration (file layout, [walker][particle][dim]) and
+  // tracked energy, set exactly, and the move counter (the RNG counter) of all walkers.
+  void restore(std::span<const float> configs, std::span<const double> energies, std::uint64_t moves_done);
 
  private:
   MoveParams params_;
