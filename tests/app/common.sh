@@ -70,3 +70,16 @@ TOML
 tiny_phase() { printf '[[training.phases]]\nepochs = %s\nlambda_dir = 1.0\nlambda_inv = %s\nlearning_rate = [[0, %s]]\n' "$1" "$2" "$3"; }
 # tiny_analysis REPLICATES: an [analysis] table without figures.
 tiny_analysis() { printf '[analysis]\nbootstrap_replicates = %s\nplot = false\n' "$1"; }
+# rank_pid DIR RANK: the pid of the boltzmap process (of MPI rank RANK; RANK "" without mpiexec)
+# started with --set output_dir=$tmp/DIR, waiting up to 30 s for it (the signal tests).
+rank_pid() {
+  for _ in $(seq 300); do
+    for p in $(pgrep -f -- "output_dir=$tmp/$1\$"); do
+      [[ $(cat /proc/$p/comm 2>/dev/null) == boltzmap ]] || continue
+      [[ -z $2 ]] && { echo $p; return 0; }
+      tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo $p; return 0; }
+    done
+    sleep 0.1
+  done
+  return 1
+}

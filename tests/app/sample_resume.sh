@@ -27,17 +27,6 @@ sample() {  # sample DIR LOG NP [more args]
     timeout 200 "$boltzmap" sample "$tmp/in.toml" --system A --no-progress "$@" --set output_dir="$tmp/$dir" > "$log" 2>&1
   fi
 }
-rank_pid() {  # rank_pid DIR RANK: the pid of that rank's boltzmap, RANK "" without mpiexec (waits up to 30 s)
-  for _ in $(seq 300); do
-    for p in $(pgrep -f -- "output_dir=$tmp/$1\$"); do
-      [[ $(cat /proc/$p/comm 2>/dev/null) == boltzmap ]] || continue
-      [[ -z $2 ]] && { echo $p; return 0; }
-      tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo $p; return 0; }
-    done
-    sleep 0.1
-  done
-  return 1
-}
 wait_for() {  # wait_for FILE: up to 60 s
   for _ in $(seq 3000); do [[ -e $1 ]] && return 0; sleep 0.02; done
   return 1

@@ -20,17 +20,6 @@ train() {  # train DIR LOG [timeout-wrapped mpiexec -n 2 when NP=2]
     timeout 120 "$boltzmap" train "$tmp/in.toml" --no-progress --set output_dir="$tmp/$1" > "$2" 2>&1
   fi
 }
-rank_pid() {  # rank_pid DIR RANK: the pid of that rank's boltzmap, RANK "" without mpiexec (waits up to 30 s)
-  for _ in $(seq 300); do
-    for p in $(pgrep -f -- "output_dir=$tmp/$1\$"); do
-      [[ $(cat /proc/$p/comm 2>/dev/null) == boltzmap ]] || continue
-      [[ -z $2 ]] && { echo $p; return 0; }
-      tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo $p; return 0; }
-    done
-    sleep 0.1
-  done
-  return 1
-}
 same_flow() {
   "$py" -c "import h5py,numpy as np,sys; a=h5py.File('$1')['flow/parameters'][:]; b=h5py.File('$2')['flow/parameters'][:]; sys.exit(0 if np.array_equal(a,b) else 1)"
 }
