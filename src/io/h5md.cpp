@@ -313,6 +313,73 @@ H5mdWriter::~H5mdWriter() {
 
 // ---------------------------------------------------------------- reading
 
+H5mdRows::H5mdRows(const std::string& path) : path_(path) {
+  if (!std::filesystem::exists(path)) throw io_error(path + ": missing");
+  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file_ < 0) throw io_error(path + ": cannot open (not an HDF5 file?)");
+  const std::string pos = "/particles/all/position/value";
+  if (!exists(file_, pos)) {
+    H5Fclose(file_);
+    throw io_error(path + ": not an H5MD configuration file (no " + pos + ")");
+  }
+  hid_t d = H5Dopen2(file_, pos.c_str(), H5P_DEFAULT);
+  const auto dims = dims_of(d);
+  H5Dclose(d);
+  if (dims.size() != 3) {
+    H5Fclose(file_);
+    throw io_error(path + ": " + pos + " must have shape [frame][particle][dim]");
+  }
+  frames_ = static_cast<std::int64_t>(dims[0]);
+  particles_ = static_cast<int>(dims[1]);
+  dimension_ = static_cast<int>(dims[2]);
+}
+
+H5mdRows::~H5mdRows() {
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+bool H5mdRows::has_observable(const std::string& name) const { return exists(file_, "/observables/" + name + "/value"); }
+
+void H5mdRows::read(const std::string& dataset, hid_t memtype, std::int64_t first, std::int64_t count, std::size_t row,
+                    void* out) const {
+  const std::string where = fmt::format("{}: {} rows {}…{}", path_, dataset, first, first + count - 1);
+  if (first < 0 || count < 0 || first + count > frames_)
+    throw Error(ExitCode::failure, fmt::format("{}: outside the file's {} frames", where, frames_));
+  if (count == 0) return;
+  H5Handle d(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (d.get() < 0) throw io_error(path_ + ": cannot open dataset " + dataset);
+  H5Handle fspace(H5Dget_space(d), H5Sclose);
+  H5_CHECK(fspace.get());
+  const int rank = H5Sget_simple_extent_ndims(fspace);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(fspace, dims.data(), nullptr);
+  std::size_t per_row = 1;
+  for (int k = 1; k < rank; ++k) per_row *= dims[static_cast<std::size_t>(k)];
+  if (rank < 1 || static_cast<std::int64_t>(dims[0]) != frames_ || per_row != row)
+    throw io_error(fmt::format("{}: has the wrong shape (frames {} × {} values expected)", where, frames_, row));
+  std::vector<hsize_t> start(dims.size(), 0), cnt = dims;
+  start[0] = static_cast<hsize_t>(first);
+  cnt[0] = static_cast<hsize_t>(count);
+  H5_CHECK(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
+  H5Handle mspace(H5Screate_simple(rank, cnt.data(), nullptr), H5Sclose);
+  H5_CHECK(mspace.get());
+  if (H5Dread(d, memtype, mspace, fspace, H5P_DEFAULT, out) < 0) throw io_error(where + ": cannot read");
+}
+
+void H5mdRows::positions(std::int64_t first, std::int64_t count, std::vector<float>& out) const {
+  const std::size_t row = static_cast<std::size_t>(particles_) * dimension_;
+  out.resize(static_cast<std::size_t>(count) * row);
+  read("/particles/all/position/value", H5T_NATIVE_FLOAT, first, count, row, out.data());
+}
+
+void H5mdRows::observable(const std::string& name, std::int64_t first, std::int64_t count,
+                          std::vector<double>& out) const {
+  const std::string d = "/observables/" + name + "/value";
+  if (!has_observable(name)) throw io_error(path_ + ": no " + d);
+  out.resize(static_cast<std::size_t>(count));
+  read(d, H5T_NATIVE_DOUBLE, first, count, 1, out.data());
+}
+
 std::vector<double> read_observable(const std::string& path, const std::string& name) {
   const H5File f = H5File::open(path);
   const std::string d = "/observables/" + name + "/value";

@@ -103,6 +103,35 @@ struct Frames {
 // edges dataset, as boltzmap wrote before, or by edges/value).
 Frames read_h5md(const std::string& path);
 
+// Rows of an H5MD configuration file read by hyperslab: each rank opens the file read-only and
+// reads only the frames it asks for (its slice, in chunks), so memory is bounded by the chunk and
+// not by the file. Independent reads need no collective call: ranks may read different numbers of
+// chunks. Checks the shape once; a failed read is an io_error naming the file, dataset and rows.
+// Tests: tests/io/test_h5md.cpp (rows = the whole-file read's rows, for every split).
+class H5mdRows {
+ public:
+  explicit H5mdRows(const std::string& path);
+  ~H5mdRows();
+  H5mdRows(const H5mdRows&) = delete;
+  H5mdRows& operator=(const H5mdRows&) = delete;
+  std::int64_t frames() const { return frames_; }
+  int particles() const { return particles_; }
+  int dimension() const { return dimension_; }
+  const std::string& path() const { return path_; }
+  bool has_observable(const std::string& name) const;
+  // Frames [first, first + count): positions [count][N][D] and /observables/<name>/value as float64.
+  void positions(std::int64_t first, std::int64_t count, std::vector<float>& out) const;
+  void observable(const std::string& name, std::int64_t first, std::int64_t count, std::vector<double>& out) const;
+
+ private:
+  void read(const std::string& dataset, hid_t memtype, std::int64_t first, std::int64_t count, std::size_t row,
+            void* out) const;
+  std::string path_;
+  hid_t file_ = -1;
+  std::int64_t frames_ = 0;
+  int particles_ = 0, dimension_ = 0;
+};
+
 // /observables/<name>/value of an H5MD file as float64 (throws io_error if absent).
 std::vector<double> read_observable(const std::string& path, const std::string& name);
 

@@ -20,7 +20,8 @@ double max_finite(std::span<const double> v, Counts counts) {
   return m;
 }
 
-// f(x) = 1/(1 + eˣ) without overflow; f(+∞) = 0.
+}  // namespace
+
 double fermi(double x) {
   if (x > 0) {
     const double e = std::exp(-x);
@@ -28,8 +29,6 @@ double fermi(double x) {
   }
   return 1.0 / (1.0 + std::exp(x));
 }
-
-}  // namespace
 
 double total_count(std::size_t n, Counts counts) {
   if (counts.empty()) return static_cast<double>(n);
@@ -101,6 +100,10 @@ double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_
     if (slope) *slope = d;
     return lhs - rhs;
   };
+  return bar_root(g, guess);
+}
+
+double bar_root(const std::function<double(double, double*)>& g, double guess) {
   // Bracket the root by stepping out from the guess in doubling steps.
   double x = std::isfinite(guess) ? guess : 0.0;
   double lo = x, hi = x, step = 1.0;
@@ -126,6 +129,63 @@ double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_
     double next = slope > 0 ? x - v / slope : 0.5 * (lo + hi);
     if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
     if (std::abs(next - x) <= 1e-12 * (1.0 + std::abs(x)) || hi - lo <= 1e-12 * (1.0 + std::abs(x))) return next;
+    x = next;
+  }
+  return x;
+}
+
+void fermi_taylor(double x, double* g) {
+  constexpr int K = kTaylorOrder;
+  if (x == kInf) {
+    std::fill(g, g + K + 1, 0.0);
+    return;
+  }
+  // f(x + s) = num(s)/den(s) with power series num and den, divided term by term:
+  //   x ≤ 0: 1/(1 + a·eˢ),         a = eˣ ≤ 1:  num = 1,           den = 1 + a·Σ sᵏ/k!
+  //   x > 0: b·e⁻ˢ/(1 + b·e⁻ˢ),    b = e⁻ˣ < 1: num = b·Σ (−s)ᵏ/k!, den = 1 + b·Σ (−s)ᵏ/k!
+  // (the small exponential keeps every term finite and f's tail accurate).
+  const bool neg = x <= 0;
+  const double a = neg ? std::exp(x) : std::exp(-x);
+  double num[K + 1], den[K + 1];
+  double fact = 1.0;
+  for (int k = 0; k <= K; ++k) {
+    if (k > 0) fact /= k;
+    const double t = a * fact * (neg || k % 2 == 0 ? 1.0 : -1.0);
+    num[k] = neg ? (k == 0 ? 1.0 : 0.0) : t;
+    den[k] = t + (k == 0 ? 1.0 : 0.0);
+  }
+  for (int k = 0; k <= K; ++k) {
+    double v = num[k];
+    for (int j = 1; j <= k; ++j) v -= den[j] * g[k - j];
+    g[k] = v / den[0];
+  }
+}
+
+double taylor_bar_shift(std::span<const double> a, std::span<const double> b) {
+  constexpr int K = kTaylorOrder;
+  // h(s) = Σ a_k sᵏ − Σ b_k (−s)ᵏ, decreasing; h′ by the same sums.
+  auto h = [&](double s, double* slope) {
+    double v = 0, d = 0;
+    for (int k = K; k >= 0; --k) {
+      const double c = a[static_cast<std::size_t>(k)] - (k % 2 == 0 ? 1.0 : -1.0) * b[static_cast<std::size_t>(k)];
+      d = d * s + v;
+      v = v * s + c;
+    }
+    if (slope) *slope = d;
+    return v;
+  };
+  double lo = -kTaylorShift, hi = kTaylorShift;
+  const double h_lo = h(lo, nullptr), h_hi = h(hi, nullptr);
+  if (!(h_lo >= 0 && h_hi <= 0)) return std::numeric_limits<double>::quiet_NaN();
+  double x = 0.0;
+  for (int it = 0; it < 200; ++it) {
+    double slope = 0;
+    const double v = h(x, &slope);
+    if (v == 0) return x;
+    (v > 0 ? lo : hi) = x;
+    double next = slope < 0 ? x - v / slope : 0.5 * (lo + hi);
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    if (std::abs(next - x) <= 1e-15 || hi - lo <= 1e-15) return next;
     x = next;
   }
   return x;

@@ -11,6 +11,7 @@
 // use it, and flow/ must not include analysis/. Tests: tests/stats/test_estimators.cpp.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <span>
 
 namespace boltzmap {
@@ -42,5 +43,30 @@ double delta_f_from_b(std::span<const double> log_w_a, double coverage_a = 1.0, 
 // weight or a log-weight is NaN.
 double delta_f_bar(std::span<const double> log_w_b, std::span<const double> log_w_a, Counts counts_fwd = {},
                    Counts counts_rev = {}, double guess = 0.0);
+
+// The root of BAR's g(Δ) = Σ_F f(M + W_F − Δ) − Σ_R f(−M + W_R + Δ) (increasing in Δ) for any way
+// of forming the sums: `g(delta, slope)` returns g and, when slope is not null, g′ there. Brackets
+// the root by doubling steps out from `guess`, then Newton safeguarded by bisection to 1e-12
+// relative; NaN when no bracket is found within ±10⁶. delta_f_bar (one process) and the streamed
+// analysis (sums over chunks and ranks, src/analysis/analysis.cpp) both use it.
+double bar_root(const std::function<double(double, double*)>& g, double guess);
+
+// The fermi function f(x) = 1/(1 + eˣ) without overflow (f(+∞) = 0).
+double fermi(double x);
+
+// BAR for bootstrap replicates without a pass over the data per replicate: expanded about a centre
+// Δ₀ (the full sample's root), each configuration's term is a power series in the shift s,
+//   f(x + s) = Σ_k g_k(x) sᵏ,   g_k = f⁽ᵏ⁾(x)/k!,
+// so a replicate's sums need only its moments A_k = Σ_F c·g_k(x_F), B_k = Σ_R c·g_k(x_R), which
+// one pass accumulates for every replicate at once. The series of f converges for |s| < π (poles
+// at x ± iπ); below |s| = kTaylorShift with kTaylorOrder terms the remainder is under 1e-13 of
+// the sums. fermi_taylor writes g_0 … g_K of f(x + s) (K = kTaylorOrder; all zero for x = +∞).
+inline constexpr int kTaylorOrder = 16;
+inline constexpr double kTaylorShift = 0.5;
+void fermi_taylor(double x, double* g);
+// The root s of Σ_k A_k sᵏ = Σ_k B_k (−s)ᵏ (k = 0 … kTaylorOrder; the left side decreases in s,
+// the right increases) within |s| ≤ kTaylorShift, or NaN when the root lies outside (the replicate
+// must then be solved exactly).
+double taylor_bar_shift(std::span<const double> a, std::span<const double> b);
 
 }  // namespace boltzmap

@@ -212,6 +212,53 @@ TEST(H5md, ExtraObservablesRoundTrip) {
   }
 }
 
+// Rows read by hyperslab equal the whole-file read's rows, for every first/count (uneven splits
+// included), and requests outside the file are refused naming it.
+TEST(H5md, RowReaderReadsExactlyTheRowsAskedFor) {
+  const Comm comm;
+  const std::string path = fresh("rows.h5");
+  Data d = make_data(7, 3, 2);
+  d.meta.observables = {"log_weight"};
+  const std::vector<double> lw{0.5, -std::numeric_limits<double>::infinity(), -3.25, 1e4, 2.0, -0.0, 7.125};
+  {
+    H5mdWriter w(path, d.meta, comm);
+    write_range(w, d, 0, 7);
+    w.write_observable("log_weight", 0, 7, lw);
+    w.close();
+  }
+  const Frames all = read_h5md(path);
+  const H5mdRows rows(path);
+  EXPECT_EQ(rows.frames(), 7);
+  EXPECT_EQ(rows.particles(), 3);
+  EXPECT_EQ(rows.dimension(), 2);
+  EXPECT_TRUE(rows.has_observable("log_weight"));
+  EXPECT_FALSE(rows.has_observable("nothing"));
+  const std::size_t row = 6;
+  std::vector<float> pos;
+  std::vector<double> u, w;
+  for (std::int64_t first = 0; first <= 7; ++first)
+    for (std::int64_t count = 0; first + count <= 7; ++count) {
+      rows.positions(first, count, pos);
+      rows.observable("potential_energy", first, count, u);
+      rows.observable("log_weight", first, count, w);
+      ASSERT_EQ(pos.size(), static_cast<std::size_t>(count) * row);
+      EXPECT_TRUE(bitwise_equal(pos, std::vector<float>(all.positions.begin() + first * row,
+                                                        all.positions.begin() + (first + count) * row)));
+      EXPECT_TRUE(bitwise_equal(u, std::vector<double>(all.energies.begin() + first, all.energies.begin() + first + count)));
+      EXPECT_TRUE(bitwise_equal(w, std::vector<double>(lw.begin() + first, lw.begin() + first + count)));
+    }
+  EXPECT_THROW(rows.positions(5, 3, pos), Error);
+  EXPECT_THROW(rows.positions(-1, 1, pos), Error);
+  try {
+    rows.observable("missing", 0, 1, u);
+    ADD_FAILURE() << "a missing observable was read";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::io);
+    EXPECT_CONTAINS(e.what(), "observables/missing");
+  }
+  EXPECT_THROW(H5mdRows(fresh("not_there.h5")), Error);
+}
+
 namespace {
 
 // A string attribute of the object at `path` ("" if absent), through the raw API.

@@ -210,5 +210,53 @@ void domain_case(double b) {
 TEST(Estimators, DomainRulesGiveTheExactFreeEnergyWhenTheForwardMapLeaves) { domain_case(-1.0); }
 TEST(Estimators, DomainRulesGiveTheExactFreeEnergyWhenTheInverseMapLeaves) { domain_case(+1.0); }
 
+// The Taylor coefficients of f(x + s) sum to f itself across f's whole range (deep tails
+// included, where f is e^{−x}-small), and their derivative relation g_1 = f′ = −f(1 − f) holds.
+TEST(Estimators, FermiTaylorSeriesSumsToTheFunction) {
+  double g[kTaylorOrder + 1];
+  for (double x : {-700.0, -40.0, -3.0, -0.3, 0.0, 0.7, 2.0, 35.0, 300.0}) {
+    fermi_taylor(x, g);
+    EXPECT_NEAR(g[1], -fermi(x) * (1.0 - fermi(x)), 1e-15 + 1e-13 * fermi(x)) << x;
+    for (double s : {-kTaylorShift, -0.2, 0.0, 0.37, kTaylorShift}) {
+      double v = 0;
+      for (int k = kTaylorOrder; k >= 0; --k) v = v * s + g[k];
+      const double exact = fermi(x + s);
+      EXPECT_NEAR(v, exact, 1e-13 * std::max(exact, 1e-300) + 1e-300) << "x " << x << " s " << s;
+    }
+  }
+  fermi_taylor(kInf, g);
+  for (double v : g) EXPECT_EQ(v, 0.0);
+}
+
+// BAR's root from the moments about a centre equals the direct root whenever it lies within the
+// series' range, and is refused (NaN) outside it: random works, moments formed by hand.
+TEST(Estimators, TaylorBarShiftEqualsTheDirectRoot) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  for (double offset : {0.0, 0.3, -0.45, 2.0}) {
+    std::vector<double> lw_b(300), lw_a(500);
+    for (auto& v : lw_b) v = 1.5 * normal(rng) - 1.0;
+    for (auto& v : lw_a) v = 1.5 * normal(rng) + 1.0;
+    const double exact = delta_f_bar(lw_b, lw_a);
+    const double M = std::log(300.0 / 500.0), centre = exact + offset;  // expand about a wrong centre
+    std::vector<double> A(kTaylorOrder + 1, 0.0), B(kTaylorOrder + 1, 0.0);
+    double g[kTaylorOrder + 1];
+    for (double v : lw_b) {
+      fermi_taylor(M - v - centre, g);
+      for (int k = 0; k <= kTaylorOrder; ++k) A[k] += g[k];
+    }
+    for (double v : lw_a) {
+      fermi_taylor(-M - v + centre, g);
+      for (int k = 0; k <= kTaylorOrder; ++k) B[k] += g[k];
+    }
+    const double s = taylor_bar_shift(A, B);
+    if (std::abs(offset) < kTaylorShift) {
+      EXPECT_NEAR(centre - s, exact, 1e-11) << offset;  // Δ = centre − s (same M)
+    } else {
+      EXPECT_TRUE(std::isnan(s)) << offset;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace boltzmap
