@@ -12,7 +12,23 @@
 // Every quantity has a bootstrap error: replicate r resamples A's and B's evaluation sets
 // (independently of each other, the same draws for every set built on the same samples) and
 // reweights after resampling.
-// Tests: tests/analysis/test_analysis.cpp (Gaussian systems with known ΔF and an exact affine map).
+// Streamed and distributed (issue 11): each rank reads only its rows of each evaluation set, a
+// chunk at a time, so memory per rank is bounded by the chunk, not the sample. Passes:
+//   1. scalars only: the largest log-weights (the shifts), a strided subsample of every energy
+//      column (≤ 2¹⁷ values, all of them for smaller sets) for the histogram bins (0.1st–99.9th
+//      percentiles), log-sum-exps for a starting guess; all reduced over the ranks;
+//   2. the full-sample BAR root Δ₀, by Newton on sums over the ranks (a pass of scalars per step);
+//   3. everything else in one pass, for the sample and every replicate at once: each set's sums
+//      (set_statistics.hpp) and, for BAR, the moments of the fermi function's Taylor series about
+//      Δ₀ (stats/estimators.hpp), from which each replicate's root follows without touching the
+//      data again; a replicate whose root lies beyond the series' range is solved exactly (a few
+//      more scalar passes for that replicate; the count is reported).
+// The multiplicities come from a Resampler: Poisson counts are keyed by (seed, replicate,
+// configuration), so 1, 2 or 4 ranks give the same replicates and the same results to rounding
+// (sums added in another order); the multinomial scheme needs the whole set on one process and is
+// refused on several.
+// Tests: tests/analysis/test_analysis.cpp (Gaussian systems with known ΔF and an exact affine map;
+// chunked = whole; BAR replicates = the direct solve), mpi_analyze_np1_2_4 (ranks agree).
 #pragma once
 #include <span>
 #include <vector>
@@ -21,6 +37,7 @@
 #include "analysis/mapping.hpp"
 #include "analysis/observables.hpp"
 #include "analysis/set_statistics.hpp"
+#include "parallel/comm.hpp"
 
 namespace boltzmap {
 
@@ -33,6 +50,7 @@ struct AnalysisOptions {
   // B's box side when it differs from A's (analyze's L; 0: the same). A→B observables are then
   // taken in B's box, and every ΔF gains the removed particle's −D·ln(L_B/L_A) (analysis.cpp).
   double box_length_b = 0.0;
+  std::int64_t chunk = 8192;  // configurations per read and per accumulation (memory per rank)
 };
 
 // One direction's inputs: the source's samples mapped (a MappedSet or its file) and the target's
@@ -62,9 +80,38 @@ struct AnalysisResult {
   DirectionResult a_to_b, b_to_a;
   std::vector<double> delta_f_bar, delta_f_bar_identity;  // per replicate
   int replicates = 0;
+  int bar_replicates_solved_exactly = 0;  // replicates beyond the Taylor series' range (flow + identity)
   const DirectionResult& direction(Direction d) const { return d == Direction::a_to_b ? a_to_b : b_to_a; }
 };
 
+// Rows [first, first + count) of one system X's evaluation set and of its map X → Y (the target
+// Y is the other system). X's rows serve three sets: the reference of Y → X (positions, energy,
+// restricted by in_domain for the covered part), and the identity and mapped sets of X → Y.
+struct EvaluationRows {
+  std::span<const float> positions;         // [count][N][D] in X's box
+  std::span<const float> source_positions;  // the identity map's image x·L_Y/L_X, in Y's box
+  std::span<const float> mapped_positions;  // F(x), in Y's box
+  std::span<const double> energy;           // U_X(x)
+  std::span<const double> mapped_energy, identity_energy;  // U_Y(F(x)), U_Y(x·L_Y/L_X)
+  std::span<const double> log_weight_unrestricted, identity_log_weight;
+  std::span<const std::uint8_t> in_domain;
+};
+
+class EvaluationSource {
+ public:
+  virtual ~EvaluationSource() = default;
+  virtual std::int64_t size() const = 0;
+  // Valid until the next call. with_positions = false: the position spans may be empty and
+  // `energy` may be a stored copy of U_X (equal to rounding: used for the bins only).
+  virtual EvaluationRows rows(std::int64_t first, std::int64_t count, bool with_positions) = 0;
+};
+
+// Collective over comm: every rank analyses its block of each system's rows; every rank returns
+// the whole result.
+AnalysisResult analyze(EvaluationSource& a, EvaluationSource& b, int n_particles, int dim, double L,
+                       const AnalysisOptions& options, const Comm& comm);
+
+// Arrays in memory (one process; tests): the direction-wise view.
 AnalysisResult analyze(const DirectionData& a_to_b, const DirectionData& b_to_a, int n_particles, int dim, double L,
                        const AnalysisOptions& options);
 

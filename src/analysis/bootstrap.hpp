@@ -25,6 +25,29 @@ struct BootstrapCounts {
 };
 BootstrapCounts bootstrap_counts(BootstrapScheme scheme, int replicates, std::size_t n, std::uint64_t seed);
 
+// The multiplicities of rows [first, first + m) of a set of n configurations for every replicate,
+// made where they are needed (a chunk at a time, on the rank that holds the rows) instead of held
+// for the whole set. Poisson counts are computed from their key (seed, replicate, configuration),
+// so they are the same whatever the rank count and chunking; the multinomial scheme couples all
+// rows of a replicate, so its table (bootstrap_counts) is built whole on one process and is
+// refused on several (analysis.cpp).
+class Resampler {
+ public:
+  Resampler(BootstrapScheme scheme, int replicates, std::size_t n, std::uint64_t seed);
+  int replicates() const { return replicates_; }
+  // out[r·m + j] = multiplicity of configuration first + j in replicate r (r = 0 … R; row 0 ones).
+  void fill(std::size_t first, std::size_t m, std::uint8_t* out) const;
+  // Replicate r's row only: out[j], j < m.
+  void fill_row(int r, std::size_t first, std::size_t m, std::uint8_t* out) const;
+
+ private:
+  BootstrapScheme scheme_;
+  int replicates_;
+  std::size_t n_;
+  std::uint64_t seed_;
+  BootstrapCounts table_;  // multinomial only
+};
+
 // A quantity's full-sample value (index 0) and bootstrap error: the sample standard deviation of
 // the finite replicates 1 … R (NaN when fewer than two are finite).
 struct Estimate {

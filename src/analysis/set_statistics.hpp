@@ -9,7 +9,8 @@
 //   the fraction (by count) of configurations inside the domain, and the share of the
 //   unrestricted weight Σc w_raw that falls outside it.
 // The reweighting is done after resampling (the paper's order): replicate r uses only its draws.
-// Tests: tests/analysis/test_set_statistics.cpp (against direct formulas and estimators.hpp).
+// Tests: tests/analysis/test_set_statistics.cpp (against direct formulas and estimators.hpp; chunked
+// accumulation = one pass).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -36,6 +37,40 @@ struct SetStatistics {  // every vector: index r = replicate (0 = full sample)
   std::span<const double> rdf_row(int r) const { return {rdf.data() + static_cast<std::size_t>(r) * rdf_bins, static_cast<std::size_t>(rdf_bins)}; }
 };
 
+// The sums behind SetStatistics for K weightings of one set, accumulated a chunk of rows at a
+// time (any chunking and any split over ranks: the sums add), then turned into statistics. The
+// shifts (the largest log-weight inside the domain and overall, per weighting, over the whole set
+// and every rank) must be known before the first chunk: every configuration's w is exp(log w −
+// shift). Each replicate's sums are formed over the rows in order by one thread (work is split by
+// replicates), so a result does not depend on the thread count; sums() is the flat buffer that
+// an allreduce adds across ranks. Memory: (R + 1)·(7 + energy bins + r bins) doubles per weighting.
+class SetAccumulator {
+ public:
+  SetAccumulator(int replicates, const Bins& energy_bins, const Bins& r_bins, std::vector<double> shift,
+                 std::vector<double> shift_raw);
+  // m rows: their pair histograms h [m][r bins] (pair_histograms), energies, each weighting's spans
+  // (of m, or empty) and the multiplicities [R + 1][m] (Resampler::fill).
+  void add(std::span<const double> h, std::span<const double> energy, const std::vector<Weighting>& weightings,
+           std::span<const std::uint8_t> counts, std::size_t m);
+  std::vector<double>& sums() { return sums_; }
+  std::vector<SetStatistics> finish(int n_particles, int dim, double L) const;
+
+ private:
+  int R1_, E_, G_;
+  Bins energy_bins_, r_bins_;
+  std::vector<double> shift_, shift_raw_;
+  std::size_t per_weighting_;
+  std::vector<double> sums_;  // per weighting: [7][R + 1] scalars, [R + 1][E] histogram, [R + 1][G] g(r)
+};
+
+// Pair histograms of m configurations [m][N][D] into h [m][r bins] (threads over rows).
+void pair_histograms(std::span<const float> positions, std::size_t m, int n_particles, int dim, double L,
+                     const Bins& r_bins, std::vector<double>& h);
+
+// The largest log-weight of a weighting, inside the domain (restricted) or over all rows; −∞ when none.
+double max_log_weight(std::span<const double> log_w, std::span<const std::uint8_t> inside);
+
+// The whole set at once (tests, small sets): shifts from the data, one accumulator.
 // positions [n][N][D] (for g(r)), energy [n] (U per configuration); one result per weighting.
 std::vector<SetStatistics> set_statistics(std::span<const float> positions, std::span<const double> energy,
                                           int n_particles, int dim, double L, const std::vector<Weighting>& weightings,

@@ -41,11 +41,12 @@ void check_same_physics(const std::string& path, const std::string& stored_input
     }
 }
 
-void check_data_set(const std::string& path, Frames& f, const Experiment& e, char label, const std::string& set) {
+void check_data_set_meta(const std::string& path, const FrameMeta& meta, const Experiment& e, char label,
+                         const std::string& set) {
   const std::string want_label(1, label);
   const auto attr = [&](const char* k) {
-    const auto it = f.meta.attributes.find(k);
-    return it == f.meta.attributes.end() ? std::string("(absent)") : it->second;
+    const auto it = meta.attributes.find(k);
+    return it == meta.attributes.end() ? std::string("(absent)") : it->second;
   };
   if (attr("boltzmap_system") != want_label || attr("boltzmap_set") != set)
     throw io_error(fmt::format("{}: holds system {}'s {} set (@boltzmap_system, @boltzmap_set), where system {}'s {} set "
@@ -53,29 +54,31 @@ void check_data_set(const std::string& path, Frames& f, const Experiment& e, cha
                                path, attr("boltzmap_system"), attr("boltzmap_set"), want_label, set, e.source_file,
                                want_label));
   const int N = e.box.n_particles, D = e.box.dimension;
-  if (f.meta.particles != N || f.meta.dimension != D)
-    throw io_error(fmt::format("{}: frames of {} particles in {}D; {} needs N = {} in {}D", path, f.meta.particles,
-                               f.meta.dimension, e.source_file, N, D));
+  if (meta.particles != N || meta.dimension != D)
+    throw io_error(fmt::format("{}: frames of {} particles in {}D; {} needs N = {} in {}D", path, meta.particles,
+                               meta.dimension, e.source_file, N, D));
   check_same_physics(path, attr("boltzmap_input") == "(absent)" ? "" : attr("boltzmap_input"), e, want_label,
                      "sampled");
   const double L = box_length(N, e.system(label).density, D);
-  if (!(std::abs(f.meta.box_length - L) <= 1e-9 * L))
+  if (!(std::abs(meta.box_length - L) <= 1e-9 * L))
     throw io_error(fmt::format("{}: box edge {:.10g} in /particles/all/box/edges/value, but system {} of {} has L = {:.10g}",
-                               path, f.meta.box_length, want_label, e.source_file, L));
+                               path, meta.box_length, want_label, e.source_file, L));
+}
+
+void check_coordinates(const std::string& path, std::span<float> positions, std::int64_t first_frame,
+                       std::int64_t frames, int N, int D, double L) {
   const std::size_t row = static_cast<std::size_t>(N) * D;
-  if (f.positions.size() != static_cast<std::size_t>(f.meta.frames) * row)
-    throw io_error(fmt::format("{}: {} coordinates for {} frames of {} × {}", path, f.positions.size(), f.meta.frames, N, D));
   // Finite, then inside the box. Our own files hold [0, L); a coordinate further out than
   // round-off came from elsewhere, and is folded back (a periodic image: the same configuration).
   const float Lf = static_cast<float>(L);
   const double slack = 1e-5 * L;
   std::int64_t moved = 0;
   double worst = 0;
-  for (std::size_t i = 0; i < f.positions.size(); ++i) {
-    float& x = f.positions[i];
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    float& x = positions[i];
     if (!std::isfinite(x))
       throw io_error(fmt::format("{}: frame {} (of {}), particle {}, axis {}: coordinate {} is not finite", path,
-                                 i / row, f.meta.frames, (i % row) / D, i % D, x));
+                                 first_frame + static_cast<std::int64_t>(i / row), frames, (i % row) / D, i % D, x));
     if (x >= 0.0f && x < Lf) continue;
     const double outside = x < 0 ? -static_cast<double>(x) : static_cast<double>(x) - L;
     if (outside > slack) ++moved;
@@ -84,9 +87,18 @@ void check_data_set(const std::string& path, Frames& f, const Experiment& e, cha
     if (x >= Lf) x = 0.0f;  // x just below 0 rounds up to L
   }
   if (moved > 0)
-    spdlog::warn("{}: {} coordinates lay outside the box [0, {:.6g}) (up to {:.4g} outside); wrapped into it (periodic "
-                 "images, energies unchanged)",
-                 path, moved, L, worst);
+    spdlog::warn("{}: {} coordinates of frames {}…{} lay outside the box [0, {:.6g}) (up to {:.4g} outside); wrapped "
+                 "into it (periodic images, energies unchanged)",
+                 path, moved, first_frame, first_frame + static_cast<std::int64_t>(positions.size() / row) - 1, L, worst);
+}
+
+void check_data_set(const std::string& path, Frames& f, const Experiment& e, char label, const std::string& set) {
+  check_data_set_meta(path, f.meta, e, label, set);
+  const int N = e.box.n_particles, D = e.box.dimension;
+  const std::size_t row = static_cast<std::size_t>(N) * D;
+  if (f.positions.size() != static_cast<std::size_t>(f.meta.frames) * row)
+    throw io_error(fmt::format("{}: {} coordinates for {} frames of {} × {}", path, f.positions.size(), f.meta.frames, N, D));
+  check_coordinates(path, f.positions, 0, f.meta.frames, N, D, box_length(N, e.system(label).density, D));
 }
 
 Frames read_data_set(const Experiment& e, char label, const std::string& set) {
@@ -97,6 +109,23 @@ Frames read_data_set(const Experiment& e, char label, const std::string& set) {
   Frames f = read_h5md(path);
   check_data_set(path, f, e, label, set);
   return f;
+}
+
+DataSetReader::DataSetReader(const Experiment& e, char label, const std::string& set)
+    : path_(data_set_path(e.output_dir, label, set)) {
+  if (!std::filesystem::exists(path_))
+    throw io_error(fmt::format("{}: missing (run `boltzmap sample {} --system {}` with systems.{}.datasets.{} > 0)", path_,
+                               e.source_file, label, label, set));
+  rows_ = std::make_unique<H5mdRows>(path_);
+  check_data_set_meta(path_, rows_->meta(), e, label, set);
+  n_ = e.box.n_particles;
+  d_ = e.box.dimension;
+  L_ = box_length(n_, e.system(label).density, d_);
+}
+
+void DataSetReader::positions(std::int64_t first, std::int64_t count, std::vector<float>& out) const {
+  rows_->positions(first, count, out);
+  check_coordinates(path_, out, first, rows_->frames(), n_, d_, L_);
 }
 
 }  // namespace boltzmap

@@ -5,6 +5,8 @@
 // coordinates must be finite. A mismatch names the key and both values and says what to re-run.
 // Tests: tests/io/test_data_sets.cpp, tests/app/provenance.sh.
 #pragma once
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,9 +32,32 @@ void check_same_physics(const std::string& path, const std::string& stored_input
 // [0, L) are wrapped into the box (periodic images: energies unchanged), with a warning when any
 // lay more than round-off outside.
 void check_data_set(const std::string& path, Frames& f, const Experiment& e, char label, const std::string& set);
+// The two halves of check_data_set: the file's metadata, and coordinates of frames
+// [first_frame, first_frame + positions.size() / (N·D)) of a file of `frames` frames.
+void check_data_set_meta(const std::string& path, const FrameMeta& meta, const Experiment& e, char label,
+                         const std::string& set);
+void check_coordinates(const std::string& path, std::span<float> positions, std::int64_t first_frame,
+                       std::int64_t frames, int N, int D, double L);
 
 // Reads and checks data/<label>_<set>.h5 of e's run folder; throws io_error naming the command
 // to run when it is missing.
 Frames read_data_set(const Experiment& e, char label, const std::string& set);
+
+// data/<label>_<set>.h5 read by rows (each rank its slice, a chunk at a time): the metadata is
+// checked when it is opened (as read_data_set), the coordinates of every chunk as it is read.
+class DataSetReader {
+ public:
+  DataSetReader(const Experiment& e, char label, const std::string& set);
+  const std::string& path() const { return path_; }
+  std::int64_t frames() const { return rows_->frames(); }
+  const H5mdRows& rows() const { return *rows_; }
+  void positions(std::int64_t first, std::int64_t count, std::vector<float>& out) const;
+
+ private:
+  std::string path_;
+  std::unique_ptr<H5mdRows> rows_;
+  int n_ = 0, d_ = 0;
+  double L_ = 0;
+};
 
 }  // namespace boltzmap

@@ -313,6 +313,40 @@ H5mdWriter::~H5mdWriter() {
 
 // ---------------------------------------------------------------- reading
 
+namespace {
+
+// meta.box_length and the boltzmap root attributes of an open configuration file. The box:
+// edges/value [frame][D][D] or [frame][D] (a time-dependent box, as boltzmap writes it), or a
+// fixed edges dataset [D] or [D][D] (files of earlier versions, other programs); its first entry
+// is L (cubic boxes only; a file of zero frames has no time-dependent box to read).
+void read_box_and_attributes(hid_t file, FrameMeta& meta) {
+  for (const char* e : {"/particles/all/box/edges/value", "/particles/all/box/edges"})
+    if (exists(file, e)) {
+      H5O_info_t info;
+      if (H5Oget_info_by_name2(file, e, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_DATASET) continue;
+      hid_t d = H5Dopen2(file, e, H5P_DEFAULT);
+      const auto dims = dims_of(d);
+      std::vector<hsize_t> start(dims.size(), 0), one(dims.size(), 1);
+      double first = 0;
+      bool ok = !dims.empty() && std::all_of(dims.begin(), dims.end(), [](hsize_t x) { return x > 0; });
+      if (ok) {
+        H5Handle fspace(H5Dget_space(d), H5Sclose);
+        H5Handle mspace(H5Screate_simple(1, one.data(), nullptr), H5Sclose);
+        ok = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, one.data(), nullptr) >= 0 &&
+             H5Dread(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, &first) >= 0;
+      }
+      H5Dclose(d);
+      if (ok) meta.box_length = first;
+      break;
+    }
+  for (const char* a : {"boltzmap_input", "boltzmap_system", "boltzmap_set", "boltzmap_version"}) {
+    const std::string v = read_string_attribute(file, a);
+    if (!v.empty()) meta.attributes[a] = v;
+  }
+}
+
+}  // namespace
+
 H5mdRows::H5mdRows(const std::string& path) : path_(path) {
   if (!std::filesystem::exists(path)) throw io_error(path + ": missing");
   file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -332,6 +366,10 @@ H5mdRows::H5mdRows(const std::string& path) : path_(path) {
   frames_ = static_cast<std::int64_t>(dims[0]);
   particles_ = static_cast<int>(dims[1]);
   dimension_ = static_cast<int>(dims[2]);
+  meta_.frames = frames_;
+  meta_.particles = particles_;
+  meta_.dimension = dimension_;
+  read_box_and_attributes(file_, meta_);
 }
 
 H5mdRows::~H5mdRows() {
@@ -422,27 +460,13 @@ Frames read_h5md(const std::string& path) {
   fr.meta.particles = static_cast<int>(dims[1]);
   fr.meta.dimension = static_cast<int>(dims[2]);
   fr.positions = read_all<float>(f.id, pos, H5T_NATIVE_FLOAT, path);
-  // The box: edges/value [frame][D][D] or [frame][D] (a time-dependent box, as boltzmap writes it),
-  // or a fixed edges dataset [D] or [D][D] (files of earlier versions, other programs); its first
-  // entry is L (cubic boxes only; a file of zero frames has no time-dependent box to read).
-  for (const char* e : {"/particles/all/box/edges/value", "/particles/all/box/edges"})
-    if (exists(f.id, e)) {
-      H5O_info_t info;
-      if (H5Oget_info_by_name2(f.id, e, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_DATASET) continue;
-      const auto v = read_all<double>(f.id, e, H5T_NATIVE_DOUBLE, path);
-      if (!v.empty()) fr.meta.box_length = v[0];
-      break;
-    }
+  read_box_and_attributes(f.id, fr.meta);
   if (exists(f.id, "/observables/potential_energy/value"))
     fr.energies = read_all<double>(f.id, "/observables/potential_energy/value", H5T_NATIVE_DOUBLE, path);
   if (exists(f.id, "/observables/walker/value"))
     fr.walkers = read_all<std::int32_t>(f.id, "/observables/walker/value", H5T_NATIVE_INT32, path);
   if (exists(f.id, "/observables/mc_moves/value"))
     fr.mc_moves = read_all<std::int64_t>(f.id, "/observables/mc_moves/value", H5T_NATIVE_INT64, path);
-  for (const char* a : {"boltzmap_input", "boltzmap_system", "boltzmap_set", "boltzmap_version"}) {
-    const std::string v = read_string_attribute(f.id, a);
-    if (!v.empty()) fr.meta.attributes[a] = v;
-  }
   return fr;
 }
 

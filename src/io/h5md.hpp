@@ -118,6 +118,8 @@ class H5mdRows {
   int particles() const { return particles_; }
   int dimension() const { return dimension_; }
   const std::string& path() const { return path_; }
+  // frames, particles, dimension, box_length and the root attributes (not author or observables).
+  const FrameMeta& meta() const { return meta_; }
   bool has_observable(const std::string& name) const;
   // Frames [first, first + count): positions [count][N][D] and /observables/<name>/value as float64.
   void positions(std::int64_t first, std::int64_t count, std::vector<float>& out) const;
@@ -130,6 +132,7 @@ class H5mdRows {
   hid_t file_ = -1;
   std::int64_t frames_ = 0;
   int particles_ = 0, dimension_ = 0;
+  FrameMeta meta_;
 };
 
 // /observables/<name>/value of an H5MD file as float64 (throws io_error if absent).

@@ -78,6 +78,24 @@ class Comm {
   // Rank r's rows block_of(items, r, size) of `stride` elements each (mine) into `all` on rank 0
   // (items·stride elements there; ignored elsewhere).
   template <class T> void gather_blocks(std::span<const T> mine, std::span<T> all, std::int64_t items, int stride) const;
+  // Element-wise max over the ranks, in place.
+  template <class T> void allreduce_max(std::span<T> v) const {
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), mpi_type<T>(), MPI_MAX, comm_));
+  }
+  // Every rank's `mine` (any length, 0 included) concatenated in rank order, on every rank.
+  template <class T> std::vector<T> allgather_concat(std::span<const T> mine) const {
+    const int n = static_cast<int>(mine.size());
+    std::vector<int> counts(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+    MPI_CHECK(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_));
+    int total = 0;
+    for (int r = 0; r < size_; ++r) {
+      displs[static_cast<std::size_t>(r)] = total;
+      total += counts[static_cast<std::size_t>(r)];
+    }
+    std::vector<T> all(static_cast<std::size_t>(total));
+    MPI_CHECK(MPI_Allgatherv(mine.data(), n, mpi_type<T>(), all.data(), counts.data(), displs.data(), mpi_type<T>(), comm_));
+    return all;
+  }
   void barrier() const { MPI_CHECK(MPI_Barrier(comm_)); }
   // Every rank's string, on rank 0 (empty elsewhere).
   std::vector<std::string> gather(const std::string& s) const;
