@@ -3,14 +3,15 @@
 // observables (energy histograms, ⟨U⟩, g(r), ESS), the free-energy differences (each direction,
 // coverage-corrected and not, and BAR) with bootstrap errors (src/analysis/analysis.hpp), writes
 // analysis.h5 and the analyze.* keys of summary.json, prints a results table, and draws the
-// figures with tools/plot when Python is present. Runs on rank 0 (threads over configurations); the
-// other ranks print their row of the rank table and wait.
+// figures with tools/plot when Python is present. Runs on every rank: each reads only its rows of
+// the evaluation and mapped files, a chunk at a time (src/analysis/analysis.hpp); rank 0 writes.
 // Tests: tests/app/analysis_pipeline.sh.
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <memory>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -30,65 +31,110 @@
 #include "io/h5md.hpp"
 #include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
+#include "io/data_sets.hpp"
+#include "parallel/all_or_none.hpp"
 #include "transforms/preprocessor.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
 
-Frames read_evaluation_set(const Experiment& e, char label);  // cmd_map.cpp
-
 namespace {
 
-struct MappedFile {
-  Frames frames;  // mapped positions; energies = U_target(x′)
-  std::vector<double> source_energy, identity_energy, log_weight_unrestricted, identity_log_weight;
-  std::vector<std::uint8_t> in_domain;
-};
+// One system's evaluation set and its mapped file, read by rows (each rank its block, a chunk at
+// a time). Opening checks the mapped file's provenance: the set it holds, the configuration count,
+// and that it was made from this input's systems, data, model and training. Every chunk read with
+// positions checks that its stored source energies equal U recomputed now from the evaluation
+// configurations (same code, so to rounding): a mapped file made from other configurations is an
+// error naming the frame.
+class MappedEvaluation final : public EvaluationSource {
+ public:
+  MappedEvaluation(const Experiment& e, char label, const System& own, const System& target, const std::string& input)
+      : e_(e), own_(own), target_(target), eval_(e, label, "evaluation"),
+        path_(RunFolder{e.output_dir}.mapped(direction_name(label == 'A' ? Direction::a_to_b : Direction::b_to_a))),
+        input_(input) {
+    if (eval_.frames() == 0)
+      throw input_error(eval_.path() + ": has no configurations (systems." + std::string(1, label) + ".datasets.evaluation = 0)");
+    n_ = eval_.frames();
+    if (e.analysis.max_configurations > 0) n_ = std::min<std::int64_t>(n_, e.analysis.max_configurations);
+    if (!std::filesystem::exists(path_)) throw io_error(path_ + ": missing (run `boltzmap map " + input + "` first)");
+    mapped_ = std::make_unique<H5mdRows>(path_);
+    const auto& attrs = mapped_->meta().attributes;
+    const std::string set = std::string("mapped ") + (label == 'A' ? "A_to_B" : "B_to_A");
+    const auto it = attrs.find("boltzmap_set");
+    if (it == attrs.end() || it->second != set)
+      throw io_error(path_ + ": holds \"" + (it == attrs.end() ? std::string("(no @boltzmap_set)") : it->second) +
+                     "\", where \"" + set + "\" belongs (files swapped or copied in?); run `boltzmap map " + input + "` again");
+    if (mapped_->frames() != n_)
+      throw io_error(path_ + ": holds " + std::to_string(mapped_->frames()) + " configurations, the evaluation set " +
+                     std::to_string(n_) + " (run `boltzmap map " + input + "` again)");
+    const std::vector<std::string> tables = {"", "box", "systems", "preprocess", "flow", "training"};
+    const auto in = attrs.find("boltzmap_input");
+    if (resolved_sections(in == attrs.end() ? "" : in->second, tables) != resolved_sections(e.resolved_toml, tables))
+      throw io_error(path_ + ": made from a different input (systems, data, model or training differ from " +
+                     e.source_file + "); run `boltzmap map " + e.source_file + "` again");
+    for (const char* name : {"source_energy", "identity_energy", "log_weight_unrestricted", "identity_log_weight", "in_domain"})
+      if (!mapped_->has_observable(name)) throw io_error(path_ + ": no /observables/" + name + " (not written by `boltzmap map`?)");
+  }
+  std::int64_t size() const override { return n_; }
 
-// The mapped file must come from these evaluation configurations and this input's systems and model:
-// its stored source energies must equal U_source recomputed now (same code, so to rounding), and
-// its stored input must agree on every section the mapping depends on.
-void check_mapped(const std::string& path, const MappedFile& m, const std::vector<double>& u_source, const Experiment& e) {
-  const std::vector<std::string> tables = {"", "box", "systems", "preprocess", "flow", "training"};
-  if (resolved_sections(m.frames.meta.attributes.count("boltzmap_input") ? m.frames.meta.attributes.at("boltzmap_input") : "",
-                        tables) != resolved_sections(e.resolved_toml, tables))
-    throw io_error(path + ": made from a different input (systems, data, model or training differ from " + e.source_file +
-                   "); run `boltzmap map " + e.source_file + "` again");
-  for (std::size_t i = 0; i < u_source.size(); ++i)
-    if (!(std::abs(m.source_energy[i] - u_source[i]) <= 1e-9 * (1.0 + std::abs(u_source[i]))))
-      throw io_error(path + ": frame " + std::to_string(i) + " was mapped from another configuration than the evaluation set's (U " +
-                     std::to_string(m.source_energy[i]) + " vs " + std::to_string(u_source[i]) + "); run `boltzmap map " +
-                     e.source_file + "` again");
-}
-
-MappedFile read_mapped(const std::string& run, Direction d, std::int64_t expected, const std::string& input) {
-  const std::string path = RunFolder{run}.mapped(direction_name(d));
-  if (!std::filesystem::exists(path)) throw io_error(path + ": missing (run `boltzmap map " + input + "` first)");
-  MappedFile m;
-  m.frames = read_h5md(path);
-  const std::string set = std::string("mapped ") + direction_name(d);
-  const auto it = m.frames.meta.attributes.find("boltzmap_set");
-  if (it == m.frames.meta.attributes.end() || it->second != set)
-    throw io_error(path + ": holds \"" + (it == m.frames.meta.attributes.end() ? std::string("(no @boltzmap_set)") : it->second) +
-                   "\", where \"" + set + "\" belongs (files swapped or copied in?); run `boltzmap map " + input + "` again");
-  if (m.frames.meta.frames != expected)
-    throw io_error(path + ": holds " + std::to_string(m.frames.meta.frames) + " configurations, the evaluation set " +
-                   std::to_string(expected) + " (run `boltzmap map " + input + "` again)");
-  m.source_energy = read_observable(path, "source_energy");
-  m.identity_energy = read_observable(path, "identity_energy");
-  m.log_weight_unrestricted = read_observable(path, "log_weight_unrestricted");
-  m.identity_log_weight = read_observable(path, "identity_log_weight");
-  for (double f : read_observable(path, "in_domain")) m.in_domain.push_back(f != 0.0);
-  return m;
-}
-
-std::vector<double> energies(const System& s, const Frames& f) {
-  const std::size_t row = static_cast<std::size_t>(f.meta.particles) * f.meta.dimension, n = f.positions.size() / row;
-  std::vector<double> u(n);
+  EvaluationRows rows(std::int64_t first, std::int64_t count, bool with_positions) override {
+    mapped_->observable("potential_energy", first, count, mapped_energy_);
+    mapped_->observable("source_energy", first, count, source_energy_);
+    mapped_->observable("identity_energy", first, count, identity_energy_);
+    mapped_->observable("log_weight_unrestricted", first, count, lwu_);
+    mapped_->observable("identity_log_weight", first, count, identity_lw_);
+    mapped_->observable("in_domain", first, count, inside_);
+    in_domain_.assign(inside_.size(), 0);
+    for (std::size_t j = 0; j < inside_.size(); ++j) in_domain_[j] = inside_[j] != 0.0;
+    EvaluationRows r;
+    r.mapped_energy = mapped_energy_;
+    r.identity_energy = identity_energy_;
+    r.log_weight_unrestricted = lwu_;
+    r.identity_log_weight = identity_lw_;
+    r.in_domain = in_domain_;
+    if (!with_positions) {
+      r.energy = source_energy_;
+      return r;
+    }
+    eval_.positions(first, count, positions_);
+    mapped_->positions(first, count, mapped_positions_);
+    const std::size_t row = static_cast<std::size_t>(e_.box.n_particles) * e_.box.dimension;
+    energy_.resize(static_cast<std::size_t>(count));
 #pragma omp parallel for schedule(static)
-  for (std::size_t i = 0; i < n; ++i) u[i] = total_energy(s, std::span<const float>(f.positions.data() + i * row, row));
-  return u;
-}
+    for (std::int64_t i = 0; i < count; ++i)
+      energy_[static_cast<std::size_t>(i)] =
+          total_energy(own_, std::span<const float>(positions_.data() + static_cast<std::size_t>(i) * row, row));
+    for (std::size_t i = 0; i < energy_.size(); ++i)
+      if (!(std::abs(source_energy_[i] - energy_[i]) <= 1e-9 * (1.0 + std::abs(energy_[i]))))
+        throw io_error(path_ + ": frame " + std::to_string(first + static_cast<std::int64_t>(i)) +
+                       " was mapped from another configuration than the evaluation set's (U " +
+                       std::to_string(source_energy_[i]) + " vs " + std::to_string(energy_[i]) + "); run `boltzmap map " +
+                       e_.source_file + "` again");
+    // The untransformed (identity-map) configurations in the target's box: the box-scaling layer
+    // alone, x ↦ (L_target/L_source)·x (a copy only when the boxes differ).
+    const double L_own = own_.box.length, L_target = target_.box.length;
+    if (L_own != L_target) {
+      scaled_ = positions_;
+      scale_coordinates(scaled_, L_target / L_own, L_target);
+    }
+    r.positions = positions_;
+    r.source_positions = L_own != L_target ? std::span<const float>(scaled_) : std::span<const float>(positions_);
+    r.mapped_positions = mapped_positions_;
+    r.energy = energy_;
+    return r;
+  }
+
+ private:
+  const Experiment& e_;
+  System own_, target_;
+  DataSetReader eval_;
+  std::string path_, input_;
+  std::unique_ptr<H5mdRows> mapped_;
+  std::int64_t n_ = 0;
+  std::vector<float> positions_, mapped_positions_, scaled_;
+  std::vector<double> energy_, mapped_energy_, source_energy_, identity_energy_, lwu_, identity_lw_, inside_;
+  std::vector<std::uint8_t> in_domain_;
+};
 
 double value(const std::vector<double>& v) { return summarise(v).value; }
 double error(const std::vector<double>& v) { return summarise(v).error; }
@@ -169,52 +215,58 @@ std::string results_table(const nlohmann::json& an) {
 int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
   const Backend backend = resolve_stage_backend(e, PipelineStage::analyze, acc);
-  require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
+  require_memory("the analysis (every rank holds a chunk of rows and the sums of every replicate)",
+                 "analysis.bootstrap_replicates", analysis_bytes(e), Holders::every_rank, comm);
   const RunLock lock(e.output_dir, comm, "analyze");  // before anything is written there
   const auto t0 = std::chrono::steady_clock::now();
   const std::string run = e.output_dir;
   const RunFolder folder{run};
   if (comm.root()) {
     log_to_file(folder.log());
-    spdlog::info("boltzmap {} (git {}) analyze {} → {}/analysis.h5 ({} bootstrap replicates, {})", build::version,
-                 build::git_hash, args.input, run, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
+    spdlog::info("boltzmap {} (git {}) analyze {} → {}/analysis.h5 ({} bootstrap replicates, {}; {} rank(s))",
+                 build::version, build::git_hash, args.input, run, e.analysis.bootstrap_replicates,
+                 e.analysis.bootstrap_scheme, comm.size());
   }
-  log_stage_start(comm, comm.root() ? "analyst" : kIdleRole, backend);
-  if (!comm.root()) return 0;
+  log_stage_start(comm, "analyst", backend);
   const int N = e.box.n_particles, D = e.box.dimension;
   const System sys_a = e.system('A').physics(D, N), sys_b = e.system('B').physics(D, N);
   const double L = sys_a.box.length, L_b = sys_b.box.length;
-  const Frames eval_a = read_evaluation_set(e, 'A'), eval_b = read_evaluation_set(e, 'B');
-  const std::vector<double> u_a = energies(sys_a, eval_a), u_b = energies(sys_b, eval_b);
-  const MappedFile ab = read_mapped(run, Direction::a_to_b, eval_a.meta.frames, args.input);
-  const MappedFile ba = read_mapped(run, Direction::b_to_a, eval_b.meta.frames, args.input);
-  check_mapped(folder.mapped("A_to_B"), ab, u_a, e);
-  check_mapped(folder.mapped("B_to_A"), ba, u_b, e);
-  // The untransformed (identity-map) configurations in the target's box: the box-scaling layer
-  // alone, x ↦ (L_target/L_source)·x (a copy only when the boxes differ).
-  std::vector<float> scaled_a, scaled_b;
-  if (L_b != L) {
-    scaled_a = eval_a.positions;
-    scale_coordinates(scaled_a, L_b / L, L_b);
-    scaled_b = eval_b.positions;
-    scale_coordinates(scaled_b, L / L_b, L);
+  std::unique_ptr<MappedEvaluation> src_a, src_b;
+  all_or_none(comm, [&] {
+    src_a = std::make_unique<MappedEvaluation>(e, 'A', sys_a, sys_b, args.input);
+    src_b = std::make_unique<MappedEvaluation>(e, 'B', sys_b, sys_a, args.input);
+  });
+  // The multinomial scheme (the default, the paper's) couples every configuration of a replicate,
+  // so it needs the whole set on one process: on several ranks the default becomes the Poisson
+  // scheme, said here and recorded in analysis.h5 and summary.json; asked for explicitly, it is
+  // refused (analysis.cpp).
+  std::string scheme = e.analysis.bootstrap_scheme;
+  if (comm.size() > 1 && scheme == "multinomial" && !e.analysis.bootstrap_scheme_given) {
+    scheme = "poisson";
+    if (comm.root())
+      spdlog::info("bootstrap: the Poisson scheme on {} ranks (the default multinomial one needs a single rank; set "
+                   "analysis.bootstrap_scheme to choose)", comm.size());
   }
-  auto data = [&](const Frames& src, const MappedFile& m, const Frames& ref, const std::vector<double>& u_ref) {
-    const std::vector<float>& as_target = L_b == L ? src.positions : &src == &eval_a ? scaled_a : scaled_b;
-    return DirectionData{as_target,            m.frames.positions,           m.frames.energies,
-                         m.identity_energy,    m.log_weight_unrestricted,    m.identity_log_weight,
-                         m.in_domain,          ref.positions,                u_ref};
-  };
   AnalysisOptions opt;
   opt.replicates = e.analysis.bootstrap_replicates;
-  opt.scheme = parse_bootstrap_scheme(e.analysis.bootstrap_scheme);
+  opt.scheme = parse_bootstrap_scheme(scheme);
   opt.energy_bins = e.analysis.energy_bins;
   opt.rdf_bins = e.analysis.rdf_bins;
   opt.seed = e.seed;
   opt.box_length_b = L_b;
-  const AnalysisResult res = analyze(data(eval_a, ab, eval_b, u_b), data(eval_b, ba, eval_a, u_a), N, D, L, opt);
-  refuse_non_finite(res);
-  write_analysis(folder.analysis(), res, {e.resolved_toml, e.analysis.bootstrap_scheme, N, D, L});
+  opt.chunk = e.analysis.chunk_configurations;
+  const AnalysisResult res = analyze(*src_a, *src_b, N, D, L, opt, comm);
+  if (res.bar_replicates_solved_exactly > 0 && comm.root())
+    spdlog::info("BAR: {} bootstrap replicate(s) lay beyond the Taylor series' range and were solved directly",
+                 res.bar_replicates_solved_exactly);
+  const std::int64_t n_a = src_a->size(), n_b = src_b->size();
+  all_or_none(comm, [&] { refuse_non_finite(res); });
+  // Every rank holds the same result (the sums were reduced over all ranks); the file is small (no
+  // per-configuration data), so rank 0 writes it, atomically, and every rank learns the outcome.
+  all_or_none(comm, [&] {
+    if (comm.root()) write_analysis(folder.analysis(), res, {e.resolved_toml, scheme, N, D, L});
+  });
+  if (!comm.root()) return 0;
 
   // summary.json: DESIGN.md's analyze.* names, energies as totals per configuration.
   nlohmann::json an, identity;
@@ -241,7 +293,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
         {"out_of_domain_fraction", num(1.0 - cov)},
         {"out_of_domain_weight_fraction", num(value(r.reweighted.outside_weight_fraction))},
         {"ess_ratio_vs_identity", num(value(r.reweighted.ess) / value(r.identity.ess))},
-        {"configurations", r.raw.mean_energy.empty() ? 0 : static_cast<std::int64_t>(d == Direction::a_to_b ? eval_a.meta.frames : eval_b.meta.frames)}};
+        {"configurations", r.raw.mean_energy.empty() ? 0 : d == Direction::a_to_b ? n_a : n_b}};
     identity[direction_name(d)] = {{"ess", num(value(r.identity.ess))},
                                    {"ess_fraction", num(value(r.identity.ess_fraction))},
                                    {"mean_energy_reweighted", num(value(r.identity.mean_energy))},
@@ -255,7 +307,9 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
   identity["delta_f_bar_err"] = num(error(res.delta_f_bar_identity));
   an["identity"] = identity;
   an["bootstrap_replicates"] = opt.replicates;
-  an["bootstrap_scheme"] = e.analysis.bootstrap_scheme;
+  an["bootstrap_scheme"] = scheme;
+  an["ranks"] = comm.size();
+  an["bar_replicates_solved_exactly"] = res.bar_replicates_solved_exactly;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   an["seconds"] = seconds;
   merge_summary(folder.summary(), {{"analyze", an}});

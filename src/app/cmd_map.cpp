@@ -3,11 +3,13 @@
 // configurations with their energies, log-Jacobians, log-weights (Eqs. 10, 11; −∞ outside the
 // canonical domain), the domain flag and the identity map's energies and weights (layout in
 // README, "Output files"). Data-parallel: each rank maps a block of configurations and writes its
-// hyperslab collectively. Tests: tests/app/analysis_pipeline.sh.
+// hyperslab collectively; it reads its rows of the evaluation set a chunk at a time (memory per rank
+// does not grow with the sample). Tests: tests/app/analysis_pipeline.sh.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -42,24 +44,10 @@ const std::vector<std::string> kObservables = {"source_energy",  "log_jacobian",
 
 }  // namespace
 
-// Reads an evaluation set, capped at max_configurations (0 = all); throws naming what to run.
-Frames read_evaluation_set(const Experiment& e, char label) {
-  Frames f = read_data_set(e, label, "evaluation");
-  if (f.meta.frames == 0) throw input_error(RunFolder{e.output_dir}.data_set(label, "evaluation") + ": has no configurations (systems." + std::string(1, label) + ".datasets.evaluation = 0)");
-  const std::int64_t cap = e.analysis.max_configurations;
-  if (cap > 0 && f.meta.frames > cap) {
-    const std::size_t row = static_cast<std::size_t>(f.meta.particles) * f.meta.dimension;
-    f.meta.frames = cap;
-    f.positions.resize(static_cast<std::size_t>(cap) * row);
-    f.energies.resize(std::min<std::size_t>(f.energies.size(), static_cast<std::size_t>(cap)));
-  }
-  return f;
-}
-
 int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
   const Experiment e = load_job_input(args.input, args.sets, comm);
   const Backend backend = resolve_stage_backend(e, PipelineStage::map, acc);
-  require_memory("mapping (every rank reads both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::every_rank, comm);
+  require_memory("mapping (every rank maps its rows, a chunk at a time)", "the model and the chunk", map_bytes(e), Holders::every_rank, comm);
   const std::string run = e.output_dir;
   const RunFolder folder{run};
   const std::string model_path = folder.model_flow();
@@ -109,31 +97,20 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
   nlohmann::json summary;
   for (Direction dir : {Direction::a_to_b, Direction::b_to_a}) {
     const bool ab = dir == Direction::a_to_b;
-    Frames src;
-    all_or_none(comm, [&] { src = read_evaluation_set(e, ab ? 'A' : 'B'); });
-    const std::int64_t n = src.meta.frames;
-    const Range mine = block_of(n, comm.rank(), comm.size());
+    const char label = ab ? 'A' : 'B';
     const std::size_t row = static_cast<std::size_t>(N) * D;
+    std::unique_ptr<DataSetReader> src;
+    all_or_none(comm, [&] {
+      src = std::make_unique<DataSetReader>(e, label, "evaluation");
+      if (src->frames() == 0)
+        throw input_error(src->path() + ": has no configurations (systems." + std::string(1, label) + ".datasets.evaluation = 0)");
+    });
+    std::int64_t n = src->frames();
+    if (e.analysis.max_configurations > 0) n = std::min<std::int64_t>(n, e.analysis.max_configurations);
+    const Range mine = block_of(n, comm.rank(), comm.size());
     const auto t0 = std::chrono::steady_clock::now();
     Progress progress(std::string("map ") + direction_name(dir), static_cast<double>(n), "configurations",
                       args.progress && comm.root(), 10.0);
-    const MappedSet m = map_configurations(
-        model.pre, *model.flow, sys[ab ? 0 : 1], sys[ab ? 1 : 0], dir,
-        std::span<const float>(src.positions.data() + mine.begin * row, static_cast<std::size_t>(mine.end - mine.begin) * row),
-        [&](std::size_t k) { progress.update(static_cast<double>(k) * comm.size()); });
-    progress.finish();
-    // A finite configuration mapped by a finite flow has a finite log-Jacobian and mapped
-    // coordinates; its log-weight may be −∞ (weight zero) but never NaN.
-    for (std::size_t i = 0; i < m.log_jacobian.size(); ++i) {
-      const bool finite_positions = std::all_of(m.positions.begin() + i * row, m.positions.begin() + (i + 1) * row,
-                                                [](float v) { return std::isfinite(v); });
-      if (!std::isfinite(m.log_jacobian[i]) || std::isnan(m.log_weight_unrestricted[i]) || !finite_positions)
-        throw numerical_error(fmt::format("map {}: configuration {} of {}'s evaluation set maps to {} (log-Jacobian {}, "
-                                          "log-weight {}); the model {} is not usable on it",
-                                          direction_name(dir), mine.begin + static_cast<std::int64_t>(i), ab ? "A" : "B",
-                                          finite_positions ? "finite coordinates" : "non-finite coordinates",
-                                          m.log_jacobian[i], m.log_weight_unrestricted[i], model_path));
-    }
 
     FrameMeta meta;
     meta.frames = n;
@@ -149,25 +126,59 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
     for (const char* energy : {"source_energy", "identity_energy"}) meta.observable_units[energy] = kEnergyUnit;
     const std::string path = folder.mapped(direction_name(dir));
     H5mdWriter w(path, meta, comm);
-    const auto k = static_cast<std::size_t>(mine.end - mine.begin);
-    // Frame i is source frame i: the same step, walker and move count (-1 where the source has none).
-    std::vector<std::int32_t> walker(k);
-    std::vector<std::int64_t> moves(k);
-    for (std::size_t i = 0; i < k; ++i) {
-      const auto frame = static_cast<std::size_t>(mine.begin) + i;
-      walker[i] = src.walkers.empty() ? -1 : src.walkers[frame];
-      moves[i] = src.mc_moves.empty() ? -1 : src.mc_moves[frame];
+    // Chunks of rows: every rank makes the same number of (collective) writes, with nothing to
+    // write once its rows are done.
+    const std::int64_t chunk = e.analysis.chunk_configurations;
+    const std::int64_t rounds = (block_of(n, 0, comm.size()).count() + chunk - 1) / chunk;
+    const bool has_walkers = src->rows().has_observable("walker"), has_moves = src->rows().has_observable("mc_moves");
+    std::vector<float> x;
+    std::vector<double> walker_d, moves_d;
+    double outside = 0;
+    std::int64_t done = 0;
+    for (std::int64_t round = 0; round < rounds; ++round) {
+      const std::int64_t first = std::min(mine.end, mine.begin + round * chunk), k = std::min(chunk, mine.end - first);
+      MappedSet m;
+      std::vector<std::int32_t> walker(static_cast<std::size_t>(k), -1);
+      std::vector<std::int64_t> moves(static_cast<std::size_t>(k), -1);
+      all_or_none(comm, [&] {
+        if (k == 0) return;
+        src->positions(first, k, x);
+        // Frame i is source frame i: the same step, walker and move count (-1 where the source has none).
+        if (has_walkers) {
+          src->rows().observable("walker", first, k, walker_d);
+          for (std::int64_t i = 0; i < k; ++i) walker[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(walker_d[static_cast<std::size_t>(i)]);
+        }
+        if (has_moves) {
+          src->rows().observable("mc_moves", first, k, moves_d);
+          for (std::int64_t i = 0; i < k; ++i) moves[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(moves_d[static_cast<std::size_t>(i)]);
+        }
+        m = map_configurations(model.pre, *model.flow, sys[ab ? 0 : 1], sys[ab ? 1 : 0], dir, x,
+                               [&](std::size_t j) { progress.update(static_cast<double>(done + static_cast<std::int64_t>(j)) * comm.size()); });
+        // A finite configuration mapped by a finite flow has a finite log-Jacobian and mapped
+        // coordinates; its log-weight may be −∞ (weight zero) but never NaN.
+        for (std::size_t i = 0; i < m.log_jacobian.size(); ++i) {
+          const bool finite_positions = std::all_of(m.positions.begin() + i * row, m.positions.begin() + (i + 1) * row,
+                                                    [](float v) { return std::isfinite(v); });
+          if (!std::isfinite(m.log_jacobian[i]) || std::isnan(m.log_weight_unrestricted[i]) || !finite_positions)
+            throw numerical_error(fmt::format("map {}: configuration {} of {}'s evaluation set maps to {} (log-Jacobian {}, "
+                                              "log-weight {}); the model {} is not usable on it",
+                                              direction_name(dir), first + static_cast<std::int64_t>(i), label,
+                                              finite_positions ? "finite coordinates" : "non-finite coordinates",
+                                              m.log_jacobian[i], m.log_weight_unrestricted[i], model_path));
+        }
+      });
+      w.write(first, k, m.positions, m.mapped_energy, walker, moves);
+      const std::vector<double> inside(m.in_domain.begin(), m.in_domain.end());
+      const std::vector<const std::vector<double>*> cols = {&m.source_energy, &m.log_jacobian, &m.log_weight,
+                                                            &m.log_weight_unrestricted, &inside, &m.identity_energy,
+                                                            &m.identity_log_weight};
+      for (std::size_t c = 0; c < cols.size(); ++c) w.write_observable(kObservables[c], first, k, *cols[c]);
+      for (auto f : m.in_domain) outside += f ? 0.0 : 1.0;
+      done += k;
     }
-    w.write(mine.begin, static_cast<std::int64_t>(k), m.positions, m.mapped_energy, walker, moves);
-    const std::vector<double> inside(m.in_domain.begin(), m.in_domain.end());
-    const std::vector<const std::vector<double>*> cols = {&m.source_energy, &m.log_jacobian, &m.log_weight,
-                                                          &m.log_weight_unrestricted, &inside, &m.identity_energy,
-                                                          &m.identity_log_weight};
-    for (std::size_t c = 0; c < cols.size(); ++c) w.write_observable(kObservables[c], mine.begin, static_cast<std::int64_t>(k), *cols[c]);
+    progress.finish();
     w.close();
 
-    double outside = 0;
-    for (auto f : m.in_domain) outside += f ? 0.0 : 1.0;
     outside = comm.sum(outside);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (comm.root()) {

@@ -160,7 +160,7 @@ int cmd_run(const RunArgs& args, const Comm& comm, const Accelerators& acc) {
     require_memory(fmt::format("sampling system {}", label), fmt::format("systems.{}.sampler.walkers = {}", label, e.system(label).sampler.walkers),
                    sampling_bytes_per_rank(e, label, comm.size()), Holders::every_rank, comm);
   require_memory("training (every trainer rank holds the data sets)", "systems.<X>.datasets", training_bytes(e), Holders::every_rank, comm);
-  require_memory("the analysis (rank 0 holds both evaluation sets)", "analysis.max_configurations", analysis_bytes(e), Holders::rank_0, comm);
+  require_memory("the analysis (every rank holds a chunk of rows and the sums of every replicate)", "analysis.bootstrap_replicates", analysis_bytes(e), Holders::every_rank, comm);
   if (comm.root()) ensure_directory(run);
   // Decided once, before the first stage: a stage that runs makes its readers run (plan()).
   std::vector<std::pair<Stage, bool>> decided;

@@ -25,11 +25,15 @@ Experiment load_job_input(const std::string& path, const std::vector<std::string
   comm.broadcast(status);
   if (status != "ok") throw ReportedError(static_cast<ExitCode>(std::stoi(status)));
   comm.broadcast(resolved);
+  // What the resolved text cannot say: whether a key with a default was set (it lists every key).
+  std::string given = comm.root() && e.analysis.bootstrap_scheme_given ? "1" : "0";
+  comm.broadcast(given);
   if (comm.root()) return e;
   // The resolved text names its origin on its first line; parsing it with the same origin gives
   // back the same text exactly (the resolved input is a fixed point of parse + resolve).
   Experiment mine = parse_experiment(resolved, path);
   mine.source_file = path;
+  mine.analysis.bootstrap_scheme_given = given == "1";
   if (mine.resolved_toml != resolved)
     throw Error(ExitCode::failure, fmt::format("{}: rank {} re-read rank 0's resolved input differently (a bug)", path,
                                                comm.rank()));

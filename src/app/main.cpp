@@ -288,10 +288,11 @@ int main(int argc, char** argv) {
     spdlog::error("internal error: {}", e.what());
     code = static_cast<int>(ExitCode::failure);
   }
-  // A rank whose error rank 0 reports leaves rank 0 the time to print it (rank 0's own abort ends the
-  // job first); aborting at once could kill rank 0 before its message is out.
-  if (code != 0 && world.size() > 1 && reported_elsewhere && !world.root())
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+  // A rank whose error another rank reports (the lowest that failed: rank 0 when every rank failed
+  // alike, else the one that failed alone, rank 0 included among the waiters) leaves that rank the
+  // time to print it (its own abort ends the job first); aborting at once could kill it before its
+  // message is out.
+  if (code != 0 && world.size() > 1 && reported_elsewhere) std::this_thread::sleep_for(std::chrono::seconds(2));
   if (code != 0 && world.size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
   if (hdf5_file_unclosable()) {
     // A file HDF5 could not close (a full disk): its cleanup at MPI_Finalize would crash on the

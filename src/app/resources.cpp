@@ -1,6 +1,8 @@
 // See resources.hpp.
 #include "app/resources.hpp"
 
+#include "stats/estimators.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,15 +100,24 @@ double training_bytes(const Experiment& e) {
   return (frames + pool) * frame_bytes(e) * 2.0;
 }
 
+// Map and analyze read a chunk of rows at a time (analysis.chunk_configurations), so their memory does
+// not grow with the sample.
+double map_bytes(const Experiment& e) {
+  // The chunk's source and mapped coordinates, the flow's work space for them (a few latent
+  // copies) and its per-configuration observables.
+  return static_cast<double>(e.analysis.chunk_configurations) * (6.0 * frame_bytes(e) + 80.0);
+}
+
 double analysis_bytes(const Experiment& e) {
-  double frames = 0;
-  for (const SystemConfig& s : e.systems) {
-    const double n = static_cast<double>(s.datasets.evaluation);
-    frames += e.analysis.max_configurations > 0 ? std::min(n, static_cast<double>(e.analysis.max_configurations)) : n;
-  }
-  // Source and mapped coordinates, plus about ten doubles per configuration (energies, weights)
-  // and the bootstrap counts (one byte per configuration and replicate).
-  return frames * (2.0 * frame_bytes(e) + 80.0 + (e.analysis.bootstrap_replicates + 1.0));
+  const double chunk = static_cast<double>(e.analysis.chunk_configurations), R1 = e.analysis.bootstrap_replicates + 1.0;
+  const double E = e.analysis.energy_bins, G = e.analysis.rdf_bins;
+  // Per chunk: three sets of coordinates (own, identity image, mapped) and a scaled copy, about
+  // twelve doubles per row, the multiplicities of every replicate, the pair histograms and the
+  // BAR coefficients. Kept for the whole run: the sums of 6 sets × 2 weightings × every replicate,
+  // the BAR moments and the energy subsamples for the bins.
+  const double per_chunk = chunk * (4.0 * frame_bytes(e) + 96.0 + R1 + 8.0 * (G + kTaylorOrder + 3.0));
+  const double sums = 8.0 * R1 * (12.0 * (7.0 + E + G) + 4.0 * (kTaylorOrder + 3.0));
+  return per_chunk + sums + 6.0 * 8.0 * 131072.0;
 }
 
 void require_memory(const std::string& what, const std::string& key, double bytes_per_rank, Holders holders,
@@ -227,7 +238,7 @@ std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads) 
     p.writes = "mapped/A_to_B.h5, mapped/B_to_A.h5";
     p.where = "every rank (its share of the configurations)";
     p.seconds = eval * (kFlowSecondsPerConfigParameter * params / 3.0 + relabel_seconds(e)) / (ranks * threads);
-    p.memory = analysis_bytes(e);
+    p.memory = map_bytes(e);
     // Each mapped frame: the image, and about seven per-frame observables (value, step and time).
     p.disk = eval * (frame + 7.0 * 24.0 + 28.0);
     plans.push_back(p);
@@ -239,8 +250,8 @@ std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads) 
                          "{} bootstrap replicates ({})",
                          eval, e.analysis.bootstrap_replicates, e.analysis.bootstrap_scheme);
     p.writes = "analysis.h5, summary.json, figures/*.png";
-    p.where = "rank 0 (the other ranks wait)";
-    p.seconds = eval * analysis_seconds_per_configuration(e) / threads;
+    p.where = "every rank (its share of the configurations, a chunk at a time)";
+    p.seconds = eval * analysis_seconds_per_configuration(e) / (ranks * threads);
     p.memory = analysis_bytes(e);
     p.disk = 1e6;  // histograms and g(r) of every set and replicate: about a megabyte
     plans.push_back(p);

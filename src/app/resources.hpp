@@ -20,7 +20,8 @@ double sampling_checkpoint_bytes(const Experiment& e, char label);
 // Bytes a trainer rank holds while training (all four data sets, the pool, the flow's work buffers).
 double training_bytes(const Experiment& e);
 // Bytes one rank holds while mapping or analysing (both evaluation sets and their images).
-double analysis_bytes(const Experiment& e);
+double map_bytes(const Experiment& e);       // per rank: a chunk of rows
+double analysis_bytes(const Experiment& e);  // per rank: a chunk of rows and every replicate's sums
 
 // Which ranks hold a stage's arrays: every rank (sampling, mapping, training: each its share or a
 // copy) or rank 0 alone (the analysis in this version).

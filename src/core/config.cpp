@@ -511,6 +511,7 @@ std::string resolved_text(const Experiment& e) {
   o << "energy_bins = " << e.analysis.energy_bins << "\n";
   o << "rdf_bins = " << e.analysis.rdf_bins << "\n";
   o << "max_configurations = " << e.analysis.max_configurations << "\n";
+  o << "chunk_configurations = " << e.analysis.chunk_configurations << "\n";
   o << "plot = " << (e.analysis.plot ? "true" : "false") << "\n";
   o << "\n[parallel]\n";
   o << "sampler_ranks = " << e.parallel.sampler_ranks << "\n";
@@ -636,11 +637,14 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   Section an = top.table("analysis", false);
   AnalysisSettings& a = e.analysis;
   a.bootstrap_replicates = static_cast<int>(an.integer("bootstrap_replicates", 100, 2, 100000, "bootstrap replicates"));
+  a.bootstrap_scheme_given = an.has("bootstrap_scheme");
   a.bootstrap_scheme = an.choice("bootstrap_scheme", "multinomial", {"multinomial", "poisson"});
   a.energy_bins = static_cast<int>(an.integer("energy_bins", 80, 2, 100000, "bins of the energy histograms"));
   a.rdf_bins = static_cast<int>(an.integer("rdf_bins", 100, 2, 100000, "bins of g(r) up to L/2"));
   a.max_configurations = an.integer("max_configurations", 0, 0, std::int64_t{1} << 40,
                                     "configurations per evaluation set to map and analyse; 0 = all");
+  a.chunk_configurations = an.integer("chunk_configurations", 8192, 1, std::int64_t{1} << 24,
+                                      "configurations map and analyze read and hold at a time per rank (memory)");
   a.plot = an.boolean("plot", true, "draw the figures with tools/plot (needs Python 3, matplotlib, h5py)");
   an.finish();
 

@@ -76,9 +76,11 @@ struct TrainingSettings {
 struct AnalysisSettings {
   int bootstrap_replicates = 100;
   std::string bootstrap_scheme = "multinomial";  // multinomial (the paper's) | poisson (splits across ranks)
+  bool bootstrap_scheme_given = false;  // set in the input or by --set (else analyze on several ranks uses poisson)
   int energy_bins = 80;
   int rdf_bins = 100;
   std::int64_t max_configurations = 0;  // per evaluation set; 0 = all
+  std::int64_t chunk_configurations = 8192;  // rows map and analyze hold at a time per rank
   bool plot = true;                     // draw the figures with tools/plot when Python is present
 };
 

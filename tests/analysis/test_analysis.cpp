@@ -208,8 +208,11 @@ TEST(Analysis, BootstrapBarEqualsTheDirectSolveOfEachReplicate) {
                     delta_f_bar(m.identity_lw[0], m.identity_lw[1], ca.row(rep), cb.row(rep)), 1e-9)
             << spread << " " << rep;
       }
-      if (spread > 1) EXPECT_GT(r.bar_replicates_solved_exactly, 0) << "the wide case must exercise the exact solve";
-      if (spread < 1) EXPECT_LT(r.bar_replicates_solved_exactly, o.replicates) << "the narrow case mostly uses the series";
+      if (spread > 1) {
+        EXPECT_GT(r.bar_replicates_solved_exactly, 0) << "the wide case must exercise the exact solve";
+      } else {
+        EXPECT_LT(r.bar_replicates_solved_exactly, o.replicates) << "the narrow case mostly uses the series";
+      }
     }
 }
 

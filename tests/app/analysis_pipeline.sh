@@ -156,14 +156,19 @@ for k in ("log_weight_unrestricted", "in_domain", "identity_log_weight"):
     assert x.shape == y.shape and np.allclose(x, y, rtol=1e-5, atol=1e-4), k
 assert np.allclose(a["particles/all/position/value"][:], b["particles/all/position/value"][:], atol=1e-4)
 PY
-  # The whole pipeline under 2 ranks (sampling and mapping split, training and analysis on rank 0,
-  # the others waiting in the stage decisions): same βΔF as the 1-rank run of the same input.
+  # The whole pipeline under 2 ranks (sampling, training, mapping and analysis split): same
+  # full-sample βΔF as the 1-rank run of the same input; the default bootstrap becomes Poisson there.
   "$mpiexec" -n 2 "$boltzmap" run in.toml --no-progress --set output_dir=out_np2 --set analysis.bootstrap_replicates=20 \
     --set training.checkpoint_every=1 > np2run.log 2>&1; rc=$?
   $py - out_np2/summary.json out/pipe/summary.json <<'PY' > np2run_check.log 2>&1 && [[ $rc -eq 0 ]] && ok "mpi: \`run\` on 2 ranks gives the 1-rank βΔF" || bad "mpi run np2 (rc $rc)" np2run.log
 import sys, json
 a, b = (json.load(open(p))["analyze"] for p in sys.argv[1:3])
 assert abs(a["delta_f_bar"] - b["delta_f_bar"]) < 1e-6 * abs(b["delta_f_bar"]), (a["delta_f_bar"], b["delta_f_bar"])
+assert a["bootstrap_scheme"] == "poisson" and b["bootstrap_scheme"] == "multinomial", (a["bootstrap_scheme"], b["bootstrap_scheme"])
 PY
+  "$mpiexec" -n 2 "$boltzmap" analyze in.toml --no-plot --set output_dir=out_np2 --set analysis.bootstrap_scheme=multinomial \
+    --set training.checkpoint_every=1 > np2multi.log 2>&1; rc=$?
+  [[ $rc -eq 3 && $(grep -c 'bootstrap_scheme = "multinomial" needs the whole evaluation set on one process' np2multi.log) -eq 1 ]] \
+    && ok "mpi: the multinomial bootstrap asked for on 2 ranks is refused once (exit 3)" || bad "np2 multinomial (rc $rc)" np2multi.log
 fi
 finish

@@ -65,8 +65,11 @@ done
 dry tiny.toml train.slurm THREADS=3 NODES=2 RANKS_PER_NODE=2 > over.log 2>&1
 grep -q '^+ srun -c 3 ' over.log && grep -q 'OMP_NUM_THREADS=3 SRUN_CPUS_PER_TASK=3' over.log && grep -q -- '--ranks 4' over.log \
   && ok "dry run: THREADS, NODES, RANKS_PER_NODE override the #SBATCH lines" || bad "overrides" over.log
-grep -q '^+ srun --nodes=1 --ntasks=1 -c 64 .* analyze .* --threads 64' analyze.dry.log \
-  && ok "analyze: one task with the node's 4 × 16 cores" || bad "analyze step" analyze.dry.log
+grep -q '^+ srun -c 16 --cpu-bind=cores .* analyze ' analyze.dry.log \
+  && ok "analyze: on every rank, 16 cores each" || bad "analyze step" analyze.dry.log
+dry tiny.toml analyze.slurm ANALYZE_ONE_RANK=1 > analyze1.dry.log 2>&1
+grep -q '^+ srun --nodes=1 --ntasks=1 -c 64 .* analyze .* --threads 64' analyze1.dry.log \
+  && ok "analyze with ANALYZE_ONE_RANK=1: one task with the node's 4 × 16 cores" || bad "analyze one-rank step" analyze1.dry.log
 env -u SLURM_JOB_ID INPUT=tiny.toml BOLTZMAP="$boltzmap" bash "$jobs/train.slurm" > nojob.log 2>&1; rc=$?
 [[ $rc -eq 2 ]] && grep -q "not inside a SLURM job" nojob.log && ok "outside SLURM without DRY_RUN: exit 2" || bad "outside SLURM (rc $rc)" nojob.log
 

@@ -34,7 +34,7 @@ timeout 60 "$mpiexec" -n 2 "$boltzmap" train in.toml --set backend=cuda > cuda_n
 # rank → host → role → backend/device, one row per rank, with the role the rank has in that stage
 declare -A role0=([sample]=sampler [preprocess]=preprocessor [train]=trainer [map]=mapper [analyze]=analyst)
 declare -A role1=([sample]=sampler [preprocess]="idle (waits for rank 0)" [train]=trainer
-                  [map]=mapper [analyze]="idle (waits for rank 0)")
+                  [map]=mapper [analyze]=analyst)
 host=$(hostname)
 for cmd in sample preprocess train map analyze; do
   timeout 120 "$mpiexec" -n 2 "$boltzmap" $cmd in.toml --set backend=auto > auto_$cmd.log 2>&1; rc=$?
