@@ -24,12 +24,13 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
-#include "core/summary.hpp"
 #include "io/analysis_file.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
+#include "io/summary.hpp"
+#include "physics/experiment_physics.hpp"
 #include "transforms/preprocessor.hpp"
 #include "version.hpp"
 
@@ -182,7 +183,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
   log_stage_start(comm, comm.root() ? "analyst" : kIdleRole, backend);
   if (!comm.root()) return 0;
   const int N = e.box.n_particles, D = e.box.dimension;
-  const System sys_a = e.system('A').physics(D, N), sys_b = e.system('B').physics(D, N);
+  const System sys_a = physical_system(e.system('A'), D, N), sys_b = physical_system(e.system('B'), D, N);
   const double L = sys_a.box.length, L_b = sys_b.box.length;
   const Frames eval_a = read_evaluation_set(e, 'A'), eval_b = read_evaluation_set(e, 'B');
   const std::vector<double> u_a = energies(sys_a, eval_a), u_b = energies(sys_b, eval_b);

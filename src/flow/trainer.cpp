@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "flow/source_pool.hpp"
+#include "physics/experiment_physics.hpp"
 #include "sampling/walkers.hpp"
 
 namespace boltzmap {
@@ -50,8 +51,8 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
       experiment_(e),
       pre_(pre),
       data_(std::move(data)),
-      sys_a_(e.system('A').physics(e.box.dimension, e.box.n_particles)),
-      sys_b_(e.system('B').physics(e.box.dimension, e.box.n_particles)),
+      sys_a_(physical_system(e.system('A'), e.box.dimension, e.box.n_particles)),
+      sys_b_(physical_system(e.system('B'), e.box.dimension, e.box.n_particles)),
       energy_a_(pre, sys_a_, e.training.clamp_energy),
       energy_b_(pre, sys_b_, e.training.clamp_energy, 'B'),
       raw_energy_a_(pre, sys_a_, kNoClamp),
