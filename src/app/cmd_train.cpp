@@ -87,10 +87,11 @@ std::string metric_fixed(double x, int decimals) {
 }
 
 // An error every trainer rank met alike (a step's checks run on the summed gradient; the metrics are
-// the same everywhere): rank 0 reports it, and the ranks stop together once it has.
+// the same everywhere): the ranks stop together, and rank 0 reports it (main prints it at once and
+// aborts; the others, with ReportedError, wait for that abort).
 [[noreturn]] void fail_together(const Comm& trainers, const Error& err) {
-  if (trainers.root()) spdlog::error("{}", err.what());
   trainers.barrier();
+  if (trainers.root()) throw err;
   throw ReportedError(err.code());
 }
 
