@@ -6,6 +6,7 @@
 # either), then `map` and `analyze` with each number of replicates in REPLICATES, on each rank
 # count in RANKS. Prints one JSON object per map/analyze run: wall time, the peak resident memory of
 # the largest rank (GNU time's maxresident, per process), and the cost per configuration.
+# Each rank count shares the machine's cores (CORES, default nproc): OMP_NUM_THREADS = CORES / ranks.
 # Usage: bench/large_sample.sh [BUILD_DIR]   with N_EVAL, REPLICATES ("100 1000"), RANKS ("1 2"),
 #        MOVES, WORK (scratch folder, default a temporary one, removed at the end; KEEP=1 keeps it).
 # `make bench` runs it at N_EVAL = 2×10⁵; README's "Mapping and analysis" table came from
@@ -20,6 +21,7 @@ mkdir -p "$work"
 [[ -n ${KEEP:-} || -n ${WORK:-} ]] || trap 'rm -rf "$work"' EXIT
 mpiexec=${MPIEXEC:-$root/tests/tools/mpiexec.sh}
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
+cores=${CORES:-$(nproc)}
 gnu_time=/usr/bin/time
 [[ -x $gnu_time ]] || { echo '{"benchmark": "large_sample", "skipped": "needs GNU time (apt-get install time)"}'; exit 0; }
 
@@ -35,6 +37,7 @@ common=(--no-progress -o "$work/run" --set analysis.plot=false)
 time_run() {
   local name=$1 np=$2 reps=$3; shift 3
   rm -f "$work"/rss.*
+  export OMP_NUM_THREADS=$(( cores / np > 0 ? cores / np : 1 ))  # the machine's cores shared by the ranks
   local t0 t1
   t0=$(date +%s.%N)
   if [[ $np -eq 1 ]]; then "$gnu_time" -f %M -o "$work/rss.0" "$boltzmap" "$@" > "$work/$name.log" 2>&1
@@ -46,7 +49,7 @@ time_run() {
 import json, sys
 wall = $t1 - $t0
 print(json.dumps({'benchmark': 'large_sample_$name', 'configurations_per_direction': $n_eval, 'ranks': $np,
-                  'threads_per_rank': int('${OMP_NUM_THREADS:-0}' or 0) or None, 'replicates': $reps,
+                  'threads_per_rank': $OMP_NUM_THREADS, 'replicates': $reps,
                   'wall_seconds': round(wall, 2), 'peak_rss_mb_largest_rank': round($rss / 1024.0, 1),
                   'microseconds_per_configuration': round(1e6 * wall / (2 * $n_eval), 2)}))"
 }

@@ -25,7 +25,6 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
-#include "core/summary.hpp"
 #include "io/analysis_file.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
@@ -33,6 +32,8 @@
 #include "io/run_lock.hpp"
 #include "io/data_sets.hpp"
 #include "parallel/all_or_none.hpp"
+#include "io/summary.hpp"
+#include "physics/experiment_physics.hpp"
 #include "transforms/preprocessor.hpp"
 #include "version.hpp"
 
@@ -229,7 +230,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
   }
   log_stage_start(comm, "analyst", backend);
   const int N = e.box.n_particles, D = e.box.dimension;
-  const System sys_a = e.system('A').physics(D, N), sys_b = e.system('B').physics(D, N);
+  const System sys_a = physical_system(e.system('A'), D, N), sys_b = physical_system(e.system('B'), D, N);
   const double L = sys_a.box.length, L_b = sys_b.box.length;
   std::unique_ptr<MappedEvaluation> src_a, src_b;
   all_or_none(comm, [&] {

@@ -24,14 +24,15 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/progress.hpp"
-#include "core/summary.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
 #include "io/model_file.hpp"
 #include "io/run_folder.hpp"
+#include "io/summary.hpp"
 #include "parallel/all_or_none.hpp"
 #include "io/run_lock.hpp"
+#include "physics/experiment_physics.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -85,7 +86,7 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
   const int N = e.box.n_particles, D = e.box.dimension;
   if (model.pre.n_particles() != N || model.pre.dim() != D)
     throw input_error(model_path + ": trained for another N or dimension than " + args.input);
-  const System sys[2] = {e.system('A').physics(D, N), e.system('B').physics(D, N)};
+  const System sys[2] = {physical_system(e.system('A'), D, N), physical_system(e.system('B'), D, N)};
   // Both boxes, A's (the preprocessing's) and B's (the box-scaling layer's other end).
   for (char label : {'A', 'B'}) {
     const double L = sys[label == 'A' ? 0 : 1].box.length, L_model = model.pre.box_length(label);

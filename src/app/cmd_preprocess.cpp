@@ -18,7 +18,6 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
-#include "core/summary.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
 #include "io/h5md.hpp"
@@ -26,7 +25,9 @@
 #include "io/model_file.hpp"
 #include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
+#include "io/summary.hpp"
 #include "physics/box.hpp"
+#include "physics/experiment_physics.hpp"
 #include "physics/energy.hpp"
 #include "transforms/preprocessor.hpp"
 #include "version.hpp"
@@ -110,7 +111,7 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerat
   if (!comm.root()) return 0;
 
   const int N = e.box.n_particles, D = e.box.dimension;
-  const double LA = e.system('A').physics(D, N).box.length, LB = e.system('B').physics(D, N).box.length;
+  const double LA = physical_system(e.system('A'), D, N).box.length, LB = physical_system(e.system('B'), D, N).box.length;
   // The preprocessing works in A's box; B's configurations enter it through the box-scaling layer
   // (x/s, s = L_B/L_A; preprocessor.hpp), as in `train`.
   Preprocessor pre(e.preprocess, N, D, LA, LB);
@@ -138,7 +139,7 @@ int cmd_preprocess(const PreprocessArgs& args, const Comm& comm, const Accelerat
     for (const char* set : {"train", "validation", "evaluation"}) {
       if (!std::filesystem::exists(folder.data_set(label, set))) continue;
       const std::string out = folder.preprocessed(label, set);
-      const double err = write_preprocessed(out, pre, label, e.system(label).physics(D, N), read_data_set(e, label, set), e.resolved_toml);
+      const double err = write_preprocessed(out, pre, label, physical_system(e.system(label), D, N), read_data_set(e, label, set), e.resolved_toml);
       worst = std::max(worst, err);
       spdlog::info("wrote {} (round trip: pair distances within {:.2g})", out, err);
     }

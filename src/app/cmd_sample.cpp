@@ -17,11 +17,11 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/signals.hpp"
-#include "core/summary.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
 #include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
+#include "io/summary.hpp"
 #include "sampling/sample.hpp"
 #include "version.hpp"
 

@@ -30,7 +30,6 @@
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/signals.hpp"
-#include "core/summary.hpp"
 #include "flow/trainer.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
@@ -38,6 +37,8 @@
 #include "io/model_file.hpp"
 #include "io/run_folder.hpp"
 #include "io/run_lock.hpp"
+#include "io/summary.hpp"
+#include "physics/experiment_physics.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -86,10 +87,11 @@ std::string metric_fixed(double x, int decimals) {
 }
 
 // An error every trainer rank met alike (a step's checks run on the summed gradient; the metrics are
-// the same everywhere): rank 0 reports it, and the ranks stop together once it has.
+// the same everywhere): the ranks stop together, and rank 0 reports it (main prints it at once and
+// aborts; the others, with ReportedError, wait for that abort).
 [[noreturn]] void fail_together(const Comm& trainers, const Error& err) {
-  if (trainers.root()) spdlog::error("{}", err.what());
   trainers.barrier();
+  if (trainers.root()) throw err;
   throw ReportedError(err.code());
 }
 
@@ -202,7 +204,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
 
   // The preprocessing, fitted exactly as `boltzmap preprocess` does (same draws, same result).
   // It works in A's box; B's training set enters it through the box-scaling layer (S⁻¹: x/s).
-  const double L = e.system('A').physics(D, N).box.length, L_b = e.system('B').physics(D, N).box.length;
+  const double L = physical_system(e.system('A'), D, N).box.length, L_b = physical_system(e.system('B'), D, N).box.length;
   if (data.a_train.empty()) throw input_error(args.input + ": the preprocessing is fitted on A's and B's training sets; sample A's");
   Preprocessor pre(e.preprocess, N, D, L, L_b);
   std::vector<float> b_fit = data.b_train;

@@ -4,17 +4,29 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "physics/experiment_physics.hpp"
 
 namespace boltzmap {
 
+namespace {
+
+// The parser's checks, then those that need physics (core/ knows none): one validated input.
+Experiment load_checked(const std::string& path, const std::vector<std::string>& overrides) {
+  Experiment e = load_experiment(path, overrides);
+  check_experiment_physics(e);
+  return e;
+}
+
+}  // namespace
+
 Experiment load_job_input(const std::string& path, const std::vector<std::string>& overrides, const Comm& comm) {
-  if (comm.size() == 1) return load_experiment(path, overrides);
+  if (comm.size() == 1) return load_checked(path, overrides);
   // Rank 0's outcome: "ok" and the resolved text, or the exit code of its error.
   std::string status = "ok", resolved;
   Experiment e;
   if (comm.root()) {
     try {
-      e = load_experiment(path, overrides);
+      e = load_checked(path, overrides);
       resolved = e.resolved_toml;
     } catch (const Error& err) {
       status = std::to_string(static_cast<int>(err.code()));

@@ -13,7 +13,8 @@
 
 namespace boltzmap {
 
-// Collective: the experiment of `path` with `overrides`, as rank 0 resolves it.
+// Collective: the experiment of `path` with `overrides`, as rank 0 resolves and checks it
+// (load_experiment(), then check_experiment_physics()).
 Experiment load_job_input(const std::string& path, const std::vector<std::string>& overrides, const Comm& comm);
 
 // Collective: throws Error(usage) on every rank (printed by rank 0 only) when the ranks' command

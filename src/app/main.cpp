@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   set_process_command_line(argc, argv);  // named in the run folder's lock
   int code = 0;
   bool verbose = false;
-  bool reported_elsewhere = false;  // this rank's error is one rank 0 reports (ReportedError)
+  bool reported_elsewhere = false;  // this rank's error is one another rank reports (ReportedError)
   try {
     // Before anything else: a rank started with other arguments would make every later
     // collective depend on a per-rank setting (a mixed file, or a hang).
@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
     if (ex->parsed()) code = cmd_export(exp, world);
     if (im->parsed()) code = cmd_import(imp, world);
   } catch (const ReportedError& e) {
-    code = static_cast<int>(e.code());  // rank 0 prints it and aborts the job
+    code = static_cast<int>(e.code());  // the reporting rank prints it and aborts the job
     reported_elsewhere = true;
   } catch (const Error& e) {
     // The same error usually happens on every rank (they read the same files). Rank 0 reports at
@@ -288,11 +288,12 @@ int main(int argc, char** argv) {
     spdlog::error("internal error: {}", e.what());
     code = static_cast<int>(ExitCode::failure);
   }
-  // A rank whose error another rank reports (the lowest that failed: rank 0 when every rank failed
-  // alike, else the one that failed alone, rank 0 included among the waiters) leaves that rank the
-  // time to print it (its own abort ends the job first); aborting at once could kill it before its
-  // message is out.
-  if (code != 0 && world.size() > 1 && reported_elsewhere) std::this_thread::sleep_for(std::chrono::seconds(2));
+  // A rank whose error another rank reports leaves that rank the time to print it (the reporter's own
+  // abort ends the job first); aborting at once could kill the reporter before its message is out.
+  // That holds for rank 0 too: the reporter of all_or_none is the lowest rank that failed, which
+  // need not be rank 0 (a file that only rank 2 sees corrupt). The wait ends early when the
+  // reporter aborts (it prints within 0.5 s: above); it only runs out if the reporter is gone.
+  if (code != 0 && world.size() > 1 && reported_elsewhere) std::this_thread::sleep_for(std::chrono::seconds(5));
   if (code != 0 && world.size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
   if (hdf5_file_unclosable()) {
     // A file HDF5 could not close (a full disk): its cleanup at MPI_Finalize would crash on the

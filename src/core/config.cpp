@@ -22,7 +22,6 @@
 #include <toml++/toml.h>
 
 #include "core/error.hpp"
-#include "physics/lattice.hpp"
 
 namespace boltzmap {
 
@@ -37,16 +36,6 @@ std::int64_t TrainingSettings::total_epochs() const {
   std::int64_t n = 0;
   for (const auto& p : phases) n += p.epochs;
   return n;
-}
-
-System SystemConfig::physics(int dimension, int n_particles) const {
-  System s;
-  s.potential = make_pair_potential(potential, epsilon, sigma, cutoff, inner_cutoff);
-  s.box.dimension = dimension;
-  s.box.length = box_length(n_particles, density, dimension);
-  s.n_particles = n_particles;
-  s.beta = 1.0 / temperature;
-  return s;
 }
 
 namespace {
@@ -337,11 +326,12 @@ void apply_override(toml::table& root, const std::string& assignment, Context& c
 // Sections of a later version, refused with a message saying so (none at present).
 const std::vector<std::string> later_sections = {};
 
-SystemConfig read_system(Section& systems, const std::string& label, const BoxConfig& box) {
+// `where` receives the locations of the keys checked later against the box (r_c and Δ ≤ L/2).
+SystemConfig read_system(Section& systems, const std::string& label, std::map<std::string, std::string>& where) {
   SystemConfig c;
   c.label = label;
   Section s = systems.table(label, true);
-  c.potential = s.choice("potential", std::nullopt, {"lj", "wca"}) == "wca" ? PotentialKind::wca : PotentialKind::lj;
+  c.potential = s.choice("potential", std::nullopt, {"lj", "wca"});
   auto positive = [&](const std::string& key, std::optional<double> def, const std::string& meaning) {
     const double v = s.number(key, def, meaning + ", a number > 0");
     if (!(v > 0)) s.fail(key, "= " + fmt(v) + ": must be > 0 (" + meaning + ")");
@@ -357,14 +347,9 @@ SystemConfig read_system(Section& systems, const std::string& label, const BoxCo
   c.temperature = positive("temperature", std::nullopt, "temperature k_B T");
   c.density = positive("density", std::nullopt, "number density N/L^d");
 
-  const double L = box_length(box.n_particles, c.density, box.dimension);
-  const double rc = c.potential == PotentialKind::wca ? std::pow(2.0, 1.0 / 6.0) * c.sigma : c.cutoff;
-  if (c.potential == PotentialKind::wca && has_cutoff)  // DESIGN.md: "ignored for wca"; say so
+  if (c.potential == "wca" && has_cutoff)  // DESIGN.md: "ignored for wca"; say so
     spdlog::warn("{}: {}: ignored for potential = \"wca\" (r_c is 2^(1/6)σ)", s.where("cutoff"), s.key_path("cutoff"));
-  if (rc > 0.5 * L)
-    s.fail(c.potential == PotentialKind::wca ? "sigma" : "cutoff",
-           "cutoff radius " + fmt(rc) + " exceeds half the box side L/2 = " + fmt(0.5 * L) + " (L = (N/ρ)^(1/d) = " +
-               fmt(L) + "); the minimum image needs r_c ≤ L/2");
+  for (const char* key : {"sigma", "cutoff"}) where[s.key_path(key)] = s.where(key);
   const double r_min = std::pow(2.0, 1.0 / 6.0) * c.sigma;
   if (c.inner_cutoff < 0 || c.inner_cutoff >= r_min)
     s.fail("inner_cutoff", "= " + fmt(c.inner_cutoff) + ": must be 0 (off) or in (0, 2^(1/6)σ = " + fmt(r_min) +
@@ -378,9 +363,9 @@ SystemConfig read_system(Section& systems, const std::string& label, const BoxCo
     if (v != "auto") sm.fail("step_size", "= \"" + v + "\": allowed: a number in (0, L/2] or \"auto\"");
     c.sampler.step_size.reset();
   } else {
-    const double d = sm.number("step_size", std::nullopt, "displacement half-width Δ, a number in (0, L/2], or \"auto\"");
-    if (!(d > 0 && d <= 0.5 * L)) sm.fail("step_size", "= " + fmt(d) + ": must be in (0, L/2 = " + fmt(0.5 * L) + "]");
-    c.sampler.step_size = d;
+    // Δ ∈ (0, L/2] is checked against the box by check_experiment_physics().
+    c.sampler.step_size = sm.number("step_size", std::nullopt, "displacement half-width Δ, a number in (0, L/2], or \"auto\"");
+    where[sm.key_path("step_size")] = sm.where("step_size");
   }
   c.sampler.target_acceptance = sm.number("target_acceptance", 0.5, "acceptance the \"auto\" step size aims for, in (0, 1)");
   if (!(c.sampler.target_acceptance > 0 && c.sampler.target_acceptance < 1))
@@ -459,10 +444,10 @@ std::string resolved_text(const Experiment& e) {
   for (const auto& c : e.systems) {
     const std::string t = "systems." + c.label;
     o << "\n[" << t << "]\n";
-    o << "potential = " << toml_quote(to_string(c.potential)) << "\n";
+    o << "potential = " << toml_quote(c.potential) << "\n";
     o << "epsilon = " << toml_number(c.epsilon) << "\n";
     o << "sigma = " << toml_number(c.sigma) << "\n";
-    if (c.potential == PotentialKind::lj) o << "cutoff = " << toml_number(c.cutoff) << "\n";
+    if (c.potential == "lj") o << "cutoff = " << toml_number(c.cutoff) << "\n";
     o << "inner_cutoff = " << toml_number(c.inner_cutoff) << "\n";
     o << "temperature = " << toml_number(c.temperature) << "\n";
     o << "density = " << toml_number(c.density) << "\n";
@@ -540,27 +525,13 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   e.box.dimension = static_cast<int>(box.integer("dimension", 2, 2, 3, "spatial dimension"));
   e.box.n_particles = static_cast<int>(box.integer("n_particles", std::nullopt, 2, 1000000, "particles per configuration"));
   e.box.lattice = box.choice("lattice", e.box.dimension == 2 ? "centered-square" : "bcc", {"centered-square", "bcc"});
-  if (lattices_for_dimension(e.box.dimension).find("\"" + e.box.lattice + "\"") == std::string::npos)
-    box.fail("lattice", "= \"" + e.box.lattice + "\" is not a " + std::to_string(e.box.dimension) +
-                            "D lattice (dimension = " + std::to_string(e.box.dimension) +
-                            "); allowed in " + std::to_string(e.box.dimension) + "D: " +
-                            lattices_for_dimension(e.box.dimension));
-  if (!lattice_cells(e.box.lattice, e.box.dimension, e.box.n_particles)) {
-    // The nearest sizes that fit, N = 2n^d with n = ⌊(N/2)^(1/d)⌋ and n + 1.
-    const int d = e.box.dimension;
-    const auto n0 = static_cast<std::int64_t>(std::floor(std::pow(e.box.n_particles / 2.0, 1.0 / d) + 1e-9));
-    std::string nearest;
-    for (std::int64_t n = std::max<std::int64_t>(1, n0); n <= n0 + 1; ++n)
-      nearest += (nearest.empty() ? "" : " or ") + std::to_string(2 * (d == 2 ? n * n : n * n * n));
-    box.fail("n_particles", "= " + std::to_string(e.box.n_particles) + " does not fit lattice \"" + e.box.lattice +
-                                "\" in " + std::to_string(d) + "D; allowed: " + lattices_for_dimension(d) +
-                                ", e.g. N = " + nearest);
-  }
+  // The lattice's dimension and size are checked by check_experiment_physics().
+  for (const char* key : {"lattice", "n_particles"}) e.where[box.key_path(key)] = box.where(key);
   box.finish();
 
   Section systems = top.table("systems", true);
-  e.systems[0] = read_system(systems, "A", e.box);
-  e.systems[1] = read_system(systems, "B", e.box);
+  e.systems[0] = read_system(systems, "A", e.where);
+  e.systems[1] = read_system(systems, "B", e.where);
   systems.finish();
 
   Section pre = top.table("preprocess", false);
@@ -568,10 +539,7 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   e.preprocess.whiten = pre.boolean("whiten", true, "PCA with Λ^(−1/2); false keeps the rotation only");
   e.preprocess.centre = pre.choice("centre", "random", {"random", "first"});
   e.preprocess.reference_lattice = pre.choice("reference_lattice", e.box.lattice, {"centered-square", "bcc"});
-  if (!lattice_cells(e.preprocess.reference_lattice, e.box.dimension, e.box.n_particles))
-    pre.fail("reference_lattice", "\"" + e.preprocess.reference_lattice + "\" cannot hold N = " +
-                                      std::to_string(e.box.n_particles) + " in " + std::to_string(e.box.dimension) +
-                                      "D; allowed: " + lattices_for_dimension(e.box.dimension));
+  e.where[pre.key_path("reference_lattice")] = pre.where("reference_lattice");
   pre.finish();
 
   // [flow]

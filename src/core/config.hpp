@@ -1,6 +1,9 @@
-// The experiment input: TOML (toml++) → validated structs. Every key is checked (type, range,
-// physics), unknown keys are errors, and every message names the file, the line (or the --set
+// The experiment input: TOML (toml++) → validated structs. Every key is checked (type, range),
+// unknown keys are errors, and every message names the file, the line (or the --set
 // override), the key and what is allowed. The names are DESIGN.md's "Interfaces" contract.
+// core/ knows no physics: the checks that need it (lattices, r_c and Δ against L/2) are
+// physics/experiment_physics.hpp's check_experiment_physics(), which app/job_input.cpp runs right
+// after load_experiment(), with the locations recorded here in Experiment::where.
 // Tests: tests/core/test_config.cpp; tests/app/bad_inputs.sh (exit codes and messages).
 #pragma once
 #include <cstdint>
@@ -9,8 +12,6 @@
 #include <utility>
 #include <string>
 #include <vector>
-
-#include "physics/energy.hpp"
 
 namespace boltzmap {
 
@@ -30,13 +31,11 @@ struct DatasetSizes {
 
 struct SystemConfig {
   std::string label;  // "A" or "B"
-  PotentialKind potential = PotentialKind::lj;
+  std::string potential = "lj";  // "lj" | "wca" (physics/experiment_physics.hpp: potential_kind())
   double epsilon = 1.0, sigma = 1.0, cutoff = 3.0, inner_cutoff = 0.0;
   double temperature = 1.0, density = 0.735;
   SamplerConfig sampler;
   DatasetSizes datasets;
-
-  System physics(int dimension, int n_particles) const;  // potential, box, N, β
 };
 
 // [preprocess]: the invertible preprocessing of METHOD.md (src/transforms/preprocessor.hpp).
@@ -113,6 +112,10 @@ struct Experiment {
 
   std::string source_file;    // the input file as given
   std::string resolved_toml;  // every key with its effective value (defaults filled in)
+  // Dotted key → where its value came from ("case.toml:12", "--set key", or the file), for the
+  // keys whose checks are made after parsing (physics/experiment_physics.hpp): the messages
+  // then read exactly as this file's own ("case.toml:12: box.n_particles: ...").
+  std::map<std::string, std::string> where;
 
   const SystemConfig& system(char label) const { return systems[label == 'B' ? 1 : 0]; }
 };

@@ -1,8 +1,6 @@
 // See trainer.hpp.
 #include "flow/trainer.hpp"
 
-#include "stats/estimators.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "flow/source_pool.hpp"
+#include "physics/experiment_physics.hpp"
 #include "sampling/walkers.hpp"
 
 namespace boltzmap {
@@ -50,8 +49,8 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
       experiment_(e),
       pre_(pre),
       data_(std::move(data)),
-      sys_a_(e.system('A').physics(e.box.dimension, e.box.n_particles)),
-      sys_b_(e.system('B').physics(e.box.dimension, e.box.n_particles)),
+      sys_a_(physical_system(e.system('A'), e.box.dimension, e.box.n_particles)),
+      sys_b_(physical_system(e.system('B'), e.box.dimension, e.box.n_particles)),
       energy_a_(pre, sys_a_, e.training.clamp_energy),
       energy_b_(pre, sys_b_, e.training.clamp_energy, 'B'),
       raw_energy_a_(pre, sys_a_, kNoClamp),
@@ -119,7 +118,7 @@ void Trainer::preprocess(std::span<const float> set, std::span<const std::int64_
 
 LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows) {
   StepBuffers& b = buffers_;
-  const int stride = n_ * d_, batch = experiment_.training.batch_size, k = static_cast<int>(rows.size());
+  const int batch = experiment_.training.batch_size, k = static_cast<int>(rows.size());
   const std::uint64_t id0 = static_cast<std::uint64_t>(step_) * 2 * batch;
   // This trainer rank's share of the batch: rows [mine) of B's and of the pool's, with the
   // augmentation draws of those rows (keyed by their place in the whole batch).
@@ -216,76 +215,122 @@ void Trainer::check_metrics_finite(const EpochMetrics& m, const TrainingPhase& P
                                         m.epoch + 1, m.phase + 1, m.learning_rate, name, c.second, m.steps));
 }
 
-Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za) const {
+std::vector<std::int64_t> Trainer::share_of(std::int64_t n) const {
+  const Range mine = block_of(n, group_rank_, group_size_);
+  std::vector<std::int64_t> rows(static_cast<std::size_t>(mine.count()));
+  std::iota(rows.begin(), rows.end(), mine.begin);
+  return rows;
+}
+
+void Trainer::sum_over_trainers(std::span<double> v) const {
+  if (group_size_ > 1) trainers_->allreduce_sum(v);
+}
+
+Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za, std::int64_t n) const {
   // A → B: fraction in B's energy range and the relative ESS of log w = −βU_B(F) + βU_A + log|det J_F|,
-  // log|det J_F| = the flow's + the box-scaling layer's (N − 1)·D·ln s.
-  RealNvp<float>::Mat y;
-  RealNvp<float>::Vec logdet;
-  flow.forward(za, y, logdet, nullptr);
-  RealNvp<double>::Vec bu_b, bu_a;
-  raw_energy_b_.evaluate(y.cast<double>(), bu_b, nullptr);
-  raw_energy_a_.evaluate(za.cast<double>(), bu_a, nullptr);
-  const Eigen::Index n = za.rows();
-  std::vector<double> logw(static_cast<std::size_t>(n));
-  std::vector<std::uint8_t> in(static_cast<std::size_t>(n));
-  pre_.in_domain(y.data(), static_cast<int>(n), in);
-  std::int64_t inside = 0;
-  for (Eigen::Index r = 0; r < n; ++r) {
-    const double u_b = bu_b(r) / sys_b_.beta;
-    inside += u_b > b_low_ && u_b < b_high_;
-    const double lw = -bu_b(r) + bu_a(r) + logdet(r) + raw_energy_b_.box_log_det();
-    // Weight zero outside the canonical domain (METHOD.md "The domain of the map") or for NaN.
-    logw[static_cast<std::size_t>(r)] = std::isnan(lw) || !in[static_cast<std::size_t>(r)] ? -std::numeric_limits<double>::infinity() : lw;
+  // log|det J_F| = the flow's + the box-scaling layer's (N − 1)·D·ln s. za holds this rank's
+  // share of the n rows (possibly none); the counts and the Kish sums are summed over the ranks.
+  const Eigen::Index k = za.rows();
+  std::vector<double> logw(static_cast<std::size_t>(k));
+  std::vector<std::uint8_t> in(static_cast<std::size_t>(k));
+  double sums[4] = {0, 0, 0, 0};  // rows in B's range, rows in the domain, Σw, Σw² (w = e^(log w − max))
+  if (k > 0) {
+    RealNvp<float>::Mat y;
+    RealNvp<float>::Vec logdet;
+    flow.forward(za, y, logdet, nullptr);
+    RealNvp<double>::Vec bu_b, bu_a;
+    raw_energy_b_.evaluate(y.cast<double>(), bu_b, nullptr);
+    raw_energy_a_.evaluate(za.cast<double>(), bu_a, nullptr);
+    pre_.in_domain(y.data(), static_cast<int>(k), in);
+    for (Eigen::Index r = 0; r < k; ++r) {
+      const double u_b = bu_b(r) / sys_b_.beta;
+      sums[0] += u_b > b_low_ && u_b < b_high_;
+      const double lw = -bu_b(r) + bu_a(r) + logdet(r) + raw_energy_b_.box_log_det();
+      // Weight zero outside the canonical domain (METHOD.md "The domain of the map") or for NaN.
+      logw[static_cast<std::size_t>(r)] = std::isnan(lw) || !in[static_cast<std::size_t>(r)] ? -std::numeric_limits<double>::infinity() : lw;
+    }
+    sums[1] = static_cast<double>(std::count(in.begin(), in.end(), 1));
   }
+  // Kish's ESS = (Σw)²/Σw², as stats::kish_ess computes it, with the largest finite log-weight of
+  // all ranks as the common shift (on one rank: the same operations, the same result).
+  double shift = -std::numeric_limits<double>::infinity();
+  for (double lw : logw)
+    if (std::isfinite(lw)) shift = std::max(shift, lw);
+  if (group_size_ > 1) shift = trainers_->max(shift);
+  if (std::isfinite(shift))
+    for (double lw : logw) {
+      const double w = std::exp(lw - shift);
+      sums[2] += w;
+      sums[3] += w * w;
+    }
+  sum_over_trainers(sums);
   MappingMetrics mm;
-  mm.fraction_in_range = static_cast<double>(inside) / static_cast<double>(n);
-  mm.out_of_domain = 1.0 - static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(n);
-  mm.ress = kish_ess(logw) / static_cast<double>(n);
+  const double rows = static_cast<double>(n);
+  mm.fraction_in_range = sums[0] / rows;
+  mm.out_of_domain = 1.0 - sums[1] / rows;
+  mm.ress = (std::isfinite(shift) ? sums[2] * sums[2] / sums[3] : 0.0) / rows;
   return mm;
 }
 
 void Trainer::add_training_set_metrics(EpochMetrics& m) const {
   if (data_.a_train.empty()) return;
-  std::vector<std::int64_t> rows(std::min<std::size_t>(1000, data_.a_train.size() / (static_cast<std::size_t>(n_) * d_)));
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i);
-  RealNvp<float>::Mat za;
+  const auto n = static_cast<std::int64_t>(std::min<std::size_t>(1000, data_.a_train.size() / (static_cast<std::size_t>(n_) * d_)));
+  RealNvp<float>::Mat za(0, pre_.latent_dim());
   PreprocessBuffers buf;
-  preprocess(data_.a_train, rows, false, 0, za, buf);
-  const MappingMetrics t = a_to_b_metrics(za);
+  const std::vector<std::int64_t> rows = share_of(n);
+  if (!rows.empty()) preprocess(data_.a_train, rows, false, 0, za, buf);
+  const MappingMetrics t = a_to_b_metrics(za, n);
   m.fraction_in_range_train = t.fraction_in_range;
   m.ress_train = t.ress;
 }
 
+// Data-parallel: each trainer rank evaluates its block of each set (block_of, as a training batch is
+// split) and the ranks sum the parts, so every rank holds the same metrics of the whole set, from
+// 1/k of the work. Tolerance between 1 and k ranks: each row is the same computation, but the
+// flow's float32 GEMMs run over another number of rows and the double sums add in another order,
+// so the losses and the ESS agree to float32 roundings (≲ 1e-6 relative; mpi_train_parallel_np1_2_3
+// checks the logged validation losses to 1e-6); the counts (in range, in the domain) are exact
+// unless a row lies within a rounding of a bound. One rank gives bitwise the former single-rank values.
 EpochMetrics Trainer::validate() const {
   EpochMetrics m;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   m.loss_dir_validation = m.loss_inv_validation = m.fraction_in_range = m.ress_validation = nan;
   m.out_of_domain_a_to_b = m.out_of_domain_b_to_a = nan;
-  const int stride = n_ * d_;
-  auto all_rows = [&](const std::vector<float>& v) {
-    std::vector<std::int64_t> r(v.size() / stride);
-    for (std::size_t i = 0; i < r.size(); ++i) r[i] = static_cast<std::int64_t>(i);
-    return r;
-  };
+  const auto rows_of = [&](const std::vector<float>& v) { return static_cast<std::int64_t>(v.size() / (static_cast<std::size_t>(n_) * d_)); };
   const RealNvp<float>::Mat empty(0, pre_.latent_dim());
   PreprocessBuffers buf;
   if (!data_.b_validation.empty()) {
-    RealNvp<float>::Mat zb;
-    preprocess(data_.b_validation, all_rows(data_.b_validation), false, 0, zb, buf);
-    m.loss_dir_validation = losses<float>(flow, energy_a_, energy_b_, empty, zb, 1.0, 0.0, nullptr).dir;
-    // B → A: the share of generated configurations outside the canonical domain.
-    RealNvp<float>::Mat x;
-    RealNvp<float>::Vec logdet;
-    flow.inverse(zb, x, logdet, nullptr);
-    std::vector<std::uint8_t> in(static_cast<std::size_t>(x.rows()));
-    pre_.in_domain(x.data(), static_cast<int>(x.rows()), in);
-    m.out_of_domain_b_to_a = 1.0 - static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(in.size());
+    const std::int64_t n = rows_of(data_.b_validation);
+    const std::vector<std::int64_t> rows = share_of(n);
+    double part[2] = {0, 0};  // this share's part of the mean L_dir; its rows inside the domain
+    if (!rows.empty()) {
+      RealNvp<float>::Mat zb;
+      preprocess(data_.b_validation, rows, false, 0, zb, buf);
+      part[0] = losses<float>(flow, energy_a_, energy_b_, empty, zb, 1.0, 0.0, nullptr, nullptr, n).dir;
+      // B → A: the share of generated configurations outside the canonical domain.
+      RealNvp<float>::Mat x;
+      RealNvp<float>::Vec logdet;
+      flow.inverse(zb, x, logdet, nullptr);
+      std::vector<std::uint8_t> in(static_cast<std::size_t>(x.rows()));
+      pre_.in_domain(x.data(), static_cast<int>(x.rows()), in);
+      part[1] = static_cast<double>(std::count(in.begin(), in.end(), 1));
+    }
+    sum_over_trainers(part);
+    m.loss_dir_validation = part[0];
+    m.out_of_domain_b_to_a = 1.0 - part[1] / static_cast<double>(n);
   }
   if (!data_.a_validation.empty()) {
-    RealNvp<float>::Mat za;
-    preprocess(data_.a_validation, all_rows(data_.a_validation), false, 0, za, buf);
-    m.loss_inv_validation = losses<float>(flow, energy_a_, energy_b_, za, empty, 0.0, 1.0, nullptr).inv;
-    const MappingMetrics v = a_to_b_metrics(za);
+    const std::int64_t n = rows_of(data_.a_validation);
+    const std::vector<std::int64_t> rows = share_of(n);
+    RealNvp<float>::Mat za(0, pre_.latent_dim());
+    double part = 0;  // this share's part of the mean L_inv
+    if (!rows.empty()) {
+      preprocess(data_.a_validation, rows, false, 0, za, buf);
+      part = losses<float>(flow, energy_a_, energy_b_, za, empty, 0.0, 1.0, nullptr, nullptr, n).inv;
+    }
+    sum_over_trainers(std::span<double>(&part, 1));
+    m.loss_inv_validation = part;
+    const MappingMetrics v = a_to_b_metrics(za, n);
     m.fraction_in_range = v.fraction_in_range;
     m.ress_validation = v.ress;
     m.out_of_domain_a_to_b = v.out_of_domain;

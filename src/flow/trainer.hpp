@@ -13,7 +13,9 @@
 // has run (an epoch's last, smaller batch resizes the batch-sized ones); the preprocessing
 // (Preprocessor::forward) and the pool refresh's MC walkers (WalkerSet) still allocate theirs.
 // Tests: tests/flow/test_trainer.cpp (resume = uninterrupted; phase 1 lowers validation L_dir);
-// tests/flow/allocations (a step allocates only what the preprocessing and the walkers do).
+// tests/flow/allocations (a step allocates only what the preprocessing and the walkers do);
+// tests/mpi/train_parallel.sh (2 and 3 trainer ranks: parameters, losses and validation metrics
+// as 1 rank's).
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -75,11 +77,13 @@ class Trainer {
   // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update,
   // and on a non-finite metric after the epoch (the caller must then write nothing from it).
   EpochMetrics train_epoch();
-  // Validation metrics of the current flow (also for the identity map at start).
+  // Validation metrics of the current flow (also for the identity map at start). Collective over
+  // the trainer ranks: each evaluates its block of the validation sets, the parts are summed.
   EpochMetrics validate() const;
   // fraction_in_range_train and ress_train: the same A → B metrics on the first 1000
   // configurations of A's training set (METHOD.md: training and validation values); train_epoch
-  // calls it after each epoch. It allocates (as validate does); the steps do not.
+  // calls it after each epoch, split over the trainer ranks as validate() is. It allocates (as
+  // validate does); the steps do not.
   void add_training_set_metrics(EpochMetrics& m) const;
   bool done() const { return next_epoch_ >= experiment_.training.total_epochs(); }
 
@@ -106,12 +110,17 @@ class Trainer {
  private:
   // The common part; pool_ranks: the ranks that share the source pool (none: alone).
   Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks);
-  // A → B metrics of preprocessed A rows za: fraction of F(A) in B's 1st–99th percentile energy
-  // range, Kish ESS/n of the weights (zero outside the canonical domain), share outside the domain.
+  // A → B metrics of n preprocessed A rows of which za holds this trainer rank's share (share_of(n);
+  // collective over the trainer ranks): fraction of F(A) in B's 1st–99th percentile energy range,
+  // Kish ESS/n of the weights (zero outside the canonical domain), share outside the domain.
   struct MappingMetrics {
     double fraction_in_range = 0, ress = 0, out_of_domain = 0;
   };
-  MappingMetrics a_to_b_metrics(const RealNvp<float>::Mat& za) const;
+  MappingMetrics a_to_b_metrics(const RealNvp<float>::Mat& za, std::int64_t n) const;
+  // This trainer rank's rows block_of(n) of a set of n rows (all of them when alone).
+  std::vector<std::int64_t> share_of(std::int64_t n) const;
+  // Sums v over the trainer ranks in place (nothing when alone).
+  void sum_over_trainers(std::span<double> v) const;
   // Throws Error(numerical) naming the first computed metric of m that is not finite.
   void check_metrics_finite(const EpochMetrics& m, const TrainingPhase& P) const;
   // Work buffers of preprocess(): the gathered configurations and the per-row choices.

@@ -20,7 +20,7 @@ std::string data_set_path(const std::string& run, char label, const std::string&
 std::vector<std::string> physics_keys(const Experiment& e, char label) {
   const std::string s = fmt::format("systems.{}.", label);
   std::vector<std::string> keys = {"box.dimension", "box.n_particles", s + "potential", s + "epsilon", s + "sigma"};
-  if (e.system(label).potential == PotentialKind::lj) keys.push_back(s + "cutoff");  // WCA ignores it
+  if (e.system(label).potential == "lj") keys.push_back(s + "cutoff");  // WCA ignores it
   for (const char* k : {"inner_cutoff", "temperature", "density"}) keys.push_back(s + k);
   return keys;
 }

@@ -9,13 +9,14 @@
 #include "core/error.hpp"
 #include "physics/box.hpp"
 #include "physics/energy.hpp"
+#include "physics/experiment_physics.hpp"
 
 namespace boltzmap {
 
 Frames imported_frames(const Trajectory& t, const std::string& path, const Experiment& e, char label) {
   const int N = e.box.n_particles, D = e.box.dimension;
   const SystemConfig& cfg = e.system(label);
-  const System sys = cfg.physics(D, N);
+  const System sys = physical_system(cfg, D, N);
   const double L = sys.box.length;
   const std::string who = fmt::format("system {} of {} (N = {}, {}D, L = (N/ρ)^(1/d) = {:.10g})", label, e.source_file, N, D, L);
   const std::int64_t F = t.frames();

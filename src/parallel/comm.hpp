@@ -2,7 +2,8 @@
 // counts or datatypes by hand. Works without mpirun (a singleton: one rank plays every role).
 // split(role) makes the communicator of the ranks of one role (parallel/roles.hpp), freed with
 // the last copy of the Comm that holds it. Tests: tests/mpi/ (exact integer collectives under
-// mpiexec -n 2 and -n 3: mpi_roles_np3 for split).
+// mpiexec -n 2 and -n 3: mpi_roles_np3 for split; mpi_comm_blocks_np1..4 for gather_blocks and
+// allgather_blocks).
 #pragma once
 #include <mpi.h>
 

@@ -17,6 +17,7 @@
 #include "io/h5md.hpp"
 #include "io/run_folder.hpp"
 #include "physics/energy.hpp"
+#include "physics/experiment_physics.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/autocorr.hpp"
 #include "sampling/sample_checkpoint.hpp"
@@ -67,7 +68,7 @@ std::string sample_checkpoint_difference(const std::string& path, const Experime
 SampleStats sample_system(const Experiment& e, char label, const Comm& comm, const SampleOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const SystemConfig& cfg = e.system(label);
-  const System sys = cfg.physics(e.box.dimension, e.box.n_particles);
+  const System sys = physical_system(cfg, e.box.dimension, e.box.n_particles);
   const int N = sys.n_particles, D = sys.box.dimension, stride = N * D;
   const std::int64_t W = cfg.sampler.walkers;
   const Range mine = block_of(W, comm.rank(), comm.size());
@@ -83,7 +84,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                            {"evaluation", cfg.datasets.train + cfg.datasets.validation, total}};
 
   spdlog::info("system {}: {} ε={} σ={} r_c={:.4g} r_in={}, T={}, ρ={}, N={}, {}D, L={:.6g}", sys_name,
-               to_string(cfg.potential), cfg.epsilon, cfg.sigma, sys.potential.cutoff, cfg.inner_cutoff, cfg.temperature,
+               cfg.potential, cfg.epsilon, cfg.sigma, sys.potential.cutoff, cfg.inner_cutoff, cfg.temperature,
                cfg.density, N, D, sys.box.length);
   spdlog::info("system {}: {} walkers ({} per rank), Δ = {}, {} equilibration moves, {} saves every {} moves → "
                "train {}, validation {}, evaluation {}",

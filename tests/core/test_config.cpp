@@ -1,4 +1,5 @@
-// Input validation (src/core/config.cpp): valid inputs parse to the right values and defaults,
+// Input validation (src/core/config.cpp, and src/physics/experiment_physics.cpp for the checks
+// that need physics): valid inputs parse to the right values and defaults,
 // the shipped inputs carry the paper's settings, --set overrides work, the resolved input
 // round-trips, and every bad input is an Error(ExitCode::input) whose message names the file,
 // the line (or the --set override), the dotted key and what is allowed.
@@ -13,6 +14,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "physics/box.hpp"
+#include "physics/experiment_physics.hpp"
 
 using namespace boltzmap;
 
@@ -125,9 +127,10 @@ Edit erase(const std::string& anchor, const std::string& base = kBase) {
 }
 
 // Parses and expects Error(ExitCode::input); returns its message ("" if it did not throw that).
+// The parse and the physics checks, as load_job_input() makes them.
 std::string input_error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
   try {
-    parse_experiment(text, kOrigin, sets);
+    check_experiment_physics(parse_experiment(text, kOrigin, sets));
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::input) << "wrong exit code for: " << e.what();
     return e.what();
@@ -236,7 +239,7 @@ TEST(Config, ValidInputValuesAndDefaults) {
 
   const SystemConfig& a = e.system('A');
   EXPECT_EQ(a.label, "A");
-  EXPECT_EQ(a.potential, PotentialKind::lj);
+  EXPECT_EQ(a.potential, "lj");
   EXPECT_EQ(a.epsilon, 1.0);
   EXPECT_EQ(a.sigma, 1.0);
   EXPECT_EQ(a.cutoff, 3.0);
@@ -257,7 +260,7 @@ TEST(Config, ValidInputValuesAndDefaults) {
   const SystemConfig& b = e.system('B');
   EXPECT_EQ(&b, &e.systems[1]);
   EXPECT_EQ(b.label, "B");
-  EXPECT_EQ(b.potential, PotentialKind::wca);
+  EXPECT_EQ(b.potential, "wca");
   EXPECT_EQ(b.epsilon, 0.5);
   EXPECT_EQ(b.temperature, 2.0);
   EXPECT_EQ(b.density, 0.6);
@@ -267,7 +270,7 @@ TEST(Config, ValidInputValuesAndDefaults) {
   EXPECT_EQ(b.datasets.total(), 10);
 
   // physics(): β = 1/T, L = (N/ρ)^(1/d).
-  const System s = b.physics(e.box.dimension, e.box.n_particles);
+  const System s = physical_system(b, e.box.dimension, e.box.n_particles);
   EXPECT_EQ(s.n_particles, 32);
   EXPECT_EQ(s.box.dimension, 2);
   EXPECT_DOUBLE_EQ(s.beta, 0.5);
@@ -281,8 +284,8 @@ TEST(Config, SystemsOfDifferentDensitiesAreValid) {
   EXPECT_EQ(e.system('A').density, 0.70);
   EXPECT_EQ(e.system('B').density, 0.735);
   const int N = e.box.n_particles, D = e.box.dimension;
-  EXPECT_DOUBLE_EQ(e.system('A').physics(D, N).box.length, box_length(N, 0.70, D));
-  EXPECT_DOUBLE_EQ(e.system('B').physics(D, N).box.length, box_length(N, 0.735, D));
+  EXPECT_DOUBLE_EQ(physical_system(e.system('A'), D, N).box.length, box_length(N, 0.70, D));
+  EXPECT_DOUBLE_EQ(physical_system(e.system('B'), D, N).box.length, box_length(N, 0.735, D));
   // A density whose box is too small for the cutoff is refused for that system alone.
   EXPECT_NE(input_error_of(kBase, {"systems.B.density=50"}).find("systems.B"), std::string::npos);
 }
@@ -369,11 +372,11 @@ TEST(Config, ShippedExperimentI) {
   EXPECT_EQ(e.box.n_particles, 32);
   EXPECT_EQ(e.box.lattice, "centered-square");
   const SystemConfig &a = e.system('A'), &b = e.system('B');
-  EXPECT_EQ(a.potential, PotentialKind::lj);
+  EXPECT_EQ(a.potential, "lj");
   EXPECT_EQ(a.epsilon, 1.0);
   ASSERT_TRUE(a.sampler.step_size);
   EXPECT_EQ(*a.sampler.step_size, 0.175);
-  EXPECT_EQ(b.potential, PotentialKind::lj);
+  EXPECT_EQ(b.potential, "lj");
   EXPECT_EQ(b.epsilon, 0.5);
   ASSERT_TRUE(b.sampler.step_size);
   EXPECT_EQ(*b.sampler.step_size, 0.2);
@@ -388,11 +391,11 @@ TEST(Config, ShippedExperimentII) {
   const Experiment e = load_experiment(inputs_dir() + "/experiment_II.toml");
   EXPECT_EQ(e.name, "experiment_II");
   const SystemConfig &a = e.system('A'), &b = e.system('B');
-  EXPECT_EQ(a.potential, PotentialKind::wca);
+  EXPECT_EQ(a.potential, "wca");
   EXPECT_EQ(a.epsilon, 0.5);
   ASSERT_TRUE(a.sampler.step_size);
   EXPECT_EQ(*a.sampler.step_size, 0.2);
-  EXPECT_EQ(b.potential, PotentialKind::lj);
+  EXPECT_EQ(b.potential, "lj");
   EXPECT_EQ(b.epsilon, 1.0);
   EXPECT_EQ(b.cutoff, 3.0);
   ASSERT_TRUE(b.sampler.step_size);
@@ -528,7 +531,7 @@ TEST(Config, WcaIgnoresAnExplicitCutoff) {
   // DESIGN.md: cutoff is "ignored for wca" — even one beyond L/2; r_c stays 2^(1/6)σ.
   const std::string text = insert_after("epsilon = 0.5", "cutoff = 3.5").text;
   const Experiment e = parse_experiment(text, kOrigin);
-  const System b = e.system('B').physics(e.box.dimension, e.box.n_particles);
+  const System b = physical_system(e.system('B'), e.box.dimension, e.box.n_particles);
   EXPECT_DOUBLE_EQ(b.potential.cutoff, std::pow(2.0, 1.0 / 6.0));
   EXPECT_EQ(e.resolved_toml.find("cutoff = 3.5"), std::string::npos);
 }
@@ -635,6 +638,10 @@ TEST(ConfigOverride, BadValueNamesTheOverride) {
       {"systems.A.sampler.stepsize=0.1", "systems.A.sampler.stepsize", "step_size"},  // unknown key
       {"box.dimension=4", "box.dimension", "[2, 3]"},
       {"name=a/b", "name", "letters"},
+      // Checked after parsing (physics/experiment_physics.cpp), located by Experiment::where alike.
+      {"box.n_particles=30", "box.n_particles", "18 or 32"},
+      {"systems.A.sampler.step_size=9", "systems.A.sampler.step_size", "(0, L/2"},
+      {"systems.A.cutoff=9", "systems.A.cutoff", "L/2"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.set);

@@ -13,6 +13,7 @@
 
 #include "flow/trainer.hpp"
 #include "physics/lattice.hpp"
+#include "physics/experiment_physics.hpp"
 #include "sampling/walkers.hpp"
 #include "support/configs.hpp"
 
@@ -42,7 +43,7 @@ std::unique_ptr<World> make_world(const std::string& phases) {
   const auto lat = make_lattice("centered-square", D, N, L);
   std::vector<float>* sets[2][2] = {{&w->data.a_train, &w->data.a_validation}, {&w->data.b_train, &w->data.b_validation}};
   for (int k = 0; k < 2; ++k) {
-    const System s = w->e.systems[k].physics(D, N);
+    const System s = physical_system(w->e.systems[k], D, N);
     WalkerSet ws(s, 100 + k, 0, 700, lat);
     ws.run(3000, 0.3f);
     for (int set = 0; set < 2; ++set) {
@@ -166,7 +167,7 @@ TEST(Trainer, PhaseOneLowersTheValidationDirectLoss) {
   Preprocessor::evaluation_choices(c, g);
   RealNvp<float>::Mat z(rows, m);
   w->pre->forward(BatchView{x.data(), rows, 8, 2}, c, g, z.data());
-  const System sa = w->e.system('A').physics(2, 8), sb = w->e.system('B').physics(2, 8);
+  const System sa = physical_system(w->e.system('A'), 2, 8), sb = physical_system(w->e.system('B'), 2, 8);
   const LatentEnergy ea(*w->pre, sa, 1e5), eb(*w->pre, sb, 1e5);
   const RealNvp<float>::Mat none(0, m);
   double sum = 0, sum2 = 0;

@@ -21,6 +21,7 @@
 #include "io/trajectory.hpp"
 #include "io/xyz.hpp"
 #include "physics/energy.hpp"
+#include "physics/experiment_physics.hpp"
 #include "physics/lattice.hpp"
 #include "support/configs.hpp"
 
@@ -164,7 +165,7 @@ Experiment tiny() { return parse_experiment(test::kTinySystems, "tiny.toml"); }
 // A trajectory of system A of tiny(): its lattice, shifted by −L/2 (as from a centred box).
 Trajectory lattice_trajectory(const Experiment& e) {
   const int N = e.box.n_particles, D = e.box.dimension;
-  const System s = e.system('A').physics(D, N);
+  const System s = physical_system(e.system('A'), D, N);
   const std::vector<float> x = make_lattice(e.box.lattice, D, N, s.box.length);
   Trajectory t;
   t.particles = N;
@@ -191,7 +192,7 @@ TEST(Interchange, ImportWrapsAndRecomputesEnergies) {
   ASSERT_EQ(e.box.dimension, 2);
   const Trajectory t = lattice_trajectory(e);
   const Frames f = imported_frames(t, "other.gsd", e, 'A');
-  const System s = e.system('A').physics(2, e.box.n_particles);
+  const System s = physical_system(e.system('A'), 2, e.box.n_particles);
   const std::vector<float> x = make_lattice(e.box.lattice, 2, e.box.n_particles, s.box.length);
   ASSERT_EQ(f.positions.size(), x.size());
   for (float v : f.positions) EXPECT_TRUE(v >= 0.0f && v < static_cast<float>(s.box.length)) << v;

@@ -2,7 +2,8 @@
 # mpi_train_parallel: data-parallel training. The same tiny training on 1 rank, on 2 and on 3
 # trainer ranks, and on 3 ranks of which 1 is a sampler rank (2 trainers): the source pool after
 # training is bitwise the 1-rank pool (the pool's MC draws are keyed by the row, not by the rank
-# that makes them), and the parameters and every logged loss agree to float tolerance.
+# that makes them), and the parameters, every logged loss and the validation metrics (each trainer
+# rank evaluates its block of the validation sets) agree to float tolerance.
 #
 # Tolerance. The k-rank gradient is the 1-rank gradient summed in another order (each rank's GEMMs
 # over its rows, then the allreduce), so it differs by a few float32 roundings, ~1e-7 relative.
@@ -34,7 +35,7 @@ train three 3 && grep -q "split over 3 trainer ranks" three.log && ok "3 ranks t
 train split 3 --sampler-ranks 1 && grep -q "split over 2 trainer ranks" split.log && grep -q "sampler (waits)" split.log \
   && ok "3 ranks with 1 sampler rank: 2 trainer ranks train" || bad "3 ranks, 1 sampler" split.log
 
-$py - <<'PY' > compare.log 2>&1 && ok "pools bitwise equal; parameters within 1e-5, losses within 1e-6 of 1 rank's" || bad "k ranks vs 1" compare.log
+$py - <<'PY' > compare.log 2>&1 && ok "pools bitwise equal; parameters within 1e-5, losses within 1e-6, validation metrics within rounding of 1 rank's" || bad "k ranks vs 1" compare.log
 import csv, h5py, numpy as np
 def state(d):
     with h5py.File(f"{d}/model/checkpoints/checkpoint.h5", "r") as f:
@@ -43,6 +44,11 @@ def losses(d):
     rows = list(csv.DictReader(open(f"{d}/train_log.csv")))
     return np.array([[float(r[k]) if r[k] != "n/a" else np.nan for k in
                       ("loss_dir_train", "loss_inv_train", "loss_dir_validation", "loss_inv_validation")] for r in rows])
+def metrics(d):
+    rows = list(csv.DictReader(open(f"{d}/train_log.csv")))
+    keys = ("fraction_in_range", "ress_validation", "out_of_domain_a_to_b", "out_of_domain_b_to_a",
+            "fraction_in_range_train", "ress_train")
+    return np.array([[float(r[k]) if r[k] != "n/a" else np.nan for k in keys] for r in rows])
 p1, pool1, steps = state("one")
 l1 = losses("one")
 assert steps == 12, steps
@@ -59,6 +65,16 @@ for d in ("two", "three", "split"):
     rel = np.abs(l[ok] - l1[ok]) / np.abs(l1[ok])
     print(d, "max relative loss difference", rel.max())
     assert rel.max() <= 1e-6, (d, rel.max())
+    # The validation metrics each trainer rank computes on its block of the sets and sums
+    # (Trainer::validate): the same as 1 rank's to float roundings; printed to 6 digits, so
+    # |Δ| ≤ 2e-5·|x| + 1e-6 allows the last digit's rounding. A block dropped or counted twice
+    # moves a share by ≥ 1/3 of its rows' contribution: far beyond that.
+    m1, m = metrics("one"), metrics(d)
+    assert np.array_equal(np.isfinite(m1), np.isfinite(m)), d
+    ok = np.isfinite(m1)
+    dm = np.abs(m[ok] - m1[ok]) - (2e-5 * np.abs(m1[ok]) + 1e-6)
+    print(d, "validation metrics: worst margin", dm.max())
+    assert dm.max() <= 0, (d, dm.max())
 # The pool did move: training with λ_inv > 0 advanced its members.
 with h5py.File("base/data/A_train.h5", "r") as f:
     a = f["particles/all/position/value"][:]

@@ -23,6 +23,7 @@
 #include "flow/loss.hpp"
 #include "flow/trainer.hpp"
 #include "physics/lattice.hpp"
+#include "physics/experiment_physics.hpp"
 #include "sampling/walkers.hpp"
 #include "support/configs.hpp"
 
@@ -308,7 +309,7 @@ TEST(TrainerAllocations, StepAddsNothingToThePreprocessingAndThePoolWalkers) {
   const auto lat = make_lattice("centered-square", D, N, L);
   TrainingData data;
   for (int k = 0; k < 2; ++k) {
-    WalkerSet ws(e.systems[k].physics(D, N), 100 + k, 0, rows, lat);
+    WalkerSet ws(physical_system(e.systems[k], D, N), 100 + k, 0, rows, lat);
     ws.run(500, 0.3f);
     std::vector<float>& set = k == 0 ? data.a_train : data.b_train;
     set.resize(static_cast<std::size_t>(rows) * N * D);
@@ -325,7 +326,7 @@ TEST(TrainerAllocations, StepAddsNothingToThePreprocessingAndThePoolWalkers) {
     pre.training_choices(7, 0, c, g);
     pre.forward(BatchView{x.data(), batch, N, D}, c, g, z.data());
   };
-  const System sys_a = e.system('A').physics(D, N);
+  const System sys_a = physical_system(e.system('A'), D, N);
   auto pool_walkers = [&] {
     WalkerSet ws(sys_a, 1, 0, batch, std::span<const float>(x.data(), N * D));
     for (int i = 0; i < batch; ++i) ws.set_configuration(i, std::span<const float>(x.data() + i * N * D, N * D));

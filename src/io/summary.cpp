@@ -1,5 +1,5 @@
 // See summary.hpp.
-#include "core/summary.hpp"
+#include "io/summary.hpp"
 
 #include <filesystem>
 
