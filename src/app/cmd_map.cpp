@@ -126,7 +126,9 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
     meta.observables = kObservables;
     for (const char* energy : {"source_energy", "identity_energy"}) meta.observable_units[energy] = kEnergyUnit;
     const std::string path = folder.mapped(direction_name(dir));
-    H5mdWriter w(path, meta, comm);
+    // Created once the first round has been read and mapped on every rank: a bad file found there
+    // ends the job before any output file is touched.
+    std::optional<H5mdWriter> w;
     // Chunks of rows: every rank makes the same number of (collective) writes, with nothing to
     // write once its rows are done.
     const std::int64_t chunk = e.analysis.chunk_configurations;
@@ -168,17 +170,18 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
                                               m.log_jacobian[i], m.log_weight_unrestricted[i], model_path));
         }
       });
-      w.write(first, k, m.positions, m.mapped_energy, walker, moves);
+      if (!w) w.emplace(path, meta, comm);
+      w->write(first, k, m.positions, m.mapped_energy, walker, moves);
       const std::vector<double> inside(m.in_domain.begin(), m.in_domain.end());
       const std::vector<const std::vector<double>*> cols = {&m.source_energy, &m.log_jacobian, &m.log_weight,
                                                             &m.log_weight_unrestricted, &inside, &m.identity_energy,
                                                             &m.identity_log_weight};
-      for (std::size_t c = 0; c < cols.size(); ++c) w.write_observable(kObservables[c], first, k, *cols[c]);
+      for (std::size_t c = 0; c < cols.size(); ++c) w->write_observable(kObservables[c], first, k, *cols[c]);
       for (auto f : m.in_domain) outside += f ? 0.0 : 1.0;
       done += k;
     }
     progress.finish();
-    w.close();
+    w->close();
 
     outside = comm.sum(outside);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

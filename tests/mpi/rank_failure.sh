@@ -4,8 +4,11 @@
 # silent abort). The rank-specific faults are real ones: an MPMD launch starts the failing rank in
 # another working folder, as a node whose file system shows another copy of the run folder (a
 # stale or corrupted node-local copy), or under `ulimit -v`, as a node with less memory:
-#   map, 2 and 3 ranks: the last rank's copy of A's evaluation set has a NaN coordinate (every
-#     rank reads the set; the lowest failing rank, not rank 0, reports it: all_or_none);
+#   map, 2 and 3 ranks: the last rank's copy of A's evaluation set has a NaN coordinate in that
+#     rank's own rows (each rank reads only its rows; the lowest failing rank, not rank 0, reports
+#     it: all_or_none). The bad row is in the rank's first chunk, read before the output file is
+#     created: the ranks' separate folders make "the same" output two files, which a collective
+#     MPI-IO open cannot span (on a cluster the run folder is one shared file system);
 #   train, 3 ranks: the last rank's copy of B's training set has a NaN coordinate (read while the
 #     other ranks go on into the preprocessing and the trainer's collectives);
 #   train, 2 ranks: rank 1 runs out of memory (std::bad_alloc under ulimit -v) while rank 0 trains.
@@ -49,8 +52,8 @@ expect() {
 }
 
 # ---- map: a data set that only the last rank's node sees corrupt
-node bad_a && h5nan bad_a/out/rf/data/A_evaluation.h5 10
-nan_msg='out/rf/data/A_evaluation.h5: frame 10 (of 300), particle 3, axis 1: coordinate nan is not finite'
+node bad_a && h5nan bad_a/out/rf/data/A_evaluation.h5 210
+nan_msg='out/rf/data/A_evaluation.h5: frame 210 (of 300), particle 3, axis 1: coordinate nan is not finite'
 timed map_np2.log "$mpiexec" -n 1 "$boltzmap" map in.toml --no-progress \
   : -n 1 sh -c "cd bad_a && exec \"$boltzmap\" map in.toml --no-progress"
 expect "map, 2 ranks: rank 1's corrupt evaluation set stops the job" map_np2.log "[rank 1] $nan_msg" 4
