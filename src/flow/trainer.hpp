@@ -27,6 +27,7 @@
 #include "flow/training_state.hpp"
 #include "flow/loss.hpp"
 #include "flow/realnvp.hpp"
+#include "flow/pool_stream.hpp"
 #include "flow/source_pool.hpp"
 #include "parallel/comm.hpp"
 #include "parallel/gradient_reducer.hpp"
@@ -60,6 +61,8 @@ struct EpochMetrics {
   double ress_train = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;
   std::int64_t steps = 0;        // optimiser steps in this epoch
+  double step_seconds = 0;       // of seconds, in the steps (not the validation)
+  double pool_seconds = 0;       // of step_seconds, waiting for the source pool (SourcePool::seconds)
 };
 
 class Trainer {
@@ -68,9 +71,10 @@ class Trainer {
   Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data);
   // Data-parallel over `trainers`: each rank holds the same data, flow and pool; a step's batch is
   // split among them by block_of, and their gradients summed by `reducer` (made over trainers
-  // when null), so every rank takes the same step.
+  // when null), so every rank takes the same step. With `stream` the source pool is streamed from
+  // the sampler ranks (flow/pool_stream.hpp) instead of held and advanced by the trainers.
   Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, Comm trainers,
-          std::unique_ptr<GradientReducer> reducer = nullptr);
+          std::unique_ptr<GradientReducer> reducer = nullptr, const PoolLink* stream = nullptr);
 
   // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update,
   // and on a non-finite metric after the epoch (the caller must then write nothing from it).
@@ -104,8 +108,10 @@ class Trainer {
   double b_energy_high() const { return b_high_; }
 
  private:
-  // The common part; pool_ranks: the ranks that share the source pool (none: alone).
-  Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks);
+  // The common part; pool_ranks: the ranks that share the source pool (none: alone); stream: the
+  // sampler ranks that hold it instead.
+  Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks,
+          const PoolLink* stream);
   // A → B metrics of preprocessed A rows za: fraction of F(A) in B's 1st–99th percentile energy
   // range, Kish ESS/n of the weights (zero outside the canonical domain), share outside the domain.
   struct MappingMetrics {
@@ -144,7 +150,7 @@ class Trainer {
   double b_low_ = 0, b_high_ = 0;               // B's reference 1st and 99th percentile of U
   std::int64_t next_epoch_ = 0, step_ = 0;
   StepBuffers buffers_;
-  std::uint64_t seed_batch_, seed_augment_, seed_pool_;
+  std::uint64_t seed_batch_, seed_augment_;
   std::unique_ptr<SourcePool> pool_;  // null when no phase trains L_inv
   std::optional<Comm> trainers_;  // empty: alone
   std::unique_ptr<GradientReducer> reducer_;

@@ -1,0 +1,136 @@
+// The streamed source pool (DESIGN.md "Parallel shape"; issue 11): with `[parallel] sampler_ranks
+// = k > 0` the pool's walkers live on the k sampler ranks, which advance the members a step draws
+// while the trainer ranks train on the step before. Trainer side: StreamedSourcePool (a SourcePool);
+// sampler side: PoolServer, polled by the sampler rank's loop (app/cmd_train.cpp) between its
+// tests of the per-epoch collective.
+//
+// Ownership. Sampler j of S owns the pool rows block_of(P, j, S) and advances the batch rows whose
+// member it owns, row i of step s with walker id s·batch_size + i from the member's current
+// configuration (pool_members, advance_pool_row: the draws of LocalSourcePool), so the numbers do
+// not depend on k, on the number of trainers or on timing: the pool after training is bitwise the
+// 1-rank pool. Every trainer receives all k rows of each step and keeps a mirror of the whole pool,
+// updated on commit() exactly as a LocalSourcePool is: contents() is local and cheap (checkpoints,
+// the trainers' state hash and the saved state of a failed step need no message; a gather at
+// checkpoint time would be a collective in places only rank 0 reaches), and restore() sets the
+// mirror and re-sends it to the samplers before the next batch. Cost: k·N·D floats per trainer per
+// step (64 KiB for batch 512, N = 32, D = 2) and the pool's memory once more on each trainer.
+//
+// Messages (a duplicate of the job's communicator, so they never meet another one). Trainer 0
+// sends each sampler small control messages: START (the step, P, n_b, then the sampler's rows),
+// REQUEST (step, k) at next_batch, COMMIT (step) at commit(), STOP at the end; every sampler answers
+// a REQUEST by sending its rows of that batch to every trainer (non-blocking; the sent buffer is
+// kept until the step's decision, while the next batch is prepared in the other buffer: double
+// buffering). A sampler sends only what was asked for, so no message is left unreceived when the
+// job stops (by a signal or at the end), and a stale prefetch is never seen by a trainer.
+//
+// Prefetch and commit. After sending step s the sampler prepares the next drawing step q
+// (PoolSchedule) before it is asked for, and before s's decision is known. A row of q whose member
+// s also drew depends on that decision: accepted, it starts from s's advanced row; rejected (no
+// COMMIT between s's batch and q's REQUEST: a non-finite loss or gradient), from the pool as it
+// was. The sampler guesses "accepted" (the only outcome that lets training go on: today a rejected
+// step stops it) and marks such rows speculative; a COMMIT confirms them, a REQUEST that finds s
+// undecided drops s's rows and recomputes the speculative rows of q from the unchanged pool before
+// sending. So the batch sent is always the one LocalSourcePool makes, and a guess costs at most
+// one recomputation. (Rows overlap ≈ k²/P of k per step.) A REQUEST that is not the step prepared
+// (a schedule that disagrees, the first step after START) is computed when it comes: slower, never
+// different. The stall share = the trainers' time waiting in next_batch over their step time
+// (train.pool_stall_fraction).
+// Tests: mpi_pool_stream_np1_2_4 (1 rank vs 1 sampler + 1 trainer vs 2 + 2: pool bitwise, parameters
+// within tolerance, resume = uninterrupted), mpi_signals_np2 (a signal with a sampler rank).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "flow/source_pool.hpp"
+#include "parallel/comm.hpp"
+
+namespace boltzmap {
+
+struct PoolLink {
+  Comm world;    // a duplicate (Comm::duplicate) of the job's communicator, on every rank
+  int trainers;  // world ranks 0 … trainers − 1 train (trainer rank r is world rank r); the rest sample
+  int samplers() const { return world.size() - trainers; }
+};
+
+// What the samplers report at STOP (summed over them).
+struct PoolStats {
+  std::int64_t batches = 0;   // REQUESTs answered
+  std::int64_t prepared = 0;  // of which the batch was complete when the REQUEST came
+  double busy_seconds = 0;    // MC time
+};
+
+class StreamedSourcePool final : public SourcePool {
+ public:
+  // initial: the pool [P][N][D] (every trainer passes the same); b_train_rows: n_b, for the schedule.
+  StreamedSourcePool(const PoolParams& p, std::vector<float> initial, PoolLink link, std::int64_t b_train_rows);
+  std::span<const float> next_batch(std::int64_t step, int k, Range mine) override;
+  void commit() override;
+  const std::vector<float>& contents() const override { return mirror_; }
+  void restore(std::vector<float> contents) override;
+  double seconds() const override { return seconds_; }
+
+ private:
+  PoolParams p_;
+  std::vector<float> mirror_;  // [P][N][D]: the pool as the samplers hold it after the last commit
+  PoolLink link_;
+  std::int64_t b_rows_;
+  int stride_;
+  bool started_ = false;  // the samplers hold mirror_ (false at first and after restore)
+  std::int64_t step_ = -1;
+  std::vector<std::int64_t> members_, order_;
+  std::vector<float> batch_;                  // [k][N][D], all rows of the last next_batch
+  std::vector<std::vector<float>> received_;  // [sampler][its rows in batch order][N][D]
+  double seconds_ = 0;
+};
+
+// A sampler rank's side. poll() does one piece of work (a control message, or one row of the batch
+// being prepared) and says whether there was any; stopped() after STOP.
+class PoolServer {
+ public:
+  PoolServer(const PoolParams& p, const TrainingSettings& t, PoolLink link);
+  bool poll();
+  bool stopped() const { return stopped_; }
+
+ private:
+  struct Batch {
+    std::int64_t step = -1;                // −1: none
+    std::vector<std::int64_t> members;     // [k] pool rows
+    std::vector<int> rows;                 // the batch rows whose member this sampler owns, increasing
+    std::vector<float> out;                // [rows][N][D]
+    std::vector<std::uint8_t> done;        // [rows]
+    std::vector<std::uint8_t> guessed;     // [rows]: started from the pending step's row (speculative)
+    std::size_t left = 0;                  // rows not yet done
+    std::vector<Request> sends;            // to each trainer, while pending
+  };
+  void handle(const std::array<std::int64_t, 4>& m);
+  void prepare(Batch& b, std::int64_t step, int k);
+  bool advance_one(Batch& b);  // one row not done yet; false: none
+  void release(Batch& b);      // waits for its sends, then empties it
+  std::span<float> row(std::int64_t member) {
+    return {rows_.data() + static_cast<std::size_t>(member - own_.begin) * stride_, static_cast<std::size_t>(stride_)};
+  }
+
+  PoolParams p_;
+  TrainingSettings training_;
+  PoolLink link_;
+  int index_, stride_;
+  std::int64_t P_ = 0;
+  Range own_{0, 0};
+  std::vector<float> rows_;             // [own rows][N][D]
+  std::vector<std::int64_t> pending_row_;  // [own rows]: the pending step's row of it (its last), −1: none
+  std::vector<PoolSchedule> schedule_;  // one once started
+  Batch pending_, ahead_;               // sent, awaiting the decision; being prepared
+  std::vector<std::int64_t> order_;
+  std::array<std::int64_t, 4> control_{};
+  Request control_req_;
+  bool stopped_ = false;
+  PoolStats stats_;
+};
+
+// Trainer 0, once training is over (or never needed the pool): STOP to every sampler; returns
+// their PoolStats summed.
+PoolStats stop_pool_servers(const PoolLink& link);
+
+}  // namespace boltzmap
