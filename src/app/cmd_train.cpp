@@ -219,7 +219,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   log_stage_start(comm, trains ? "trainer" : needs_a ? "sampler" : "sampler (waits)", backend);
   log_role_split(e, comm, roles);
   if (!trains) {
-    PoolServer server(pool_params(e), e.training, *link);
+    PoolServer server(pool_params(e), e.training, *link, trainers);  // on a sampler rank: the sampler ranks
     return follow_training(comm, server);
   }
   const int N = e.box.n_particles, D = e.box.dimension;

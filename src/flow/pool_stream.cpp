@@ -28,12 +28,7 @@ void send_control(const PoolLink& link, int sampler, Control m) {
 
 StreamedSourcePool::StreamedSourcePool(const PoolParams& p, std::vector<float> initial, PoolLink link,
                                        std::int64_t b_train_rows)
-    : p_(p),
-      mirror_(std::move(initial)),
-      link_(std::move(link)),
-      b_rows_(b_train_rows),
-      stride_(p.a.n_particles * p.a.box.dimension),
-      received_(static_cast<std::size_t>(link_.samplers())) {}
+    : p_(p), mirror_(std::move(initial)), link_(std::move(link)), b_rows_(b_train_rows), stride_(p.a.n_particles * p.a.box.dimension) {}
 
 std::span<const float> StreamedSourcePool::next_batch(std::int64_t step, int k, Range mine) {
   const int S = link_.samplers();
@@ -42,34 +37,25 @@ std::span<const float> StreamedSourcePool::next_batch(std::int64_t step, int k, 
   if (!started_ && root)
     for (int j = 0; j < S; ++j) {
       send_control(link_, j, {kStart, step, P, b_rows_});
-      const Range own = block_of(P, j, S);
-      link_.world.send(std::span<const float>(mirror_.data() + own.begin * stride_, static_cast<std::size_t>(own.count()) * stride_),
-                       link_.trainers + j, kContents);
+      link_.world.send(std::span<const float>(mirror_), link_.trainers + j, kContents);
     }
   started_ = true;
   step_ = step;
-  pool_members(P, p_.seed, step, k, order_, members_);
-  // Sampler j sends the rows whose member it owns, in batch order. The receives are posted before
-  // the request goes out, so a sampler's send finds them waiting.
-  std::vector<int> count(static_cast<std::size_t>(S), 0);
-  for (const std::int64_t m : members_) ++count[static_cast<std::size_t>(block_owner(m, P, S))];
+  // Sampler j sends the rows block_of(k, j, S). The receives are posted before the request goes
+  // out, so a sampler's send finds them waiting.
+  batch_.resize(static_cast<std::size_t>(k) * stride_);
   std::vector<Request> recvs;
   for (int j = 0; j < S; ++j) {
-    received_[j].resize(static_cast<std::size_t>(count[j]) * stride_);
-    recvs.push_back(link_.world.irecv(std::span<float>(received_[j]), link_.trainers + j, kBatch));
+    const Range b = block_of(k, j, S);
+    recvs.push_back(link_.world.irecv(std::span<float>(batch_.data() + b.begin * stride_, static_cast<std::size_t>(b.count()) * stride_),
+                                      link_.trainers + j, kBatch));
   }
   const auto t0 = std::chrono::steady_clock::now();
   if (root)
     for (int j = 0; j < S; ++j) send_control(link_, j, {kRequest, step, k, 0});
   for (auto& r : recvs) r.wait();
   seconds_ += since(t0);
-  batch_.resize(static_cast<std::size_t>(k) * stride_);
-  std::fill(count.begin(), count.end(), 0);
-  for (int i = 0; i < k; ++i) {
-    const auto j = static_cast<std::size_t>(block_owner(members_[i], P, S));
-    std::copy_n(received_[j].data() + static_cast<std::size_t>(count[j]++) * stride_, stride_,
-                batch_.data() + static_cast<std::size_t>(i) * stride_);
-  }
+  pool_members(P, p_.seed, step, k, order_, members_);  // for commit()
   return {batch_.data() + mine.begin * stride_, static_cast<std::size_t>(mine.count()) * stride_};
 }
 
@@ -89,10 +75,11 @@ void StreamedSourcePool::restore(std::vector<float> contents) {
   started_ = false;
 }
 
-PoolServer::PoolServer(const PoolParams& p, const TrainingSettings& t, PoolLink link)
+PoolServer::PoolServer(const PoolParams& p, const TrainingSettings& t, PoolLink link, Comm samplers)
     : p_(p),
       training_(t),
       link_(std::move(link)),
+      samplers_(std::move(samplers)),
       index_(link_.world.rank() - link_.trainers),
       stride_(p.a.n_particles * p.a.box.dimension) {
   control_req_ = link_.world.irecv(std::span<std::int64_t>(control_), 0, kControl);
@@ -106,46 +93,47 @@ bool PoolServer::poll() {
     handle(m);
     return true;
   }
-  return advance_one(ahead_);
+  return advance_some(ahead_);
 }
 
 void PoolServer::handle(const Control& m) {
-  const int S = link_.samplers();
   switch (m[0]) {
     case kStart: {
       release(pending_);
       release(ahead_);
-      P_ = m[2];
-      own_ = block_of(P_, index_, S);
-      rows_.resize(static_cast<std::size_t>(own_.count()) * stride_);
-      link_.world.recv(std::span<float>(rows_), 0, kContents);
-      pending_row_.assign(static_cast<std::size_t>(own_.count()), -1);
+      pool_.resize(static_cast<std::size_t>(m[2]) * stride_);
+      link_.world.recv(std::span<float>(pool_), 0, kContents);
+      from_.assign(static_cast<std::size_t>(m[2]), -1);
       schedule_.assign(1, PoolSchedule(training_, m[3]));
       const std::int64_t first = schedule_[0].first_from(m[1]);
       if (first >= 0) prepare(ahead_, first, schedule_[0].rows_at(first));
       return;
     }
     case kRequest: {
-      // A pending step still undecided was rejected: its members keep their configurations, and
-      // the rows of the prepared batch that started from its rows are done again.
+      // A pending step still undecided was rejected: its members keep their configurations, and a
+      // prepared batch that guessed otherwise is done again.
       if (pending_.step >= 0) {
-        for (std::size_t n = 0; n < ahead_.rows.size(); ++n)
-          if (ahead_.guessed[n]) {
-            ahead_.done[n] = ahead_.guessed[n] = 0;
-            ++ahead_.left;
-          }
+        if (ahead_.guessed) {
+          ahead_.done = 0;
+          ahead_.guessed = false;
+        }
         release(pending_);
       }
-      const bool ready = ahead_.step == m[1] && static_cast<std::int64_t>(ahead_.members.size()) == m[2];
-      if (!ready) prepare(ahead_, m[1], static_cast<int>(m[2]));
-      stats_.prepared += ready && ahead_.left == 0;
+      const int k = static_cast<int>(m[2]);
+      const bool ready = ahead_.step == m[1] && static_cast<int>(ahead_.members.size()) == k;
+      if (!ready) prepare(ahead_, m[1], k);
+      stats_.prepared += ready && ahead_.done == ahead_.mine.count();
       ++stats_.batches;
-      while (advance_one(ahead_)) {
+      while (advance_some(ahead_)) {
       }
-      for (int t = 0; t < link_.trainers; ++t) ahead_.sends.push_back(link_.world.isend(std::span<const float>(ahead_.out), t, kBatch));
+      const std::span<const float> mine(ahead_.out.data() + ahead_.mine.begin * stride_,
+                                        static_cast<std::size_t>(ahead_.mine.count()) * stride_);
+      for (int t = 0; t < link_.trainers; ++t) ahead_.sends.push_back(link_.world.isend(mine, t, kBatch));
+      // Every sampler gets every row: for the commit, and for the next batch's guesses. (MPI-3
+      // lets the allgather read the rows the sends are still reading.)
+      if (samplers_.size() > 1) samplers_.allgather_blocks(std::span<float>(ahead_.out), k, stride_);
       std::swap(pending_, ahead_);
-      for (std::size_t n = 0; n < pending_.rows.size(); ++n)
-        pending_row_[static_cast<std::size_t>(pending_.members[pending_.rows[n]] - own_.begin)] = static_cast<std::int64_t>(n);
+      for (int i = 0; i < k; ++i) from_[static_cast<std::size_t>(pending_.members[i])] = i;  // the last wins
       const std::int64_t next = schedule_.empty() ? -1 : schedule_[0].next_after(m[1]);
       if (next >= 0) prepare(ahead_, next, schedule_[0].rows_at(next));
       return;
@@ -153,12 +141,10 @@ void PoolServer::handle(const Control& m) {
     case kCommit: {
       if (pending_.step != m[1])
         throw Error(ExitCode::failure, fmt::format("PoolServer: commit of step {} while step {} is pending (a bug)", m[1], pending_.step));
-      for (auto& r : pending_.sends) r.wait();
-      for (std::size_t n = 0; n < pending_.rows.size(); ++n) {
-        const std::int64_t member = pending_.members[pending_.rows[n]];
-        std::copy_n(pending_.out.data() + n * stride_, stride_, row(member).data());
-      }
-      std::fill(ahead_.guessed.begin(), ahead_.guessed.end(), 0);  // the guess was right
+      // In batch order, as LocalSourcePool: with draws with replacement the last of equal members wins.
+      for (std::size_t i = 0; i < pending_.members.size(); ++i)
+        std::copy_n(pending_.out.data() + i * stride_, stride_, pool_.data() + pending_.members[i] * stride_);
+      ahead_.guessed = false;  // the guess was right
       release(pending_);
       return;
     }
@@ -178,45 +164,43 @@ void PoolServer::handle(const Control& m) {
 void PoolServer::prepare(Batch& b, std::int64_t step, int k) {
   release(b);
   b.step = step;
-  pool_members(P_, p_.seed, step, k, order_, b.members);
-  b.rows.clear();
-  for (int i = 0; i < k; ++i)
-    if (b.members[i] >= own_.begin && b.members[i] < own_.end) b.rows.push_back(i);
-  b.out.resize(b.rows.size() * stride_);
-  b.done.assign(b.rows.size(), 0);
-  b.guessed.assign(b.rows.size(), 0);
-  b.left = b.rows.size();
+  pool_members(static_cast<std::int64_t>(pool_.size() / stride_), p_.seed, step, k, order_, b.members);
+  b.mine = block_of(k, samplers_.rank(), samplers_.size());
+  b.out.resize(static_cast<std::size_t>(k) * stride_);
+  b.done = 0;
+  b.guessed = false;
 }
 
-bool PoolServer::advance_one(Batch& b) {
-  if (b.step < 0 || b.left == 0) return false;
-  for (std::size_t n = 0; n < b.rows.size(); ++n) {
-    const std::int64_t member = b.members[b.rows[n]];
-    if (b.done[n]) continue;
+bool PoolServer::advance_some(Batch& b) {
+  // Runs of 64 rows (4 SIMD blocks; ≈ 3 ms of MC at pool_mc_steps = 500, N = 32) between looks
+  // at the control messages.
+  constexpr std::int64_t kRun = 64;
+  if (b.step < 0 || b.done == b.mine.count()) return false;
+  const std::int64_t i0 = b.mine.begin + b.done, n = std::min(kRun, b.mine.count() - b.done);
+  starts_.resize(static_cast<std::size_t>(n));
+  for (std::int64_t w = 0; w < n; ++w) {
     // The member as the pending step leaves it if accepted (a guess), else as the pool has it.
-    const std::int64_t from = pending_.step >= 0 ? pending_row_[static_cast<std::size_t>(member - own_.begin)] : -1;
-    const std::span<const float> start =
-        from >= 0 ? std::span<const float>(pending_.out.data() + static_cast<std::size_t>(from) * stride_, stride_) : row(member);
-    const auto t0 = std::chrono::steady_clock::now();
-    advance_pool_row(p_, b.step, b.rows[n], start, std::span<float>(b.out.data() + n * stride_, stride_));
-    b.guessed[n] = from >= 0;
-    stats_.busy_seconds += since(t0);
-    b.done[n] = 1;
-    --b.left;
-    return true;
+    const std::int64_t member = b.members[i0 + w];
+    const std::int64_t from = pending_.step >= 0 ? from_[static_cast<std::size_t>(member)] : -1;
+    starts_[w] = from >= 0 ? pending_.out.data() + from * stride_ : pool_.data() + member * stride_;
+    b.guessed |= from >= 0;
   }
-  return false;
+  const auto t0 = std::chrono::steady_clock::now();
+  advance_pool_rows(p_, b.step, i0, starts_, b.out.data() + i0 * stride_);
+  stats_.busy_seconds += since(t0);
+  b.done += n;
+  return true;
 }
 
 void PoolServer::release(Batch& b) {
   for (auto& r : b.sends) r.wait();
-  if (&b == &pending_)
-    for (const int i : b.rows) pending_row_[static_cast<std::size_t>(b.members[i] - own_.begin)] = -1;
   b.sends.clear();
+  if (&b == &pending_)
+    for (const std::int64_t m : b.members) from_[static_cast<std::size_t>(m)] = -1;
   b.step = -1;
   b.members.clear();
-  b.rows.clear();
-  b.left = 0;
+  b.done = 0;
+  b.guessed = false;
 }
 
 PoolStats stop_pool_servers(const PoolLink& link) {

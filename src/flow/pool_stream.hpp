@@ -4,19 +4,22 @@
 // sampler side: PoolServer, polled by the sampler rank's loop (app/cmd_train.cpp) between its
 // tests of the per-epoch collective.
 //
-// Ownership. Sampler j of S owns the pool rows block_of(P, j, S) and advances the batch rows whose
-// member it owns, row i of step s with walker id s·batch_size + i from the member's current
-// configuration (pool_members, advance_pool_row: the draws of LocalSourcePool), so the numbers do
-// not depend on k, on the number of trainers or on timing: the pool after training is bitwise the
-// 1-rank pool. Every trainer receives all k rows of each step and keeps a mirror of the whole pool,
-// updated on commit() exactly as a LocalSourcePool is: contents() is local and cheap (checkpoints,
-// the trainers' state hash and the saved state of a failed step need no message; a gather at
-// checkpoint time would be a collective in places only rank 0 reaches), and restore() sets the
-// mirror and re-sends it to the samplers before the next batch. Cost: k·N·D floats per trainer per
-// step (64 KiB for batch 512, N = 32, D = 2) and the pool's memory once more on each trainer.
+// Division of work. Sampler j of S advances the batch rows block_of(k, j, S) of each step (row i
+// of step s: walker s·batch_size + i from its member's configuration: pool_members and
+// advance_pool_rows, the draws of LocalSourcePool), so the numbers do not depend on S, on the
+// number of trainers or on timing: the pool after training is bitwise the 1-rank pool. Contiguous
+// rows are contiguous walker ids, so a sampler runs them as one WalkerSet (SIMD blocks of 16
+// walkers; one walker per set was 8× slower). Each sampler therefore holds the whole pool, and after
+// answering a step the samplers allgather its rows among themselves, as the trainers of a
+// LocalSourcePool do at commit. Every trainer receives all k rows of each step and keeps a mirror
+// of the whole pool, updated on commit() exactly as a LocalSourcePool is: contents() is local and
+// cheap (checkpoints, the trainers' state hash and the saved state of a failed step need no
+// message; a gather at checkpoint time would be a collective in places only rank 0 reaches), and
+// restore() sets the mirror and re-sends it to the samplers before the next batch. Cost: k·N·D
+// floats per trainer per step (64 KiB for batch 512, N = 32, D = 2) and the pool once per rank.
 //
 // Messages (a duplicate of the job's communicator, so they never meet another one). Trainer 0
-// sends each sampler small control messages: START (the step, P, n_b, then the sampler's rows),
+// sends each sampler small control messages: START (the step, P, n_b, then the pool),
 // REQUEST (step, k) at next_batch, COMMIT (step) at commit(), STOP at the end; every sampler answers
 // a REQUEST by sending its rows of that batch to every trainer (non-blocking; the sent buffer is
 // kept until the step's decision, while the next batch is prepared in the other buffer: double
@@ -28,13 +31,13 @@
 // s also drew depends on that decision: accepted, it starts from s's advanced row; rejected (no
 // COMMIT between s's batch and q's REQUEST: a non-finite loss or gradient), from the pool as it
 // was. The sampler guesses "accepted" (the only outcome that lets training go on: today a rejected
-// step stops it) and marks such rows speculative; a COMMIT confirms them, a REQUEST that finds s
-// undecided drops s's rows and recomputes the speculative rows of q from the unchanged pool before
-// sending. So the batch sent is always the one LocalSourcePool makes, and a guess costs at most
-// one recomputation. (Rows overlap ≈ k²/P of k per step.) A REQUEST that is not the step prepared
-// (a schedule that disagrees, the first step after START) is computed when it comes: slower, never
-// different. The stall share = the trainers' time waiting in next_batch over their step time
-// (train.pool_stall_fraction).
+// step stops it); a COMMIT confirms the guess, and a REQUEST that finds s undecided drops s's rows
+// and, if any row of q was guessed, computes q again from the unchanged pool before sending. So
+// the batch sent is always the one LocalSourcePool makes, and a wrong guess costs one batch of MC.
+// A REQUEST that is not the step prepared (a schedule that disagrees, the first step after START)
+// is computed when it comes: slower, never different. Work is done in runs of kRun rows between
+// looks at the control messages. The stall share = the trainers' time waiting in next_batch over
+// their step time (train.pool_stall_fraction).
 // Tests: mpi_pool_stream_np1_2_4 (1 rank vs 1 sampler + 1 trainer vs 2 + 2: pool bitwise, parameters
 // within tolerance, resume = uninterrupted), mpi_signals_np2 (a signal with a sampler rank).
 #pragma once
@@ -80,49 +83,45 @@ class StreamedSourcePool final : public SourcePool {
   bool started_ = false;  // the samplers hold mirror_ (false at first and after restore)
   std::int64_t step_ = -1;
   std::vector<std::int64_t> members_, order_;
-  std::vector<float> batch_;                  // [k][N][D], all rows of the last next_batch
-  std::vector<std::vector<float>> received_;  // [sampler][its rows in batch order][N][D]
+  std::vector<float> batch_;  // [k][N][D], all rows of the last next_batch
   double seconds_ = 0;
 };
 
-// A sampler rank's side. poll() does one piece of work (a control message, or one row of the batch
-// being prepared) and says whether there was any; stopped() after STOP.
+// A sampler rank's side. poll() does one piece of work (a control message, or a run of rows of the
+// batch being prepared) and says whether there was any; stopped() after STOP.
 class PoolServer {
  public:
-  PoolServer(const PoolParams& p, const TrainingSettings& t, PoolLink link);
+  // samplers: the sampler ranks' communicator (Comm::split), for the allgather of each step's rows.
+  PoolServer(const PoolParams& p, const TrainingSettings& t, PoolLink link, Comm samplers);
   bool poll();
   bool stopped() const { return stopped_; }
 
  private:
   struct Batch {
-    std::int64_t step = -1;                // −1: none
-    std::vector<std::int64_t> members;     // [k] pool rows
-    std::vector<int> rows;                 // the batch rows whose member this sampler owns, increasing
-    std::vector<float> out;                // [rows][N][D]
-    std::vector<std::uint8_t> done;        // [rows]
-    std::vector<std::uint8_t> guessed;     // [rows]: started from the pending step's row (speculative)
-    std::size_t left = 0;                  // rows not yet done
-    std::vector<Request> sends;            // to each trainer, while pending
+    std::int64_t step = -1;             // −1: none
+    std::vector<std::int64_t> members;  // [k] pool rows
+    Range mine{0, 0};                   // this sampler's rows, block_of(k, j, S)
+    std::vector<float> out;             // [k][N][D]: mine; every row once gathered (pending)
+    std::int64_t done = 0;              // rows of mine done, from mine.begin
+    bool guessed = false;               // a done row started from the pending step's row
+    std::vector<Request> sends;         // to each trainer, while pending
   };
   void handle(const std::array<std::int64_t, 4>& m);
   void prepare(Batch& b, std::int64_t step, int k);
-  bool advance_one(Batch& b);  // one row not done yet; false: none
-  void release(Batch& b);      // waits for its sends, then empties it
-  std::span<float> row(std::int64_t member) {
-    return {rows_.data() + static_cast<std::size_t>(member - own_.begin) * stride_, static_cast<std::size_t>(stride_)};
-  }
+  bool advance_some(Batch& b);  // the next run of rows of mine; false: all done
+  void release(Batch& b);       // waits for its sends, then empties it
 
   PoolParams p_;
   TrainingSettings training_;
   PoolLink link_;
+  Comm samplers_;
   int index_, stride_;
-  std::int64_t P_ = 0;
-  Range own_{0, 0};
-  std::vector<float> rows_;             // [own rows][N][D]
-  std::vector<std::int64_t> pending_row_;  // [own rows]: the pending step's row of it (its last), −1: none
-  std::vector<PoolSchedule> schedule_;  // one once started
-  Batch pending_, ahead_;               // sent, awaiting the decision; being prepared
+  std::vector<float> pool_;              // [P][N][D], as committed
+  std::vector<std::int64_t> from_;       // [P]: the pending step's (last) row of the member, −1: none
+  std::vector<PoolSchedule> schedule_;   // one once started
+  Batch pending_, ahead_;                // sent, awaiting the decision; being prepared
   std::vector<std::int64_t> order_;
+  std::vector<const float*> starts_;
   std::array<std::int64_t, 4> control_{};
   Request control_req_;
   bool stopped_ = false;

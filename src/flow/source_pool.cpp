@@ -40,13 +40,19 @@ void pool_members(std::int64_t P, std::uint64_t seed, std::int64_t step, int k, 
   }
 }
 
-void advance_pool_row(const PoolParams& p, std::int64_t step, int i, std::span<const float> start, std::span<float> out) {
-  // A set of one walker: walker w's chain depends only on (seed, w, move number) (walkers.hpp), so
-  // this is the row LocalSourcePool's set of the rows [mine) computes.
-  WalkerSet ws(p.a, p.seed, static_cast<std::uint32_t>(step * p.batch_size + i), 1, start);
-  ws.set_configuration(0, start);
+void advance_pool_rows(const PoolParams& p, std::int64_t step, std::int64_t i0, std::span<const float* const> starts,
+                       float* out) {
+  const int count = static_cast<int>(starts.size()), stride = p.a.n_particles * p.a.box.dimension;
+  if (count == 0) return;
+  // Walker ids step·batch_size + i (the configured size, not this batch's k, which is smaller for
+  // an epoch's last batch): every refresh draws its own moves, and row i's moves are the same
+  // whichever rank advances it.
+  WalkerSet ws(p.a, p.seed, static_cast<std::uint32_t>(step * p.batch_size + i0), count,
+               std::span<const float>(starts[0], static_cast<std::size_t>(stride)));
+  for (int w = 0; w < count; ++w) ws.set_configuration(w, std::span<const float>(starts[w], static_cast<std::size_t>(stride)));
   if (p.mc_steps > 0) ws.run(static_cast<std::uint64_t>(p.mc_steps), p.step_size);
-  ws.configuration(0, out);
+  for (int w = 0; w < count; ++w)
+    ws.configuration(w, std::span<float>(out + static_cast<std::size_t>(w) * stride, static_cast<std::size_t>(stride)));
 }
 
 PoolSchedule::PoolSchedule(const TrainingSettings& t, std::int64_t b_train_rows)
@@ -81,20 +87,9 @@ std::span<const float> LocalSourcePool::next_batch(std::int64_t step, int k, Ran
   advanced_.resize(static_cast<std::size_t>(k) * stride_);
   const int count = static_cast<int>(mine.count());
   float* out = advanced_.data() + static_cast<std::size_t>(mine.begin) * stride_;
-  if (count == 0) {
-    seconds_ += since(t0);
-    return {out, 0};
-  }
-  // Walker ids step·batch_size + i (the configured size, not this batch's k, which is smaller for
-  // an epoch's last batch): every refresh draws its own moves, and member i's moves are the same
-  // whichever rank advances it (advance_pool_row, one row at a time, gives the same numbers).
-  const auto first = static_cast<std::uint32_t>(step * p_.batch_size + mine.begin);
-  WalkerSet ws(p_.a, p_.seed, first, count, std::span<const float>(pool_.data() + members_[mine.begin] * stride_, stride_));
-  for (int i = 0; i < count; ++i)
-    ws.set_configuration(i, std::span<const float>(pool_.data() + members_[mine.begin + i] * stride_, stride_));
-  if (p_.mc_steps > 0) ws.run(static_cast<std::uint64_t>(p_.mc_steps), p_.step_size);
-  for (int i = 0; i < count; ++i)
-    ws.configuration(i, std::span<float>(out + static_cast<std::size_t>(i) * stride_, stride_));
+  starts_.resize(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) starts_[i] = pool_.data() + members_[mine.begin + i] * stride_;
+  advance_pool_rows(p_, step, mine.begin, starts_, out);
   seconds_ += since(t0);
   return {out, static_cast<std::size_t>(count) * stride_};
 }

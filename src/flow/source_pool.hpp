@@ -7,7 +7,7 @@
 // pool below is held by every trainer rank (each advances its share of the rows, commit() gathers
 // them); the streamed pool (flow/pool_stream.hpp), whose walkers live on sampler ranks that prepare
 // the batch of step s + 1 while the trainers train on step s, implements the same calls.
-// pool_members and advance_pool_row are the keyed draws both use; PoolSchedule says which steps draw
+// pool_members and advance_pool_rows are the keyed draws both use; PoolSchedule says which steps draw
 // how many rows (what Trainer::train_epoch does), so sampler ranks know what comes next.
 // Tests: tests/flow/test_trainer.cpp (resume = uninterrupted, small pools, PoolSchedule against the
 // trainer's steps), mpi_train_parallel, mpi_pool_stream_np1_2_4.
@@ -39,9 +39,13 @@ PoolParams pool_params(const Experiment& e);
 // keyed permutation when P > k, else k keyed draws with replacement. `order` is work space.
 void pool_members(std::int64_t P, std::uint64_t seed, std::int64_t step, int k, std::vector<std::int64_t>& order,
                   std::vector<std::int64_t>& members);
-// Row i of step `step`'s batch: `start` ([N][D]) advanced by mc_steps MC moves of walker
-// step·batch_size + i, into out ([N][D]). The same numbers as that row in a LocalSourcePool batch.
-void advance_pool_row(const PoolParams& p, std::int64_t step, int i, std::span<const float> start, std::span<float> out);
+// Rows i0 … i0 + starts.size() − 1 of step `step`'s batch: row i0 + w starts from starts[w] ([N][D])
+// and is advanced by mc_steps MC moves of walker step·batch_size + i0 + w, into out
+// ([starts.size()][N][D]). A walker's chain depends only on (seed, walker, move) (walkers.hpp), so
+// any split of a batch into such runs gives the same numbers; one run is one WalkerSet (SIMD blocks
+// of walkers: keep runs ≥ 16 rows where possible).
+void advance_pool_rows(const PoolParams& p, std::int64_t step, std::int64_t i0, std::span<const float* const> starts,
+                       float* out);
 
 // The steps that draw from the pool: an epoch is ⌈n_b / batch⌉ steps (n_b: B's training rows), step
 // j of it draws min(batch, n_b − j·batch) rows when its phase has λ_inv > 0.
@@ -93,6 +97,7 @@ class LocalSourcePool final : public SourcePool {
   // The last next_batch: its members, all k rows (this rank's share filled in), the share.
   std::vector<std::int64_t> members_, order_;
   std::vector<float> advanced_;
+  std::vector<const float*> starts_;  // this rank's rows' pool members
   int k_ = 0;
   Range mine_{0, 0};
   double seconds_ = 0;

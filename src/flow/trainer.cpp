@@ -120,7 +120,7 @@ void Trainer::preprocess(std::span<const float> set, std::span<const std::int64_
 
 LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows) {
   StepBuffers& b = buffers_;
-  const int stride = n_ * d_, batch = experiment_.training.batch_size, k = static_cast<int>(rows.size());
+  const int batch = experiment_.training.batch_size, k = static_cast<int>(rows.size());
   const std::uint64_t id0 = static_cast<std::uint64_t>(step_) * 2 * batch;
   // This trainer rank's share of the batch: rows [mine) of B's and of the pool's, with the
   // augmentation draws of those rows (keyed by their place in the whole batch).

@@ -1,7 +1,9 @@
 // The training loop of METHOD.md ("Losses and training"): Adam over phases of epochs; one epoch is
 // one pass over B's training set in batches (shuffled per epoch), each batch preprocessed with
 // fresh centring/symmetry draws; in phases with λ_inv > 0 a batch of A configurations is drawn
-// from the source pool, advanced by pool_mc_steps MC steps at A's state, used, and written back.
+// from the source pool, advanced by pool_mc_steps MC steps at A's state, used, and written back
+// (flow/source_pool.hpp: a local pool, or one streamed from sampler ranks, flow/pool_stream.hpp).
+// Each epoch's step_seconds and pool_seconds give the pool's stall share.
 // Every random choice is keyed by (seed, stream, global step, row), so an interrupted run resumed
 // from a checkpoint continues exactly as an uninterrupted one.
 // Metrics per epoch: training and validation losses, the fraction of A→B-mapped validation

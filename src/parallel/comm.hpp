@@ -162,10 +162,6 @@ struct Range {
 inline Range block_of(std::int64_t total, int rank, int size) {
   return {total * rank / size, total * (rank + 1) / size};
 }
-// The rank whose block_of holds `item`: the r with total·r < (item + 1)·size ≤ total·(r + 1).
-inline int block_owner(std::int64_t item, std::int64_t total, int size) {
-  return static_cast<int>(((item + 1) * size - 1) / total);
-}
 
 template <class T> void Comm::allgather_blocks(std::span<T> v, std::int64_t items, int stride) const {
   std::vector<int> counts(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));

@@ -55,8 +55,9 @@ void run_case(int P, const std::vector<Call>& calls, bool restore_midway) {
   const Comm world;
   ASSERT_GE(world.size(), 2) << "run under mpiexec -n 2 or more";
   PoolLink link{world.duplicate(), 1};
+  const Comm group = world.split(world.rank() == 0 ? Role::trainer : Role::sampler);
   if (world.rank() > 0) {
-    PoolServer server(params(), schedule(), link);
+    PoolServer server(params(), schedule(), link, group);
     while (!server.stopped()) server.poll();
     return;
   }
