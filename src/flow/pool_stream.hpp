@@ -33,13 +33,16 @@
 // was. The sampler guesses "accepted" (the only outcome that lets training go on: today a rejected
 // step stops it); a COMMIT confirms the guess, and a REQUEST that finds s undecided drops s's rows
 // and, if any row of q was guessed, computes q again from the unchanged pool before sending. So
-// the batch sent is always the one LocalSourcePool makes, and a wrong guess costs one batch of MC.
+// the batch sent is always the one LocalSourcePool makes, and a wrong guess costs one share of MC.
 // A REQUEST that is not the step prepared (a schedule that disagrees, the first step after START)
 // is computed when it comes: slower, never different. Work is done in runs of kRun rows between
 // looks at the control messages. The stall share = the trainers' time waiting in next_batch over
 // their step time (train.pool_stall_fraction).
-// Tests: mpi_pool_stream_np1_2_4 (1 rank vs 1 sampler + 1 trainer vs 2 + 2: pool bitwise, parameters
-// within tolerance, resume = uninterrupted), mpi_signals_np2 (a signal with a sampler rank).
+// Tests: mpi_pool_stream_np2/np3 (tests/mpi/test_pool_stream.cpp: every batch and the pool after
+// every commit against a LocalSourcePool, with rejected steps, an off-schedule request, a restore,
+// a pool smaller than the batch); mpi_train_pool_stream_np1_2_4 (tests/mpi/pool_stream.sh: 1 rank vs
+// 1 trainer + 1 sampler vs 2 + 2, pool bitwise and parameters within tolerance; a signal to the
+// sampler rank and the resume = the uninterrupted run; a diverging run).
 #pragma once
 #include <array>
 #include <cstdint>
