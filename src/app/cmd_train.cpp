@@ -7,15 +7,20 @@
 // takes its share of each step's batch, and the gradients are summed (parallel/gradient_reducer)
 // before the checks and the Adam step, so the ranks stay identical (checked by a hash of the
 // state at every checkpoint); rank 0 writes. All ranks join one small collective per epoch
-// (join_round), through which a signal any rank saw stops them all. Sampler ranks wait: the
-// streamed source pool is not in this version.
-// Tests: tests/app/train_resume.sh, tests/mpi/signals.sh, tests/mpi/train_parallel.sh.
+// (join_round), through which a signal any rank saw stops them all. Sampler ranks serve the
+// streamed source pool (flow/pool_stream.hpp) between their tests of that collective, until
+// trainer 0 stops them after the last round; with sampler_ranks = 0 each trainer keeps a local pool.
+// Tests: tests/app/train_resume.sh, tests/mpi/signals.sh, tests/mpi/train_parallel.sh,
+// tests/mpi/pool_stream.sh.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -30,6 +35,7 @@
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/signals.hpp"
+#include "flow/pool_stream.hpp"
 #include "flow/trainer.hpp"
 #include "io/data_sets.hpp"
 #include "io/files.hpp"
@@ -61,16 +67,34 @@ Round join_round(const Comm& comm, bool finished) {
   return {v[0], v[1] != 0};
 }
 
-// A rank that does not train (a sampler rank) while the trainer ranks train. An error there ends
-// the job through MPI_Abort (main).
-int follow_training(const Comm& comm) {
-  for (;;) {
-    const Round r = join_round(comm, false);
-    if (r.signal != 0 || r.finished) {
-      g_interrupted = r.signal != 0;
-      return 0;
+// A rank that does not train (a sampler rank) while the trainer ranks train: it serves the source
+// pool's batches and joins every round (join_round's collective, left pending while it works)
+// until the last one; then it serves until trainer 0 stops it (stop_pool_servers). Idle, it polls
+// every 0.2 ms: a trainer's request waits at most that long, and the rank leaves its core to the
+// others. An error there ends the job through MPI_Abort (main).
+int follow_training(const Comm& comm, PoolServer& server) {
+  std::array<int, 2> v{};
+  Request round;
+  const auto post = [&] {
+    v = {pending_signal(), 0};
+    round = comm.iallreduce_max_begin(std::span<int>(v));
+  };
+  post();
+  bool rounds_over = false;
+  while (!rounds_over || !server.stopped()) {
+    bool busy = server.poll();
+    if (!rounds_over && round.test()) {
+      busy = true;
+      if (v[0] != 0 || v[1] != 0) {
+        rounds_over = true;
+        g_interrupted = v[0] != 0;
+      } else {
+        post();
+      }
     }
+    if (!busy) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
+  return 0;
 }
 
 std::vector<float> load_set(const Experiment& e, char label, const char* set, bool required) {
@@ -189,13 +213,19 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     log_to_file(folder.log());
     spdlog::info("boltzmap {} (git {}) train {} → {}", build::version, build::git_hash, args.input, run);
   }
-  log_stage_start(comm, trains ? "trainer" : "sampler (waits)", backend);
+  bool needs_a = false;  // a phase trains L_inv: A's training set and the source pool
+  for (const auto& p : e.training.phases) needs_a |= p.lambda_inv > 0;
+  const int samplers = static_cast<int>(std::count(roles.begin(), roles.end(), Role::sampler));
+  std::optional<PoolLink> link;  // the streamed pool's ranks, with sampler ranks
+  if (samplers > 0) link = PoolLink{comm.duplicate(), comm.size() - samplers};
+  log_stage_start(comm, trains ? "trainer" : needs_a ? "sampler" : "sampler (waits)", backend);
   log_role_split(e, comm, roles);
-  if (!trains) return follow_training(comm);
+  if (!trains) {
+    PoolServer server(pool_params(e), e.training, *link, trainers);  // on a sampler rank: the sampler ranks
+    return follow_training(comm, server);
+  }
   const int N = e.box.n_particles, D = e.box.dimension;
 
-  bool needs_a = false;
-  for (const auto& p : e.training.phases) needs_a |= p.lambda_inv > 0;
   TrainingData data;
   data.b_train = load_set(e, 'B', "train", true);
   data.b_validation = load_set(e, 'B', "validation", false);
@@ -215,7 +245,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   if (L_b != L)
     spdlog::info("box-scaling layer: L_B/L_A = {:.6g}, log|det| (N − 1)·D·ln s = {:.6g} (A → B)", pre.box_scale(), pre.box_log_det());
 
-  Trainer trainer(e, pre, std::move(data), trainers);
+  Trainer trainer(e, pre, std::move(data), trainers, nullptr, link ? &*link : nullptr);
   spdlog::info("flow: {} coupling blocks, hidden {}, {} parameters; {} epochs in {} phase(s), batch {}{}",
                e.flow.blocks, fmt::join(e.flow.hidden, "×"), trainer.flow.parameter_count(),
                e.training.total_epochs(), e.training.phases.size(), e.training.batch_size,
@@ -251,7 +281,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     last = trainer.validate();
     stop_signal = join_round(comm, true).signal;
   }
-  double step_seconds = 0;
+  double step_seconds = 0, in_steps = 0, pool_seconds = 0;  // all epoch time, the steps', the pool's part
   std::int64_t steps = 0;
   while (!trainer.done()) {
     const std::int64_t epoch_before = trainer.next_epoch();
@@ -271,6 +301,8 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                                               " (the last regular checkpoint is unchanged)"));
     }
     step_seconds += last.seconds;
+    in_steps += last.step_seconds;
+    pool_seconds += last.pool_seconds;
     steps += last.steps;
     if (comm.root()) append_text(log_path,
                 fmt::format("{},{},{:.6g},{},{},{},{},{},{},{:.4g},{},{},{},{},{}\n", last.epoch + 1, last.phase + 1,
@@ -294,6 +326,18 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
       if (comm.root()) save_checkpoint(ckpt, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
     }
     if (stop_signal != 0) break;
+  }
+  // The training is over on every rank (the last round is behind): the sampler ranks stop.
+  const double stall = in_steps > 0 ? pool_seconds / in_steps : 0.0;
+  if (needs_a && steps > 0)
+    spdlog::info("source pool: {} {:.1f}% of the step time ({:.3g} of {:.3g} s)",
+                 link ? "the trainers waited for the sampler ranks' batches" : "the trainers ran its MC",
+                 100 * stall, pool_seconds, in_steps);
+  if (link && comm.root()) {
+    const PoolStats st = stop_pool_servers(*link);
+    if (st.batches > 0)
+      spdlog::info("source pool: {} sampler rank(s) served {} batches, {} of them ready before asked for ({:.3g} s of MC)",
+                   link->samplers(), st.batches, st.prepared, st.busy_seconds);
   }
   // A signal that came with (or after) the last epoch interrupts nothing: the run finishes.
   if (stop_signal != 0 && trainer.done()) {
@@ -322,6 +366,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                        {"out_of_domain_b_to_a", last.out_of_domain_b_to_a},
                        {"fraction_in_range_train", last.fraction_in_range_train},
                        {"ress_train", last.ress_train},
+                       {"pool_stall_fraction", stall},
                        {"seconds", seconds}};
   merge_summary(folder.summary(), {{"train", tr}});
   spdlog::info("wrote {} and {} ({:.1f} s)", folder.model_flow(), log_path, seconds);

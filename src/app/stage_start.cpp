@@ -25,10 +25,14 @@ std::vector<Role> job_roles(const Experiment& e, const Comm& comm, bool from_com
 
 void log_role_split(const Experiment& e, const Comm& comm, const std::vector<Role>& roles) {
   if (!comm.root()) return;
-  spdlog::info("role split (sampler_ranks = {} of {} rank(s)): {}; in this version the trainer ranks split each batch "
-               "and keep the source pool themselves{}",
+  bool pool = false;  // a phase trains L_inv: there is a source pool
+  for (const auto& p : e.training.phases) pool |= p.lambda_inv > 0;
+  const bool samplers = e.parallel.sampler_ranks > 0 && comm.size() > 1;
+  spdlog::info("role split (sampler_ranks = {} of {} rank(s)): {}; the trainer ranks split each batch{}",
                e.parallel.sampler_ranks, comm.size(), describe_roles(roles),
-               e.parallel.sampler_ranks > 0 && comm.size() > 1 ? "; the sampler ranks wait (the streamed pool is not in this version)" : "");
+               !samplers ? " and keep the source pool themselves"
+               : pool    ? "; the sampler ranks hold the source pool and stream each step's batch to them"
+                         : "; the sampler ranks wait (no phase trains L_inv: there is no source pool)");
 }
 
 void log_stage_start(const Comm& comm, const std::string& role, const Backend& backend) {

@@ -22,7 +22,7 @@ Backend resolve_stage_backend(const Experiment& e, PipelineStage s, const Accele
 // input error, reported by rank 0 with where the value came from (ReportedError elsewhere).
 std::vector<Role> job_roles(const Experiment& e, const Comm& comm, bool from_command_line);
 
-// Rank 0 logs the split and what this version does with it (trainers train; sampler ranks wait).
+// Rank 0 logs the split and what it does (trainers train; sampler ranks serve the source pool).
 void log_role_split(const Experiment& e, const Comm& comm, const std::vector<Role>& roles);
 
 // The role of a rank that waits while rank 0 does a stage alone (preprocess, train, analyze).

@@ -33,8 +33,8 @@ constexpr double kNoClamp = 1e300;
 }  // namespace
 
 Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, Comm trainers,
-                 std::unique_ptr<GradientReducer> reducer)
-    : Trainer(e, pre, std::move(data), std::optional<Comm>(trainers)) {
+                 std::unique_ptr<GradientReducer> reducer, const PoolLink* stream)
+    : Trainer(e, pre, std::move(data), std::optional<Comm>(trainers), stream) {
   trainers_ = std::move(trainers);
   reducer_ = reducer ? std::move(reducer) : make_gradient_reducer(*trainers_);
   group_rank_ = trainers_->rank();
@@ -42,9 +42,10 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
 }
 
 Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data)
-    : Trainer(e, pre, std::move(data), std::optional<Comm>()) {}
+    : Trainer(e, pre, std::move(data), std::optional<Comm>(), nullptr) {}
 
-Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks)
+Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks,
+                 const PoolLink* stream)
     : flow(flow_shape(e, pre.latent_dim()), derive_seed(e.seed, 5)),
       experiment_(e),
       pre_(pre),
@@ -57,7 +58,6 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
       raw_energy_b_(pre, sys_b_, kNoClamp, 'B'),
       seed_batch_(derive_seed(e.seed, 6)),
       seed_augment_(derive_seed(e.seed, 7)),
-      seed_pool_(derive_seed(e.seed, 8)),
       n_(e.box.n_particles),
       d_(e.box.dimension) {
   const int stride = n_ * d_;
@@ -77,6 +77,7 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
   pre_.into_preprocessing_box('B', data_.b_validation);
   // The source pool: A's training configurations (cycled to pool_size if that is larger).
   const std::int64_t a_rows = static_cast<std::int64_t>(data_.a_train.size() / stride);
+  const std::int64_t b_rows = static_cast<std::int64_t>(data_.b_train.size() / stride);
   bool needs_pool = false;
   for (const auto& p : e.training.phases) needs_pool |= p.lambda_inv > 0;
   if (needs_pool) {
@@ -85,10 +86,10 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
     std::vector<float> rows(static_cast<std::size_t>(size) * stride);
     for (std::int64_t r = 0; r < size; ++r)
       std::copy_n(data_.a_train.data() + (r % a_rows) * stride, stride, rows.data() + r * stride);
-    const auto& sa = e.system('A');
-    const float step = static_cast<float>(sa.sampler.step_size.value_or(0.2 * sa.sigma));
-    pool_ = std::make_unique<LocalSourcePool>(sys_a_, seed_pool_, e.training.batch_size, e.training.pool_mc_steps, step,
-                                              std::move(rows), std::move(pool_ranks));
+    if (stream)
+      pool_ = std::make_unique<StreamedSourcePool>(pool_params(e), std::move(rows), *stream, b_rows);
+    else
+      pool_ = std::make_unique<LocalSourcePool>(pool_params(e), std::move(rows), std::move(pool_ranks));
   }
 }
 
@@ -171,12 +172,16 @@ EpochMetrics Trainer::train_epoch() {
   m.epoch = next_epoch_;
   m.phase = ph;
   m.learning_rate = lr;
+  const double pool_before = pool_ ? pool_->seconds() : 0.0;
   for (std::int64_t start = 0; start < nb; start += batch) {
+    const auto s0 = std::chrono::steady_clock::now();
     const LossValues L = train_step(P, ph, lr, order.subspan(start, std::min<std::int64_t>(batch, nb - start)));
+    m.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
     ++m.steps;
     m.loss_dir_train += L.dir;
     m.loss_inv_train += L.inv;
   }
+  m.pool_seconds = pool_ ? pool_->seconds() - pool_before : 0.0;
   m.loss_dir_train = P.lambda_dir > 0 ? m.loss_dir_train / std::max<std::int64_t>(1, m.steps) : NAN;  // not trained
   m.loss_inv_train = P.lambda_inv > 0 ? m.loss_inv_train / std::max<std::int64_t>(1, m.steps) : NAN;
   ++next_epoch_;

@@ -1,7 +1,9 @@
 // The training loop of METHOD.md ("Losses and training"): Adam over phases of epochs; one epoch is
 // one pass over B's training set in batches (shuffled per epoch), each batch preprocessed with
 // fresh centring/symmetry draws; in phases with λ_inv > 0 a batch of A configurations is drawn
-// from the source pool, advanced by pool_mc_steps MC steps at A's state, used, and written back.
+// from the source pool, advanced by pool_mc_steps MC steps at A's state, used, and written back
+// (flow/source_pool.hpp: a local pool, or one streamed from sampler ranks, flow/pool_stream.hpp).
+// Each epoch's step_seconds and pool_seconds give the pool's stall share.
 // Every random choice is keyed by (seed, stream, global step, row), so an interrupted run resumed
 // from a checkpoint continues exactly as an uninterrupted one.
 // Metrics per epoch: training and validation losses, the fraction of A→B-mapped validation
@@ -29,6 +31,7 @@
 #include "flow/training_state.hpp"
 #include "flow/loss.hpp"
 #include "flow/realnvp.hpp"
+#include "flow/pool_stream.hpp"
 #include "flow/source_pool.hpp"
 #include "parallel/comm.hpp"
 #include "parallel/gradient_reducer.hpp"
@@ -62,6 +65,8 @@ struct EpochMetrics {
   double ress_train = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;
   std::int64_t steps = 0;        // optimiser steps in this epoch
+  double step_seconds = 0;       // of seconds, in the steps (not the validation)
+  double pool_seconds = 0;       // of step_seconds, waiting for the source pool (SourcePool::seconds)
 };
 
 class Trainer {
@@ -70,9 +75,10 @@ class Trainer {
   Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data);
   // Data-parallel over `trainers`: each rank holds the same data, flow and pool; a step's batch is
   // split among them by block_of, and their gradients summed by `reducer` (made over trainers
-  // when null), so every rank takes the same step.
+  // when null), so every rank takes the same step. With `stream` the source pool is streamed from
+  // the sampler ranks (flow/pool_stream.hpp) instead of held and advanced by the trainers.
   Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, Comm trainers,
-          std::unique_ptr<GradientReducer> reducer = nullptr);
+          std::unique_ptr<GradientReducer> reducer = nullptr, const PoolLink* stream = nullptr);
 
   // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update,
   // and on a non-finite metric after the epoch (the caller must then write nothing from it).
@@ -108,8 +114,10 @@ class Trainer {
   double b_energy_high() const { return b_high_; }
 
  private:
-  // The common part; pool_ranks: the ranks that share the source pool (none: alone).
-  Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks);
+  // The common part; pool_ranks: the ranks that share the source pool (none: alone); stream: the
+  // sampler ranks that hold it instead.
+  Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks,
+          const PoolLink* stream);
   // A → B metrics of n preprocessed A rows of which za holds this trainer rank's share (share_of(n);
   // collective over the trainer ranks): fraction of F(A) in B's 1st–99th percentile energy range,
   // Kish ESS/n of the weights (zero outside the canonical domain), share outside the domain.
@@ -153,7 +161,7 @@ class Trainer {
   double b_low_ = 0, b_high_ = 0;               // B's reference 1st and 99th percentile of U
   std::int64_t next_epoch_ = 0, step_ = 0;
   StepBuffers buffers_;
-  std::uint64_t seed_batch_, seed_augment_, seed_pool_;
+  std::uint64_t seed_batch_, seed_augment_;
   std::unique_ptr<SourcePool> pool_;  // null when no phase trains L_inv
   std::optional<Comm> trainers_;  // empty: alone
   std::unique_ptr<GradientReducer> reducer_;

@@ -13,16 +13,30 @@ Comm::Comm(MPI_Comm c) : comm_(c) {
 
 Comm::Comm(MPI_Comm c, std::shared_ptr<MPI_Comm> owned) : Comm(c) { owned_ = std::move(owned); }
 
+namespace {
+
+// Frees a communicator this process made when its last holder goes.
+std::shared_ptr<MPI_Comm> own(MPI_Comm c) {
+  return std::shared_ptr<MPI_Comm>(new MPI_Comm(c), [](MPI_Comm* p) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized && *p != MPI_COMM_NULL) MPI_Comm_free(p);  // no throw from a destructor
+    delete p;
+  });
+}
+
+}  // namespace
+
 Comm Comm::split(Role role) const {
   MPI_Comm out = MPI_COMM_NULL;
   MPI_CHECK(MPI_Comm_split(comm_, static_cast<int>(role), rank_, &out));
-  auto owned = std::shared_ptr<MPI_Comm>(new MPI_Comm(out), [](MPI_Comm* c) {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized && *c != MPI_COMM_NULL) MPI_Comm_free(c);  // no throw from a destructor
-    delete c;
-  });
-  return Comm(out, std::move(owned));
+  return Comm(out, own(out));
+}
+
+Comm Comm::duplicate() const {
+  MPI_Comm out = MPI_COMM_NULL;
+  MPI_CHECK(MPI_Comm_dup(comm_, &out));
+  return Comm(out, own(out));
 }
 
 std::vector<std::string> Comm::gather(const std::string& s) const {

@@ -3,7 +3,9 @@
 // split(role) makes the communicator of the ranks of one role (parallel/roles.hpp), freed with
 // the last copy of the Comm that holds it. Tests: tests/mpi/ (exact integer collectives under
 // mpiexec -n 2 and -n 3: mpi_roles_np3 for split; mpi_comm_blocks_np1..4 for gather_blocks and
-// allgather_blocks).
+// allgather_blocks). Point-to-point messages (typed, non-blocking with a Request, or blocking)
+// carry the streamed source pool (flow/pool_stream.hpp): covered by mpi_pool_stream_np1_2_4 and
+// mpi_signals_np2.
 #pragma once
 #include <mpi.h>
 
@@ -11,8 +13,9 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <thread>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/check.hpp"
@@ -27,6 +30,35 @@ template <> inline MPI_Datatype mpi_type<int>() { return MPI_INT; }
 template <> inline MPI_Datatype mpi_type<std::int64_t>() { return MPI_INT64_T; }
 template <> inline MPI_Datatype mpi_type<std::uint64_t>() { return MPI_UINT64_T; }
 
+// A pending non-blocking operation (isend, irecv, iallreduce_max_begin). Move-only; it must be
+// completed (test() true, or wait()) before the buffer it names is reused or freed.
+class Request {
+ public:
+  Request() = default;
+  explicit Request(MPI_Request r) : r_(r) {}
+  Request(Request&& o) noexcept : r_(o.r_) { o.r_ = MPI_REQUEST_NULL; }
+  Request& operator=(Request&& o) noexcept {
+    std::swap(r_, o.r_);
+    return *this;
+  }
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  bool active() const { return r_ != MPI_REQUEST_NULL; }
+  // True when done (a completed or empty request); the request is then empty.
+  bool test() {
+    if (r_ == MPI_REQUEST_NULL) return true;
+    int done = 0;
+    MPI_CHECK(MPI_Test(&r_, &done, MPI_STATUS_IGNORE));
+    return done != 0;
+  }
+  void wait() {
+    if (r_ != MPI_REQUEST_NULL) MPI_CHECK(MPI_Wait(&r_, MPI_STATUS_IGNORE));
+  }
+
+ private:
+  MPI_Request r_ = MPI_REQUEST_NULL;
+};
+
 class Comm {
  public:
   explicit Comm(MPI_Comm c = MPI_COMM_WORLD);
@@ -39,6 +71,27 @@ class Comm {
   // rank's (MPI_Comm_split with the role as colour, keeping the rank order). The new communicator
   // is freed (MPI_Comm_free) when the last copy of the returned Comm goes.
   Comm split(Role role) const;
+  // Collective: a communicator of the same ranks in the same order whose messages never match
+  // this one's (MPI_Comm_dup), freed like split's.
+  Comm duplicate() const;
+
+  // Point-to-point, typed: the count is the span's size. A receive must name the size sent.
+  template <class T> Request isend(std::span<const T> v, int dest, int tag) const {
+    MPI_Request r;
+    MPI_CHECK(MPI_Isend(v.data(), static_cast<int>(v.size()), mpi_type<T>(), dest, tag, comm_, &r));
+    return Request(r);
+  }
+  template <class T> Request irecv(std::span<T> v, int source, int tag) const {
+    MPI_Request r;
+    MPI_CHECK(MPI_Irecv(v.data(), static_cast<int>(v.size()), mpi_type<T>(), source, tag, comm_, &r));
+    return Request(r);
+  }
+  template <class T> void send(std::span<const T> v, int dest, int tag) const {
+    MPI_CHECK(MPI_Send(v.data(), static_cast<int>(v.size()), mpi_type<T>(), dest, tag, comm_));
+  }
+  template <class T> void recv(std::span<T> v, int source, int tag) const {
+    MPI_CHECK(MPI_Recv(v.data(), static_cast<int>(v.size()), mpi_type<T>(), source, tag, comm_, MPI_STATUS_IGNORE));
+  }
 
   template <class T> void allreduce_sum(std::span<T> v) const {
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), mpi_type<T>(), MPI_SUM, comm_));
@@ -61,17 +114,16 @@ class Comm {
   // computes (the non-root ranks while rank 0 trains an epoch): on a shared node the waiting rank
   // leaves its core to the one that works.
   template <class T> void iallreduce_max(std::span<T> v, bool idle_wait) const {
+    Request req = iallreduce_max_begin(v);
+    if (!idle_wait) return req.wait();
+    while (!req.test()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // The same collective, left pending: v holds the result once the request is done (a rank that
+  // has other work while it waits: a sampler rank serving the source pool).
+  template <class T> Request iallreduce_max_begin(std::span<T> v) const {
     MPI_Request req;
     MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), mpi_type<T>(), MPI_MAX, comm_, &req));
-    if (!idle_wait) {
-      MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE));
-      return;
-    }
-    for (int done = 0;;) {
-      MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
-      if (done) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    return Request(req);
   }
   // In place: v holds `items` rows of `stride` elements; rank r's rows block_of(items, r, size)
   // (its own part, filled in) go to every rank, so that all ranks hold all rows.

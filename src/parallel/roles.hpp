@@ -1,10 +1,10 @@
 // The role split of DESIGN.md "Parallel shape": `[parallel] sampler_ranks = k` (or --sampler-ranks k)
-// makes the last k ranks sampler ranks (they will run the source pool's walkers) and the others
+// makes the last k ranks sampler ranks (they run the source pool's walkers) and the others
 // trainer ranks; rank 0, which writes the run folder, is always a trainer. One rank plays both
 // roles; k = 0 (the default) has no sampler ranks: every trainer keeps its own (local) pool. A split
 // with no trainer (k = ranks > 1) or more samplers than ranks is an input error. Pure (no MPI):
-// Comm::split (parallel/comm.hpp) turns a role into a communicator. In this version the split is
-// validated and printed, and nothing works on it yet (the streamed pool comes later).
+// Comm::split (parallel/comm.hpp) turns a role into a communicator. In `train` the sampler ranks
+// serve the streamed source pool (flow/pool_stream.hpp); the other stages use every rank alike.
 // Tests: tests/parallel/test_roles.cpp, mpi_roles_np3 (tests/mpi/test_comm_split.cpp).
 #pragma once
 #include <string>

@@ -51,9 +51,9 @@ done
 # ---- the role split: [parallel] sampler_ranks / --sampler-ranks, checked against the rank count
 timeout 120 "$mpiexec" -n 2 "$boltzmap" train in.toml --no-progress --sampler-ranks 1 > split_np2.log 2>&1; rc=$?
 [[ $rc -eq 0 ]] && grep -qF "role split (sampler_ranks = 1 of 2 rank(s)): rank 0 trainer, rank 1 sampler;" split_np2.log \
-  && grep -qF "the sampler ranks wait (the streamed pool is not in this version)" split_np2.log \
-  && grep -qE " 1  $host +sampler \(waits\)" split_np2.log \
-  && ok "2 ranks, --sampler-ranks 1: rank 0 trains, rank 1 is a sampler rank that waits (said so)" || bad "--sampler-ranks 1 (rc $rc)" split_np2.log
+  && grep -qF "the sampler ranks hold the source pool and stream each step's batch to them" split_np2.log \
+  && grep -qE " 1  $host +sampler +cpu" split_np2.log \
+  && ok "2 ranks, --sampler-ranks 1: rank 0 trains, rank 1 is a sampler rank that serves the pool (said so)" || bad "--sampler-ranks 1 (rc $rc)" split_np2.log
 timeout 60 "$boltzmap" train in.toml --no-progress --sampler-ranks 1 > split_np1.log 2>&1; rc=$?
 [[ $rc -eq 0 ]] && grep -qF "rank 0 trainer and sampler" split_np1.log && ok "1 rank, --sampler-ranks 1: one process plays both roles" \
   || bad "1 rank, --sampler-ranks 1 (rc $rc)" split_np1.log
