@@ -40,6 +40,8 @@ bench: build
 	@if /usr/bin/python3 -c "import torch" 2>/dev/null; then \
 	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bench/bench_torch.py --threads 1 $(JOBS); \
 	else echo '{"benchmark": "flow_pytorch", "skipped": "python3-torch is not installed (apt-get install python3-torch libopenblas0)"}'; fi
+	@bench/scaling.sh $(BUILD)
+	@N_EVAL=200000 REPLICATES="100 1000" RANKS="1 2" bench/large_sample.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD).configure.log

@@ -117,7 +117,15 @@ double analysis_bytes(const Experiment& e) {
   // the BAR moments and the energy subsamples for the bins.
   const double per_chunk = chunk * (4.0 * frame_bytes(e) + 96.0 + R1 + 8.0 * (G + kTaylorOrder + 3.0));
   const double sums = 8.0 * R1 * (12.0 * (7.0 + E + G) + 4.0 * (kTaylorOrder + 3.0));
-  return per_chunk + sums + 6.0 * 8.0 * 131072.0;
+  // The multinomial scheme's table of multiplicities, one byte per configuration and replicate of
+  // each evaluation set (it couples every configuration, so it is built whole; one rank only).
+  double table = 0;
+  if (e.analysis.bootstrap_scheme == "multinomial")
+    for (const SystemConfig& s : e.systems) {
+      const double n = static_cast<double>(s.datasets.evaluation);
+      table += R1 * (e.analysis.max_configurations > 0 ? std::min(n, static_cast<double>(e.analysis.max_configurations)) : n);
+    }
+  return per_chunk + sums + 6.0 * 8.0 * 131072.0 + table;
 }
 
 void require_memory(const std::string& what, const std::string& key, double bytes_per_rank, Holders holders,
