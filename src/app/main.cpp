@@ -151,7 +151,9 @@ int main(int argc, char** argv) {
     AnalyzeArgs analyze;
     auto* an = input_subcommand("analyze",
                                 "Reweighted observables, ESS and free energies (each direction, BAR) with bootstrap "
-                                "errors, for the flow and the identity map: analysis.h5, summary.json, figures/*.png",
+                                "errors, for the flow and the identity map: analysis.h5, summary.json, figures/*.png. "
+                                "Under mpirun every rank reads and accumulates its rows, analysis.chunk_configurations "
+                                "at a time; there the default bootstrap is Poisson (multinomial needs one rank)",
                                 analyze.input, analyze.sets, "experiment input (TOML); needs the mapped files of `boltzmap map`",
                                 "analysis.bootstrap_replicates=1000");
     an->add_flag("--no-plot", analyze.no_plot, "do not call tools/plot (the same as --set analysis.plot=false)");
