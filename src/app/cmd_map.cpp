@@ -132,7 +132,8 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
     // Chunks of rows: every rank makes the same number of (collective) writes, with nothing to
     // write once its rows are done.
     const std::int64_t chunk = e.analysis.chunk_configurations;
-    const std::int64_t rounds = (block_of(n, 0, comm.size()).count() + chunk - 1) / chunk;
+    // (The blocks differ by one row at most, and not always in rank 0's favour: the largest decides.)
+    const std::int64_t rounds = (comm.max(mine.count()) + chunk - 1) / chunk;
     const bool has_walkers = src->rows().has_observable("walker"), has_moves = src->rows().has_observable("mc_moves");
     std::vector<float> x;
     std::vector<double> walker_d, moves_d;
@@ -181,6 +182,13 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
       done += k;
     }
     progress.finish();
+    // Every frame written exactly once before the file goes into place (a hole would read as zeros).
+    const std::int64_t written = comm.sum(done);
+    all_or_none(comm, [&] {
+      if (written != n)
+        throw Error(ExitCode::failure, fmt::format("map {}: {} of {} configurations were written (a bug); {} not renamed into place",
+                                                   direction_name(dir), written, n, path));
+    });
     w->close();
 
     outside = comm.sum(outside);
