@@ -424,6 +424,16 @@ AnalysisResult analyze(EvaluationSource& src_a, EvaluationSource& src_b, int N, 
     res.delta_f_bar[r] = bar_from_moments(m_flow_a, m_flow_b, r, bar0, M0, exact_flow);
     res.delta_f_bar_identity[r] = bar_from_moments(m_id_a, m_id_b, r, bar0_id, M0, exact_id);
   }
+  // Every rank must solve the same replicates directly (each solve is collective): the lists are
+  // agreed on (an element-wise max of flags), not trusted to come out alike from the reduced sums.
+  for (auto* list : {&exact_flow, &exact_id}) {
+    std::vector<int> flag(static_cast<std::size_t>(R1), 0);
+    for (int r : *list) flag[static_cast<std::size_t>(r)] = 1;
+    comm.allreduce_max(std::span<int>(flag));
+    list->clear();
+    for (int r = 1; r < R1; ++r)
+      if (flag[static_cast<std::size_t>(r)]) list->push_back(r);
+  }
   // Replicates beyond the series' range: the direct solve (a few scalar passes each).
   for (const bool flow : {true, false})
     for (int r : flow ? exact_flow : exact_id) {

@@ -86,7 +86,13 @@ class MappedEvaluation final : public EvaluationSource {
     mapped_->observable("identity_log_weight", first, count, identity_lw_);
     mapped_->observable("in_domain", first, count, inside_);
     in_domain_.assign(inside_.size(), 0);
-    for (std::size_t j = 0; j < inside_.size(); ++j) in_domain_[j] = inside_[j] != 0.0;
+    for (std::size_t j = 0; j < inside_.size(); ++j) {
+      if (inside_[j] != 0.0 && inside_[j] != 1.0)
+        throw io_error(path_ + ": frame " + std::to_string(first + static_cast<std::int64_t>(j)) + ": in_domain = " +
+                       std::to_string(inside_[j]) + ", not 0 or 1 (a damaged file? run `boltzmap map " + e_.source_file +
+                       "` again)");
+      in_domain_[j] = inside_[j] == 1.0;
+    }
     EvaluationRows r;
     r.mapped_energy = mapped_energy_;
     r.identity_energy = identity_energy_;
