@@ -86,20 +86,20 @@ struct Side {
 // Runs body(rows, first, m) over this rank's rows of a side, a chunk at a time; an error on any
 // rank is an error on every rank (all_or_none), so no rank waits in the next collective.
 template <class F>
-void each_chunk(const Comm& comm, Side& s, std::int64_t chunk, bool with_positions, F&& body) {
+void each_chunk(const Comm& comm, Side& s, std::int64_t chunk, Columns columns, F&& body) {
   all_or_none(comm, [&] {
     for (std::int64_t first = s.mine.begin; first < s.mine.end; first += chunk) {
       const std::int64_t m = std::min(chunk, s.mine.end - first);
-      const EvaluationRows r = s.src.rows(first, m, with_positions);
+      const EvaluationRows r = s.src.rows(first, m, columns);
       body(r, first, static_cast<std::size_t>(m));
     }
   });
 }
 
-void check_rows(const EvaluationRows& r, std::size_t m, std::size_t row, bool with_positions, char label) {
+void check_rows(const EvaluationRows& r, std::size_t m, std::size_t row, Columns columns, char label) {
   bool ok = r.energy.size() == m && r.mapped_energy.size() == m && r.identity_energy.size() == m &&
             r.log_weight_unrestricted.size() == m && r.identity_log_weight.size() == m && r.in_domain.size() == m;
-  if (with_positions)
+  if (columns == Columns::all)
     ok = ok && r.positions.size() == m * row && r.source_positions.size() == m * row && r.mapped_positions.size() == m * row;
   if (!ok) throw Error(ExitCode::failure, std::string("analyze: inconsistent array sizes in system ") + label + "'s rows");
 }
@@ -114,8 +114,8 @@ struct SideScan {
 SideScan scan(const Comm& comm, Side& s, std::int64_t chunk, std::size_t row, char label) {
   SideScan out;
   const std::int64_t stride = std::max<std::int64_t>(1, (s.n + kQuantileSample - 1) / kQuantileSample);
-  each_chunk(comm, s, chunk, false, [&](const EvaluationRows& r, std::int64_t first, std::size_t m) {
-    check_rows(r, m, row, false, label);
+  each_chunk(comm, s, chunk, Columns::scalars, [&](const EvaluationRows& r, std::int64_t first, std::size_t m) {
+    check_rows(r, m, row, Columns::scalars, label);
     for (std::size_t j = 0; j < m; ++j) {
       const std::int64_t i = first + static_cast<std::int64_t>(j);
       if (std::isnan(r.log_weight_unrestricted[j]) || std::isnan(r.identity_log_weight[j]))
@@ -151,7 +151,7 @@ double bar_g(const Comm& comm, Side& a, Side& b, std::int64_t chunk, bool flow, 
   std::vector<std::uint8_t> c;
   for (Side* s : {&a, &b}) {
     const bool fwd = s == &a;
-    each_chunk(comm, *s, chunk, false, [&](const EvaluationRows& rows, std::int64_t first, std::size_t m) {
+    each_chunk(comm, *s, chunk, Columns::weights, [&](const EvaluationRows& rows, std::int64_t first, std::size_t m) {
       c.resize(m);
       s->counts.fill_row(r, static_cast<std::size_t>(first), m, c.data());
       for (std::size_t j = 0; j < m; ++j) {
@@ -239,10 +239,10 @@ class ArraySource final : public EvaluationSource {
  public:
   ArraySource(const DirectionData& own_map, const DirectionData& other, std::size_t row) : d_(own_map), o_(other), row_(row) {}
   std::int64_t size() const override { return static_cast<std::int64_t>(d_.mapped_energy.size()); }
-  EvaluationRows rows(std::int64_t first, std::int64_t count, bool with_positions) override {
+  EvaluationRows rows(std::int64_t first, std::int64_t count, Columns columns) override {
     const auto f = static_cast<std::size_t>(first), m = static_cast<std::size_t>(count);
-    EvaluationRows r;
-    if (with_positions) {
+    EvaluationRows r;  // (in memory every column costs nothing: all but positions always)
+    if (columns == Columns::all) {
       r.positions = o_.reference_positions.subspan(f * row_, m * row_);
       r.source_positions = d_.source_positions.subspan(f * row_, m * row_);
       r.mapped_positions = d_.mapped_positions.subspan(f * row_, m * row_);
@@ -343,8 +343,8 @@ AnalysisResult analyze(EvaluationSource& src_a, EvaluationSource& src_b, int N, 
       DirectionSums& out = is_a ? ab : ba;     // X → Y: identity and mapped sets
       DirectionSums& back = is_a ? ba : ab;    // Y → X: X's rows are its reference
       const double L_own = is_a ? L : L_b;
-      each_chunk(comm, *s, o.chunk, true, [&](const EvaluationRows& r, std::int64_t first, std::size_t m) {
-        check_rows(r, m, row, true, is_a ? 'A' : 'B');
+      each_chunk(comm, *s, o.chunk, Columns::all, [&](const EvaluationRows& r, std::int64_t first, std::size_t m) {
+        check_rows(r, m, row, Columns::all, is_a ? 'A' : 'B');
         counts.resize(static_cast<std::size_t>(R1) * m);
         s->counts.fill(static_cast<std::size_t>(first), m, counts.data());
         pair_histograms(r.positions, m, N, D, L_own, back.r_bins, h);

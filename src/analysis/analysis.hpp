@@ -17,7 +17,8 @@
 //   1. scalars only: the largest log-weights (the shifts), a strided subsample of every energy
 //      column (≤ 2¹⁷ values, all of them for smaller sets) for the histogram bins (0.1st–99.9th
 //      percentiles), log-sum-exps for a starting guess; all reduced over the ranks;
-//   2. the full-sample BAR root Δ₀, by Newton on sums over the ranks (a pass of scalars per step);
+//   2. the full-sample BAR root Δ₀, by Newton on sums over the ranks (a pass over the three weight
+//      columns per step: Columns::weights);
 //   3. everything else in one pass, for the sample and every replicate at once: each set's sums
 //      (set_statistics.hpp) and, for BAR, the moments of the fermi function's Taylor series about
 //      Δ₀ (stats/estimators.hpp), from which each replicate's root follows without touching the
@@ -97,13 +98,19 @@ struct EvaluationRows {
   std::span<const std::uint8_t> in_domain;
 };
 
+// Which columns a pass needs (a source may leave the others empty, and read less):
+//   weights  log_weight_unrestricted, identity_log_weight, in_domain (the BAR Newton passes)
+//   scalars  every per-configuration number; `energy` may be a stored copy of U_X (equal to
+//            rounding: used for the bins only)
+//   all      the scalars and the three sets of positions, `energy` recomputed
+enum class Columns { weights, scalars, all };
+
 class EvaluationSource {
  public:
   virtual ~EvaluationSource() = default;
   virtual std::int64_t size() const = 0;
-  // Valid until the next call. with_positions = false: the position spans may be empty and
-  // `energy` may be a stored copy of U_X (equal to rounding: used for the bins only).
-  virtual EvaluationRows rows(std::int64_t first, std::int64_t count, bool with_positions) = 0;
+  // Valid until the next call.
+  virtual EvaluationRows rows(std::int64_t first, std::int64_t count, Columns columns) = 0;
 };
 
 // Collective over comm: every rank analyses its block of each system's rows; every rank returns

@@ -78,10 +78,8 @@ class MappedEvaluation final : public EvaluationSource {
   }
   std::int64_t size() const override { return n_; }
 
-  EvaluationRows rows(std::int64_t first, std::int64_t count, bool with_positions) override {
-    mapped_->observable("potential_energy", first, count, mapped_energy_);
-    mapped_->observable("source_energy", first, count, source_energy_);
-    mapped_->observable("identity_energy", first, count, identity_energy_);
+  EvaluationRows rows(std::int64_t first, std::int64_t count, Columns columns) override {
+    // The weights alone for the BAR passes (half the bytes of the scalars).
     mapped_->observable("log_weight_unrestricted", first, count, lwu_);
     mapped_->observable("identity_log_weight", first, count, identity_lw_);
     mapped_->observable("in_domain", first, count, inside_);
@@ -94,12 +92,16 @@ class MappedEvaluation final : public EvaluationSource {
       in_domain_[j] = inside_[j] == 1.0;
     }
     EvaluationRows r;
-    r.mapped_energy = mapped_energy_;
-    r.identity_energy = identity_energy_;
     r.log_weight_unrestricted = lwu_;
     r.identity_log_weight = identity_lw_;
     r.in_domain = in_domain_;
-    if (!with_positions) {
+    if (columns == Columns::weights) return r;
+    mapped_->observable("potential_energy", first, count, mapped_energy_);
+    mapped_->observable("source_energy", first, count, source_energy_);
+    mapped_->observable("identity_energy", first, count, identity_energy_);
+    r.mapped_energy = mapped_energy_;
+    r.identity_energy = identity_energy_;
+    if (columns == Columns::scalars) {
       r.energy = source_energy_;
       return r;
     }
