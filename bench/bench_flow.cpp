@@ -13,6 +13,7 @@
 
 #include "flow/adam.hpp"
 #include "flow/loss.hpp"
+#include "flow/realnvp.hpp"
 #include "parallel/comm.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/walkers.hpp"

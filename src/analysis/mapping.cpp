@@ -13,13 +13,13 @@ namespace boltzmap {
 
 const char* direction_name(Direction d) { return d == Direction::a_to_b ? "A_to_B" : "B_to_A"; }
 
-MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow, const System& source,
+MappedSet map_configurations(const Preprocessor& pre, const Flow<float>& flow, const System& source,
                              const System& target, Direction dir, std::span<const float> x,
                              const std::function<void(std::size_t)>& progress) {
   const int N = pre.n_particles(), D = pre.dim(), m = pre.latent_dim();
   const std::size_t row = static_cast<std::size_t>(N) * D, n = x.size() / row;
   if (x.size() != n * row) throw Error(ExitCode::failure, "map_configurations: x is not [n][N][D]");
-  if (flow.shape().dim != m) throw Error(ExitCode::failure, "map_configurations: the flow does not fit the preprocessing");
+  if (flow.width() != m) throw Error(ExitCode::failure, "map_configurations: the flow does not fit the preprocessing");
   // The box-scaling layer (preprocessor.hpp): B's configurations enter the preprocessing's box as
   // x/s and leave it as s·x, so the whole map is F = S∘P⁻¹∘f∘P (A → B) or P⁻¹∘f⁻¹∘P∘S⁻¹ (B → A),
   // with log|det J| = the flow's ± (N − 1)·D·ln s. The identity map between the two boxes is the
@@ -39,10 +39,10 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
   FirstError error;  // nothing may leave the parallel region
 #pragma omp parallel
   {
-    using Mat = RealNvp<float>::Mat;
+    using Mat = Flow<float>::Mat;
     Mat z, z2;
-    RealNvp<float>::Vec logdet;
-    RealNvp<float>::Cache cache;  // work buffers reused across this thread's chunks
+    Flow<float>::Vec logdet;
+    std::unique_ptr<FlowCache> cache;  // work buffers reused across this thread's chunks
     std::vector<int> centre, element;
     std::vector<float> src, ident;
     error.run([&] {  // these allocate: a bad_alloc must not leave the region either
@@ -50,6 +50,7 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
       element.resize(kChunk);
       src.resize(kChunk * row);
       ident.resize(kChunk * row);
+      cache = flow.make_cache();
       Preprocessor::evaluation_choices(centre, element);
     });
 #pragma omp for schedule(dynamic)
@@ -67,9 +68,9 @@ MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow
       pre.forward(BatchView{src.data(), r, N, D}, std::span<const int>(centre.data(), rows),
                   std::span<const int>(element.data(), rows), z.data());
       if (ab)
-        flow.forward(z, z2, logdet, &cache);
+        flow.forward(z, z2, logdet, cache.get());
       else
-        flow.inverse(z, z2, logdet, &cache);
+        flow.inverse(z, z2, logdet, cache.get());
       pre.in_domain(z2.data(), r, std::span<std::uint8_t>(out.in_domain.data() + i0, rows));
       pre.inverse(z2.data(), BatchView{out.positions.data() + i0 * row, r, N, D});
       pre.out_of_preprocessing_box(target_label, std::span<float>(out.positions.data() + i0 * row, rows * row));

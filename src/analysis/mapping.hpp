@@ -16,7 +16,7 @@
 #include <span>
 #include <vector>
 
-#include "flow/realnvp.hpp"
+#include "flow/flow.hpp"
 #include "physics/energy.hpp"
 #include "transforms/preprocessor.hpp"
 
@@ -41,7 +41,7 @@ struct MappedSet {
 
 // Maps x [n][N][D] of the source system (A for a_to_b). progress(k) is called (from the calling
 // thread) with the number of configurations done.
-MappedSet map_configurations(const Preprocessor& pre, const RealNvp<float>& flow, const System& source,
+MappedSet map_configurations(const Preprocessor& pre, const Flow<float>& flow, const System& source,
                              const System& target, Direction dir, std::span<const float> x,
                              const std::function<void(std::size_t)>& progress = {});
 

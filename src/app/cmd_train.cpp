@@ -246,15 +246,23 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     spdlog::info("box-scaling layer: L_B/L_A = {:.6g}, log|det| (N − 1)·D·ln s = {:.6g} (A → B)", pre.box_scale(), pre.box_log_det());
 
   Trainer trainer(e, pre, std::move(data), trainers, nullptr, link ? &*link : nullptr);
-  spdlog::info("flow: {} coupling blocks, hidden {}, {} parameters; {} epochs in {} phase(s), batch {}{}",
-               e.flow.blocks, fmt::join(e.flow.hidden, "×"), trainer.flow.parameter_count(),
+  const std::string flow_text =
+      e.flow.kind == "equivariant"
+          ? fmt::format("equivariant flow: {} circular couplings, {} spline bins, {} frequencies, width {}{}",
+                        e.flow.layers, e.flow.bins, e.flow.frequencies, e.flow.width,
+                        e.flow.shift ? ", circular shifts" : "")
+          : fmt::format("real-NVP: {} coupling blocks, hidden {}", e.flow.blocks, fmt::join(e.flow.hidden, "×"));
+  if (!e.flow.unused_keys.empty())
+    spdlog::info("flow.kind = \"{}\" does not use {}", e.flow.kind, fmt::join(e.flow.unused_keys, ", "));
+  spdlog::info("flow: {}, {} parameters; {} epochs in {} phase(s), batch {}{}",
+               flow_text, trainer.flow().parameter_count(),
                e.training.total_epochs(), e.training.phases.size(), e.training.batch_size,
                trainers.size() > 1 ? fmt::format(" split over {} trainer ranks (gradients: {})", trainers.size(),
                                                  make_gradient_reducer(trainers)->name())
                                    : std::string());
   if (std::filesystem::exists(ckpt)) {
     check_resume_input(ckpt, e);
-    trainer.restore(load_checkpoint(ckpt, trainer.flow.parameter_count(), trainer.pool().size()));
+    trainer.restore(load_checkpoint(ckpt, trainer.flow().parameter_count(), trainer.pool().size()));
     spdlog::info("resuming from {} after epoch {} (step {})", ckpt, trainer.next_epoch(), trainer.global_step());
   }
   // The identity map's metrics, known only to a run that starts from the beginning.
@@ -296,7 +304,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
         fail_together(trainers, numerical_error(std::string(err.what()) + "; nothing was written from this state (the "
                                                 "last checkpoint, " + ckpt + ", is unchanged)"));
       const std::string failed = folder.failed_checkpoint();
-      if (comm.root()) save_checkpoint(failed, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
+      if (comm.root()) save_checkpoint(failed, pre, trainer.flow(), trainer.state(), e.resolved_toml);
       fail_together(trainers, numerical_error(std::string(err.what()) + "; state saved in " + failed +
                                               " (the last regular checkpoint is unchanged)"));
     }
@@ -323,7 +331,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     stop_signal = join_round(comm, trainer.done()).signal;
     if (stop_signal != 0 || trainer.next_epoch() % e.training.checkpoint_every == 0 || trainer.done()) {
       check_same_state(trainers, trainer);
-      if (comm.root()) save_checkpoint(ckpt, pre, trainer.flow.shape(), trainer.state(), e.resolved_toml);
+      if (comm.root()) save_checkpoint(ckpt, pre, trainer.flow(), trainer.state(), e.resolved_toml);
     }
     if (stop_signal != 0) break;
   }
@@ -353,9 +361,10 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   progress.finish();
   check_same_state(trainers, trainer);
   if (!comm.root()) return 0;
-  save_flow(folder.model_flow(), pre, trainer.flow, e.resolved_toml);
+  save_flow(folder.model_flow(), pre, trainer.flow(), e.resolved_toml);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  nlohmann::json tr = {{"parameters", trainer.flow.parameter_count()},
+  nlohmann::json tr = {{"parameters", trainer.flow().parameter_count()},
+                       {"flow_kind", trainer.flow().kind()},
                        {"epochs", trainer.next_epoch()},
                        {"seconds_per_step", steps > 0 ? step_seconds / static_cast<double>(steps) : 0.0},
                        {"final_loss_dir", last.loss_dir_validation},

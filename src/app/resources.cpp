@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "flow/make_flow.hpp"
 #include "flow/trainer.hpp"
 
 namespace boltzmap {
@@ -32,6 +33,35 @@ double mc_moves_per_second(const Experiment& e, int ranks, int threads) {
 // loss terms, 2 threads, the pool's MC included) → ≈ 1.6×10⁻¹⁰ s per configuration, parameter and
 // loss term on one thread for the forward and backward pass; a forward pass alone is ≈ 1/3 of it.
 constexpr double kFlowSecondsPerConfigParameter = 1.6e-10;
+// The input's flow's parameter count.
+double flow_parameter_count(const Experiment& e) {
+  const int N = e.box.n_particles, D = e.box.dimension;
+  if (e.flow.kind == "equivariant") {
+    EquivariantFlowShape s;
+    s.particles = N - 1;
+    s.dim = D;
+    s.layers = e.flow.layers;
+    s.bins = e.flow.bins;
+    s.frequencies = e.flow.frequencies;
+    s.hidden = e.flow.width;
+    s.shift = e.flow.shift;
+    return static_cast<double>(EquivariantFlow<float>(s, 0).parameter_count());
+  }
+  return static_cast<double>(RealNvp<float>(flow_shape(e, (N - 1) * D), 0).parameter_count());
+}
+// The flow's cost per configuration in units of that figure: the real-NVP's parameter count; for
+// the equivariant flow, whose pair messages cost far more than its parameters say, per layer
+// n(n − 1)·H·(2F(D − 1) + 4) + 6nH² (pairs, then per-particle layers) times 1.7, calibrated on
+// 1.19 ms per configuration for the forward and backward pass of 8 layers at n = 31, H = 32,
+// F = 4 on one thread (tests/flow/test_equivariant_flow.cpp, CostOfEightLayers).
+double flow_cost_parameters(const Experiment& e) {
+  const int N = e.box.n_particles, D = e.box.dimension;
+  if (e.flow.kind == "equivariant") {
+    const double n = N - 1, H = e.flow.width, P = 2.0 * e.flow.frequencies * (D - 1);
+    return 1.7 * e.flow.layers * (n * (n - 1) * H * (P + 4) + 6 * n * H * H);
+  }
+  return flow_parameter_count(e);
+}
 // The exact relabelling (an N×N assignment, O(N³)) and three energies per mapped configuration:
 // ≈ 2.2×10⁻⁵ s per configuration and thread at N = 32 (map ran 3.4×10⁴ configurations/s on 2 threads).
 double relabel_seconds(const Experiment& e) { return 2.2e-5 * std::pow(e.box.n_particles / 32.0, 3.0); }
@@ -197,7 +227,7 @@ std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads) 
   }
   const SystemConfig &A = e.systems[0], &B = e.systems[1];
   const int latent = (N - 1) * D;
-  const double params = static_cast<double>(RealNvp<float>(flow_shape(e, latent), 0).parameter_count());
+  const double params = flow_cost_parameters(e);
   {
     const TrainingSettings& t = e.training;
     const double batch = t.batch_size;
@@ -215,9 +245,12 @@ std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads) 
     const double pool_moves = steps * batch * static_cast<double>(t.pool_mc_steps);  // an MC step is one trial move
     StagePlan p;
     p.stage = "train";
-    p.work = fmt::format("{:.0f} epochs × {:.0f} steps of batch {} ({} phase(s)); real-NVP of {} parameters on {} "
+    p.work = fmt::format("{:.0f} epochs × {:.0f} steps of batch {} ({} phase(s)); {} on {} "
                          "numbers per configuration; pool MC {} steps per drawn configuration",
-                         epochs, steps_per_epoch, t.batch_size, t.phases.size(), static_cast<std::int64_t>(params),
+                         epochs, steps_per_epoch, t.batch_size, t.phases.size(),
+                         e.flow.kind == "equivariant"
+                             ? fmt::format("equivariant flow of {} layers (width {})", e.flow.layers, e.flow.width)
+                             : fmt::format("real-NVP of {} parameters", static_cast<std::int64_t>(params)),
                          latent, t.pool_mc_steps);
     p.writes = "model/flow.h5, model/checkpoints/checkpoint.h5, train_log.csv";
     // Data-parallel: every trainer rank takes 1/k of each batch (flow and pool MC); the validation
@@ -234,7 +267,8 @@ std::vector<StagePlan> plan_stages(const Experiment& e, int ranks, int threads) 
                 pool_moves / trainers / mc_moves_per_second(e, 1, threads);
     p.memory = training_bytes(e);
     // flow.h5: float32 parameters; the checkpoint adds Adam's two moments in double.
-    p.disk = params * 4.0 + params * (4.0 + 16.0);
+    const double stored = flow_parameter_count(e);
+    p.disk = stored * 4.0 + stored * (4.0 + 16.0);
     plans.push_back(p);
   }
   const double eval = static_cast<double>(evaluation_frames(e, A) + evaluation_frames(e, B));

@@ -469,11 +469,17 @@ std::string resolved_text(const Experiment& e) {
   o << "centre = " << toml_quote(e.preprocess.centre) << "\n";
   o << "reference_lattice = " << toml_quote(e.preprocess.reference_lattice) << "\n";
   o << "\n[flow]\n";
+  o << "kind = " << toml_quote(e.flow.kind) << "\n";
   o << "blocks = " << e.flow.blocks << "\n";
   o << "hidden = [";
   for (std::size_t i = 0; i < e.flow.hidden.size(); ++i) o << (i ? ", " : "") << e.flow.hidden[i];
   o << "]\n";
   o << "scale_bound = " << toml_number(e.flow.scale_bound) << "\n";
+  o << "layers = " << e.flow.layers << "\n";
+  o << "bins = " << e.flow.bins << "\n";
+  o << "frequencies = " << e.flow.frequencies << "\n";
+  o << "width = " << e.flow.width << "\n";
+  o << "shift = " << (e.flow.shift ? "true" : "false") << "\n";
   o << "\n[training]\n";
   o << "batch_size = " << e.training.batch_size << "\n";
   o << "clamp_energy = " << toml_number(e.training.clamp_energy) << "\n";
@@ -540,10 +546,31 @@ Experiment build(toml::table& root, Context& ctx, const std::vector<std::string>
   e.preprocess.centre = pre.choice("centre", "random", {"random", "first"});
   e.preprocess.reference_lattice = pre.choice("reference_lattice", e.box.lattice, {"centered-square", "bcc"});
   e.where[pre.key_path("reference_lattice")] = pre.where("reference_lattice");
+  std::map<std::string, std::string> pre_given;  // the real-NVP-only keys the input sets, and where
+  for (const char* k : {"whiten", "reference_lattice"})
+    if (pre.node(k)) pre_given[k] = pre.where(k);
   pre.finish();
 
   // [flow]
   Section fl = top.table("flow", false);
+  e.flow.kind = fl.choice("kind", "realnvp", {"realnvp", "equivariant"});
+  {
+    // The other kind's keys that the input sets: accepted (one key switches the kind of a file
+    // written for the other), and listed in the log as unused.
+    const bool nvp = e.flow.kind == "realnvp";
+    for (const char* k : nvp ? std::vector<const char*>{"layers", "bins", "frequencies", "width", "shift"}
+                             : std::vector<const char*>{"blocks", "hidden", "scale_bound"})
+      if (fl.node(k)) e.flow.unused_keys.push_back(fl.key_path(k) + " (" + fl.where(k) + ")");
+    if (!nvp)
+      for (const char* k : {"whiten", "reference_lattice"})
+        if (pre_given.count(k)) e.flow.unused_keys.push_back("preprocess." + std::string(k) + " (" + pre_given.at(k) + ")");
+  }
+  e.preprocess.torus = e.flow.kind == "equivariant";
+  e.flow.layers = static_cast<int>(fl.integer("layers", 8, 1, 1000, "equivariant flow: circular coupling layers"));
+  e.flow.bins = static_cast<int>(fl.integer("bins", 8, 2, 256, "equivariant flow: spline bins on the circle"));
+  e.flow.frequencies = static_cast<int>(fl.integer("frequencies", 4, 1, 64, "equivariant flow: Fourier frequencies per axis"));
+  e.flow.width = static_cast<int>(fl.integer("width", 32, 1, 4096, "equivariant flow: conditioner width"));
+  e.flow.shift = fl.boolean("shift", true, "equivariant flow: a learned circular shift per layer");
   e.flow.blocks = static_cast<int>(fl.integer("blocks", 8, 1, 1000, "coupling blocks"));
   if (const toml::node* h = fl.node("hidden")) {
     const toml::array* arr = h->as_array();

@@ -40,17 +40,31 @@ struct SystemConfig {
 
 // [preprocess]: the invertible preprocessing of METHOD.md (src/transforms/preprocessor.hpp).
 struct PreprocessSettings {
+  // The equivariant flow's latent space (set from [flow] kind, not a key of its own): centring,
+  // symmetry and drop only, the N − 1 others as torus coordinates in [−L/2, L/2)^D about the
+  // centred particle — no relabelling, wrapping or PCA (whiten and reference_lattice unused).
+  bool torus = false;
   bool augment = true;                // draw a point symmetry per configuration in training
   bool whiten = true;                 // PCA with Λ^(−1/2) (false: rotation only)
   std::string centre = "random";      // training: "random" (a uniformly drawn particle) or "first" (particle 0)
   std::string reference_lattice = "centered-square";  // relabelling sites (default: box.lattice)
 };
 
-// [flow]: the real-NVP's shape (src/flow/realnvp.hpp); its input size comes from the preprocessing.
+// [flow]: which flow (METHOD.md "Flow") and its shape; its input size comes from the preprocessing.
 struct FlowSettings {
+  std::string kind = "realnvp";  // "realnvp" (src/flow/realnvp.hpp) or "equivariant" (src/flow/equivariant_flow.hpp)
+  // real-NVP
   int blocks = 8;
   std::vector<int> hidden{128, 128, 128};
   double scale_bound = 0.0;  // a > 0: S ← a·tanh(S/a)
+  // equivariant flow: couplings, spline bins, Fourier frequencies, conditioner width, circular shift
+  int layers = 8;
+  int bins = 8;
+  int frequencies = 4;
+  int width = 32;
+  bool shift = true;
+  // Keys the input sets that the chosen kind does not use, with where they were set (for the log).
+  std::vector<std::string> unused_keys;
 };
 
 // [training] (METHOD.md "Losses and training"); the defaults are the paper's protocol.

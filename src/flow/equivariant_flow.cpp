@@ -84,22 +84,22 @@ void EquivariantFlow<T>::backward(Cache& c, const Mat& g_out, const Vec& gld, Pa
 }
 
 template <class T>
-void EquivariantFlow<T>::forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const {
-  pass(x, y, logdet, cache, false);
+void EquivariantFlow<T>::forward(const Mat& x, Mat& y, Vec& logdet, FlowCache* cache) const {
+  pass(x, y, logdet, cache ? &own_cache<Cache>(*cache, "EquivariantFlow::forward") : nullptr, false);
 }
 template <class T>
-void EquivariantFlow<T>::inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const {
-  pass(y, x, logdet, cache, true);
+void EquivariantFlow<T>::inverse(const Mat& y, Mat& x, Vec& logdet, FlowCache* cache) const {
+  pass(y, x, logdet, cache ? &own_cache<Cache>(*cache, "EquivariantFlow::inverse") : nullptr, true);
 }
 template <class T>
-void EquivariantFlow<T>::backward_forward(Cache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad,
+void EquivariantFlow<T>::backward_forward(FlowCache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad,
                                           Mat& gx) const {
-  backward(cache, gy, gld, grad, gx, false);
+  backward(own_cache<Cache>(cache, "EquivariantFlow::backward_forward"), gy, gld, grad, gx, false);
 }
 template <class T>
-void EquivariantFlow<T>::backward_inverse(Cache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad,
+void EquivariantFlow<T>::backward_inverse(FlowCache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad,
                                           Mat& gy) const {
-  backward(cache, gx, gld, grad, gy, true);
+  backward(own_cache<Cache>(cache, "EquivariantFlow::backward_inverse"), gx, gld, grad, gy, true);
 }
 
 template class EquivariantFlow<float>;

@@ -5,8 +5,8 @@
 // every input coordinate, so the stack is too; its log-det is the sum of the layers'.
 // forward() is F (A → B), inverse() is F⁻¹ (B → A): the layers in reverse order, each inverted.
 // backward_forward()/backward_inverse() are the reverse-mode passes of each direction, with the
-// same signatures as RealNvp<T>'s (src/flow/realnvp.hpp), so the losses and the trainer can later
-// take either flow through one seam.
+// Flow<T> interface (src/flow/flow.hpp) that the real-NVP implements, so the losses, the trainer,
+// the mapping and the model file take either flow through one seam.
 // Layouts: a batch is a row-major Mat [batch][n·D], row b = configuration b as [n][D] flattened
 // (particle-major: x_0, y_0, x_1, y_1, …), coordinates on the torus [−L/2, L/2)^D (inputs may lie
 // outside it: every coupling wraps what it reads). Outputs: every axis a layer transforms is
@@ -33,7 +33,7 @@
 #include <Eigen/Dense>
 
 #include "flow/circular_coupling.hpp"
-#include "flow/realnvp.hpp"  // ParamVector
+#include "flow/flow.hpp"
 
 namespace boltzmap {
 
@@ -52,13 +52,13 @@ struct EquivariantFlowShape {
 };
 
 template <class T>
-class EquivariantFlow {
+class EquivariantFlow final : public Flow<T> {
  public:
-  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;  // [batch][n·D]
-  using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;                                // [batch]
+  using Mat = typename Flow<T>::Mat;  // [batch][n·D]
+  using Vec = typename Flow<T>::Vec;  // [batch]
 
   // Everything a backward pass needs from its pass, plus scratch; reuse it across steps.
-  struct Cache {
+  struct Cache : FlowCache {
     std::vector<CircularCouplingCache<T>> layer;  // [layers]: each coupling's input and activations
     Vec layer_logdet;                             // [batch] one layer's log-det
     Eigen::VectorXd logdet_sum;                   // [batch] the layers' log-dets summed in double
@@ -68,34 +68,29 @@ class EquivariantFlow {
   EquivariantFlow(EquivariantFlowShape shape, std::uint64_t seed);
 
   const EquivariantFlowShape& shape() const { return shape_; }
-  int width() const { return shape_.particles * shape_.dim; }  // n·D, the columns of a batch
-  std::size_t parameter_count() const { return params_.size(); }
-  ParamVector<T>& parameters() { return params_; }
-  const ParamVector<T>& parameters() const { return params_; }
+  const char* kind() const override { return "equivariant"; }
+  int width() const override { return shape_.particles * shape_.dim; }  // n·D, the columns of a batch
+  std::unique_ptr<FlowCache> make_cache() const override { return std::make_unique<Cache>(); }
+  std::unique_ptr<Flow<T>> clone() const override { return std::make_unique<EquivariantFlow<T>>(*this); }
   // Layer l's coupling shape (axis l mod D) and the offset of its parameters in parameters().
   const CircularCouplingShape& layer_shape(int l) const { return layers_[l]; }
   std::size_t layer_offset(int l) const { return offsets_[l]; }
 
-  // y = F(x), logdet = log|det ∂F/∂x| per row. cache may be null when no backward pass follows.
-  void forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const;
-  // x = F⁻¹(y), logdet = log|det ∂F⁻¹/∂y| per row.
-  void inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const;
-
-  // Given the cache of forward(x) and gy = dL/dy, gld = dL/dlogdet (per row): adds dL/dθ to grad
-  // (resized and zeroed if not of size parameter_count()) and writes gx = dL/dx.
-  void backward_forward(Cache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const;
-  // Given the cache of inverse(y) and gx = dL/dx, gld: adds dL/dθ to grad and writes gy = dL/dy.
-  void backward_inverse(Cache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const;
+  // The passes of Flow<T> (src/flow/flow.hpp); the caches must be EquivariantFlow<T>::Cache.
+  void forward(const Mat& x, Mat& y, Vec& logdet, FlowCache* cache) const override;
+  void inverse(const Mat& y, Mat& x, Vec& logdet, FlowCache* cache) const override;
+  void backward_forward(FlowCache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const override;
+  void backward_inverse(FlowCache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const override;
 
  private:
   // out = the layers applied to in, in order (inverse: the last first, each inverted).
   void pass(const Mat& in, Mat& out, Vec& logdet, Cache* cache, bool inverse) const;
   void backward(Cache& c, const Mat& g_out, const Vec& gld, ParamVector<T>& grad, Mat& g_in, bool inverse) const;
 
+  using Flow<T>::params_;
   EquivariantFlowShape shape_;
   std::vector<CircularCouplingShape> layers_;
   std::vector<std::size_t> offsets_;  // [layers] start of each layer's parameters
-  ParamVector<T> params_;
 };
 
 extern template class EquivariantFlow<float>;

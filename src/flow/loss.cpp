@@ -71,7 +71,7 @@ void LatentEnergy::evaluate_row(const double* z, double& e, double* gz, double* 
   g.noalias() = w_inv_.transpose() * gy;
 }
 
-void LatentEnergy::evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const {
+void LatentEnergy::evaluate(const Flow<double>::Mat& z, Flow<double>::Vec& e, Flow<double>::Mat* gz) const {
   const int rows = static_cast<int>(z.rows()), nd = pre_.n_particles() * pre_.dim();
   e.resize(rows);
   if (gz) gz->resize(rows, pre_.latent_dim());
@@ -104,13 +104,14 @@ namespace {
 // energy.box_log_det() − source.box_log_det(): +(N − 1)·D·ln s in L_inv (A → B), −(N − 1)·D·ln s
 // in L_dir (B → A), 0 when the boxes agree (preprocessor.hpp). It changes no gradient.
 template <class T>
-double loss_term(const RealNvp<T>& flow, const LatentEnergyBase& energy, const LatentEnergyBase& source,
-                 const typename RealNvp<T>::Mat& z, double lambda, bool inverse, ParamVector<T>* grad,
+double loss_term(const Flow<T>& flow, const LatentEnergyBase& energy, const LatentEnergyBase& source,
+                 const typename Flow<T>::Mat& z, double lambda, bool inverse, ParamVector<T>* grad,
                  LossWorkspace<T>& w, double n) {
+  if (!w.flow) w.flow = flow.make_cache();
   if (inverse)
-    flow.inverse(z, w.mapped, w.logdet, &w.flow);
+    flow.inverse(z, w.mapped, w.logdet, w.flow.get());
   else
-    flow.forward(z, w.mapped, w.logdet, &w.flow);
+    flow.forward(z, w.mapped, w.logdet, w.flow.get());
   w.mapped_double = w.mapped.template cast<double>();
   energy.evaluate(w.mapped_double, w.energy, grad ? &w.g_energy : nullptr);
   const double box = energy.box_log_det() - source.box_log_det();  // per row
@@ -119,9 +120,9 @@ double loss_term(const RealNvp<T>& flow, const LatentEnergyBase& energy, const L
     w.g_mapped = ((lambda / n) * w.g_energy).template cast<T>();
     w.g_logdet.setConstant(z.rows(), static_cast<T>(-lambda / n));
     if (inverse)
-      flow.backward_inverse(w.flow, w.g_mapped, w.g_logdet, *grad, w.g_input);
+      flow.backward_inverse(*w.flow, w.g_mapped, w.g_logdet, *grad, w.g_input);
     else
-      flow.backward_forward(w.flow, w.g_mapped, w.g_logdet, *grad, w.g_input);
+      flow.backward_forward(*w.flow, w.g_mapped, w.g_logdet, *grad, w.g_input);
   }
   return value;
 }
@@ -129,8 +130,8 @@ double loss_term(const RealNvp<T>& flow, const LatentEnergyBase& energy, const L
 }  // namespace
 
 template <class T>
-LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
-                  const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
+LossValues losses(const Flow<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
+                  const typename Flow<T>::Mat& z_a, const typename Flow<T>::Mat& z_b, double lambda_dir,
                   double lambda_inv, ParamVector<T>* grad, LossWorkspace<T>* work, std::int64_t batch_rows) {
   LossValues out;
   if (grad && grad->size() != flow.parameter_count()) grad->assign(flow.parameter_count(), T(0));
@@ -142,11 +143,11 @@ LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, cons
   return out;
 }
 
-template LossValues losses<float>(const RealNvp<float>&, const LatentEnergyBase&, const LatentEnergyBase&,
-                                  const RealNvp<float>::Mat&, const RealNvp<float>::Mat&, double, double,
+template LossValues losses<float>(const Flow<float>&, const LatentEnergyBase&, const LatentEnergyBase&,
+                                  const Flow<float>::Mat&, const Flow<float>::Mat&, double, double,
                                   ParamVector<float>*, LossWorkspace<float>*, std::int64_t);
-template LossValues losses<double>(const RealNvp<double>&, const LatentEnergyBase&, const LatentEnergyBase&,
-                                   const RealNvp<double>::Mat&, const RealNvp<double>::Mat&, double, double,
+template LossValues losses<double>(const Flow<double>&, const LatentEnergyBase&, const LatentEnergyBase&,
+                                   const Flow<double>::Mat&, const Flow<double>::Mat&, double, double,
                                    ParamVector<double>*, LossWorkspace<double>*, std::int64_t);
 
 }  // namespace boltzmap

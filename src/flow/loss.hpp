@@ -14,9 +14,10 @@
 // differences, clamp in its linear and log regimes); tests/flow/allocations (no allocation).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
-#include "flow/realnvp.hpp"
+#include "flow/flow.hpp"
 #include "physics/energy.hpp"
 #include "transforms/preprocessor.hpp"
 
@@ -31,7 +32,7 @@ double clamp_reduced_energy(double a, double e_c, double* slope);
 class LatentEnergyBase {
  public:
   virtual ~LatentEnergyBase() = default;
-  virtual void evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const = 0;
+  virtual void evaluate(const Flow<double>::Mat& z, Flow<double>::Vec& e, Flow<double>::Mat* gz) const = 0;
   // log|det| of the box-scaling from the preprocessing's box into this system's box: 0 for A,
   // (N − 1)·D·ln(L_B/L_A) for B (preprocessor.hpp). A map from system X's latent space to system
   // Y's carries the constant Y.box_log_det() − X.box_log_det() in its log|det J|.
@@ -47,7 +48,7 @@ class LatentEnergy : public LatentEnergyBase {
   // label: which system ('A' or 'B'); B's configurations leave the preprocessing's box through
   // the box-scaling layer x ↦ s·x (s = L_B/L_A), and the gradient picks up its factor s.
   LatentEnergy(const Preprocessor& pre, const System& sys, double clamp_start, char label = 'A');
-  void evaluate(const RealNvp<double>::Mat& z, RealNvp<double>::Vec& e, RealNvp<double>::Mat* gz) const override;
+  void evaluate(const Flow<double>::Mat& z, Flow<double>::Vec& e, Flow<double>::Mat* gz) const override;
   double box_log_det() const override { return box_log_det_; }
   // The physical configuration [N][D] of latent row z (double): PCA⁻¹, wrap, re-insert, scale
   // into this system's box.
@@ -75,11 +76,11 @@ struct LossValues {
 // energies. Pass the same one every step: steps of an unchanged batch size then allocate nothing.
 template <class T>
 struct LossWorkspace {
-  typename RealNvp<T>::Cache flow;
-  typename RealNvp<T>::Mat mapped, g_mapped, g_input;  // F(z) or F⁻¹(z), dL/d(it), dL/dz
-  typename RealNvp<T>::Vec logdet, g_logdet;
-  RealNvp<double>::Mat mapped_double, g_energy;  // the energies' input and gradient
-  RealNvp<double>::Vec energy;
+  std::unique_ptr<FlowCache> flow;  // the flow's own kind (Flow::make_cache), made at the first call
+  typename Flow<T>::Mat mapped, g_mapped, g_input;  // F(z) or F⁻¹(z), dL/d(it), dL/dz
+  typename Flow<T>::Vec logdet, g_logdet;
+  Flow<double>::Mat mapped_double, g_energy;  // the energies' input and gradient
+  Flow<double>::Vec energy;
 };
 
 // L_dir over z_b (B's preprocessed rows) and L_inv over z_a (A's); adds λ-weighted dL/dθ to grad
@@ -90,8 +91,8 @@ struct LossWorkspace {
 // the values and gradients are this share's part of the batch means (Σ over the share / batch_rows),
 // so that their sums over the trainer ranks are the whole batch's (data-parallel training).
 template <class T>
-LossValues losses(const RealNvp<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
-                  const typename RealNvp<T>::Mat& z_a, const typename RealNvp<T>::Mat& z_b, double lambda_dir,
+LossValues losses(const Flow<T>& flow, const LatentEnergyBase& energy_a, const LatentEnergyBase& energy_b,
+                  const typename Flow<T>::Mat& z_a, const typename Flow<T>::Mat& z_b, double lambda_dir,
                   double lambda_inv, ParamVector<T>* grad, LossWorkspace<T>* work = nullptr,
                   std::int64_t batch_rows = 0);
 

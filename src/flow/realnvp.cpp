@@ -117,9 +117,9 @@ void RealNvp<T>::bound_backward(const BlockCache& c, Mat& gs) const {
 }
 
 template <class T>
-void RealNvp<T>::forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const {
+void RealNvp<T>::forward(const Mat& x, Mat& y, Vec& logdet, FlowCache* cache) const {
   Cache local;
-  Cache& c = cache ? *cache : local;
+  Cache& c = cache ? own_cache<Cache>(*cache, "RealNvp::forward") : local;
   c.block.resize(blocks_.size());
   y = x;
   logdet.setZero(x.rows());
@@ -136,9 +136,9 @@ void RealNvp<T>::forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const 
 }
 
 template <class T>
-void RealNvp<T>::inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const {
+void RealNvp<T>::inverse(const Mat& y, Mat& x, Vec& logdet, FlowCache* cache) const {
   Cache local;
-  Cache& c = cache ? *cache : local;
+  Cache& c = cache ? own_cache<Cache>(*cache, "RealNvp::inverse") : local;
   c.block.resize(blocks_.size());
   x = y;
   logdet.setZero(y.rows());
@@ -155,7 +155,8 @@ void RealNvp<T>::inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const 
 }
 
 template <class T>
-void RealNvp<T>::backward_forward(Cache& c, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const {
+void RealNvp<T>::backward_forward(FlowCache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const {
+  Cache& c = own_cache<Cache>(cache, "RealNvp::backward_forward");
   if (grad.size() != params_.size()) grad.assign(params_.size(), T(0));
   gx = gy;
   for (std::size_t b = blocks_.size(); b-- > 0;) {
@@ -176,7 +177,8 @@ void RealNvp<T>::backward_forward(Cache& c, const Mat& gy, const Vec& gld, Param
 }
 
 template <class T>
-void RealNvp<T>::backward_inverse(Cache& c, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const {
+void RealNvp<T>::backward_inverse(FlowCache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const {
+  Cache& c = own_cache<Cache>(cache, "RealNvp::backward_inverse");
   if (grad.size() != params_.size()) grad.assign(params_.size(), T(0));
   gy = gx;
   for (std::size_t b = 0; b < blocks_.size(); ++b) {

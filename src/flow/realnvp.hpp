@@ -25,15 +25,10 @@
 
 #include <Eigen/Dense>
 
+#include "flow/flow.hpp"
 #include "flow/gemm.hpp"
 
 namespace boltzmap {
-
-// Parameters and gradients: aligned to Eigen's largest packet, so every run (and every copy) maps
-// its layers at the same alignment and Eigen's vectorised reductions add in the same order —
-// needed for bitwise reproducible training and resume.
-template <class T>
-using ParamVector = std::vector<T, Eigen::aligned_allocator<T>>;
 
 struct FlowShape {
   int dim = 62;                            // D, the preprocessed vector's length
@@ -43,10 +38,10 @@ struct FlowShape {
 };
 
 template <class T>
-class RealNvp {
+class RealNvp final : public Flow<T> {
  public:
-  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;  // [batch][features]
-  using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  using Mat = typename Flow<T>::Mat;  // [batch][features]
+  using Vec = typename Flow<T>::Vec;
 
   // Activations of one MLP for one block (inputs of each layer, and pre-bound outputs).
   struct MlpCache {
@@ -65,7 +60,7 @@ class RealNvp {
     Mat s, t;         // dL/dS (raw, after bound_backward) and, in the inverse pass, dL/dT
   };
   // Everything a backward pass needs from its forward pass, plus scratch; reuse it across steps.
-  struct Cache {
+  struct Cache : FlowCache {
     std::vector<BlockCache> block;
     BlockGrad parity_grad[2];  // indexed by the block's parity
     std::vector<Mat> delta;  // delta[l] = dL/d(pre-activation of hidden layer l), shared by the MLPs
@@ -75,20 +70,16 @@ class RealNvp {
   RealNvp(FlowShape shape, std::uint64_t seed);
 
   const FlowShape& shape() const { return shape_; }
-  std::size_t parameter_count() const { return params_.size(); }
-  ParamVector<T>& parameters() { return params_; }
-  const ParamVector<T>& parameters() const { return params_; }
+  const char* kind() const override { return "realnvp"; }
+  int width() const override { return shape_.dim; }
+  std::unique_ptr<FlowCache> make_cache() const override { return std::make_unique<Cache>(); }
+  std::unique_ptr<Flow<T>> clone() const override { return std::make_unique<RealNvp<T>>(*this); }
 
-  // y = F(x), logdet = log|det ∂F/∂x| per row. cache may be null when no backward pass follows.
-  void forward(const Mat& x, Mat& y, Vec& logdet, Cache* cache) const;
-  // x = F⁻¹(y), logdet = log|det ∂F⁻¹/∂y| per row.
-  void inverse(const Mat& y, Mat& x, Vec& logdet, Cache* cache) const;
-
-  // Given the cache of forward(x) and gy = dL/dy, gld = dL/dlogdet (per row): adds dL/dθ to grad
-  // (size parameter_count()) and writes gx = dL/dx.
-  void backward_forward(Cache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const;
-  // Given the cache of inverse(y) and gx = dL/dx, gld: adds dL/dθ to grad and writes gy = dL/dy.
-  void backward_inverse(Cache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const;
+  // The passes of Flow<T> (src/flow/flow.hpp); the caches must be RealNvp<T>::Cache.
+  void forward(const Mat& x, Mat& y, Vec& logdet, FlowCache* cache) const override;
+  void inverse(const Mat& y, Mat& x, Vec& logdet, FlowCache* cache) const override;
+  void backward_forward(FlowCache& cache, const Mat& gy, const Vec& gld, ParamVector<T>& grad, Mat& gx) const override;
+  void backward_inverse(FlowCache& cache, const Mat& gx, const Vec& gld, ParamVector<T>& grad, Mat& gy) const override;
 
  private:
   struct Layer {
@@ -116,9 +107,9 @@ class RealNvp {
   // dL/dS_raw from dL/dS through the bound.
   void bound_backward(const BlockCache& c, Mat& gs) const;
 
+  using Flow<T>::params_;
   FlowShape shape_;
   std::vector<Block> blocks_;
-  ParamVector<T> params_;
 };
 
 extern template class RealNvp<float>;

@@ -11,20 +11,12 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "flow/make_flow.hpp"
 #include "flow/source_pool.hpp"
 #include "physics/experiment_physics.hpp"
 #include "sampling/walkers.hpp"
 
 namespace boltzmap {
-
-FlowShape flow_shape(const Experiment& e, int latent_dim) {
-  FlowShape s;
-  s.dim = latent_dim;
-  s.blocks = e.flow.blocks;
-  s.hidden = e.flow.hidden;
-  s.scale_bound = e.flow.scale_bound;
-  return s;
-}
 
 namespace {
 
@@ -46,7 +38,7 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
 
 Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, std::optional<Comm> pool_ranks,
                  const PoolLink* stream)
-    : flow(flow_shape(e, pre.latent_dim()), derive_seed(e.seed, 5)),
+    : flow_(make_flow(e, pre, derive_seed(e.seed, 5))),
       experiment_(e),
       pre_(pre),
       data_(std::move(data)),
@@ -103,7 +95,7 @@ std::pair<int, std::int64_t> Trainer::phase_of(std::int64_t epoch) const {
 }
 
 void Trainer::preprocess(std::span<const float> set, std::span<const std::int64_t> rows, bool training,
-                         std::uint64_t id0, RealNvp<float>::Mat& z, PreprocessBuffers& buf) const {
+                         std::uint64_t id0, Flow<float>::Mat& z, PreprocessBuffers& buf) const {
   const int stride = n_ * d_, k = static_cast<int>(rows.size());
   buf.x.resize(static_cast<std::size_t>(k) * stride);
   for (int i = 0; i < k; ++i) std::copy_n(set.data() + rows[i] * stride, stride, buf.x.data() + static_cast<std::size_t>(i) * stride);
@@ -133,8 +125,8 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
   } else {
     b.za.resize(0, pre_.latent_dim());
   }
-  b.grad.assign(flow.parameter_count(), 0.0f);
-  LossValues L = losses<float>(flow, energy_a_, energy_b_, b.za, b.zb, P.lambda_dir, P.lambda_inv, &b.grad, &b.loss, k);
+  b.grad.assign(flow_->parameter_count(), 0.0f);
+  LossValues L = losses<float>(*flow_, energy_a_, energy_b_, b.za, b.zb, P.lambda_dir, P.lambda_inv, &b.grad, &b.loss, k);
   // The whole batch's gradient and losses on every trainer rank, before anything can throw: the
   // checks below then fail (or pass) on every rank alike.
   if (group_size_ > 1) {
@@ -154,7 +146,7 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
                                         next_epoch_ + 1, phase + 1, step_));
   // Only now, with the step accepted, do the advanced configurations replace their pool members.
   if (P.lambda_inv > 0) pool_->commit();
-  adam.step(flow.parameters(), b.grad, lr);
+  adam.step(flow_->parameters(), b.grad, lr);
   ++step_;
   return L;
 }
@@ -231,7 +223,7 @@ void Trainer::sum_over_trainers(std::span<double> v) const {
   if (group_size_ > 1) trainers_->allreduce_sum(v);
 }
 
-Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za, std::int64_t n) const {
+Trainer::MappingMetrics Trainer::a_to_b_metrics(const Flow<float>::Mat& za, std::int64_t n) const {
   // A → B: fraction in B's energy range and the relative ESS of log w = −βU_B(F) + βU_A + log|det J_F|,
   // log|det J_F| = the flow's + the box-scaling layer's (N − 1)·D·ln s. za holds this rank's
   // share of the n rows (possibly none); the counts and the Kish sums are summed over the ranks.
@@ -240,10 +232,10 @@ Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za, s
   std::vector<std::uint8_t> in(static_cast<std::size_t>(k));
   double sums[4] = {0, 0, 0, 0};  // rows in B's range, rows in the domain, Σw, Σw² (w = e^(log w − max))
   if (k > 0) {
-    RealNvp<float>::Mat y;
-    RealNvp<float>::Vec logdet;
-    flow.forward(za, y, logdet, nullptr);
-    RealNvp<double>::Vec bu_b, bu_a;
+    Flow<float>::Mat y;
+    Flow<float>::Vec logdet;
+    flow_->forward(za, y, logdet, nullptr);
+    Flow<double>::Vec bu_b, bu_a;
     raw_energy_b_.evaluate(y.cast<double>(), bu_b, nullptr);
     raw_energy_a_.evaluate(za.cast<double>(), bu_a, nullptr);
     pre_.in_domain(y.data(), static_cast<int>(k), in);
@@ -280,7 +272,7 @@ Trainer::MappingMetrics Trainer::a_to_b_metrics(const RealNvp<float>::Mat& za, s
 void Trainer::add_training_set_metrics(EpochMetrics& m) const {
   if (data_.a_train.empty()) return;
   const auto n = static_cast<std::int64_t>(std::min<std::size_t>(1000, data_.a_train.size() / (static_cast<std::size_t>(n_) * d_)));
-  RealNvp<float>::Mat za(0, pre_.latent_dim());
+  Flow<float>::Mat za(0, pre_.latent_dim());
   PreprocessBuffers buf;
   const std::vector<std::int64_t> rows = share_of(n);
   if (!rows.empty()) preprocess(data_.a_train, rows, false, 0, za, buf);
@@ -302,20 +294,20 @@ EpochMetrics Trainer::validate() const {
   m.loss_dir_validation = m.loss_inv_validation = m.fraction_in_range = m.ress_validation = nan;
   m.out_of_domain_a_to_b = m.out_of_domain_b_to_a = nan;
   const auto rows_of = [&](const std::vector<float>& v) { return static_cast<std::int64_t>(v.size() / (static_cast<std::size_t>(n_) * d_)); };
-  const RealNvp<float>::Mat empty(0, pre_.latent_dim());
+  const Flow<float>::Mat empty(0, pre_.latent_dim());
   PreprocessBuffers buf;
   if (!data_.b_validation.empty()) {
     const std::int64_t n = rows_of(data_.b_validation);
     const std::vector<std::int64_t> rows = share_of(n);
     double part[2] = {0, 0};  // this share's part of the mean L_dir; its rows inside the domain
     if (!rows.empty()) {
-      RealNvp<float>::Mat zb;
+      Flow<float>::Mat zb;
       preprocess(data_.b_validation, rows, false, 0, zb, buf);
-      part[0] = losses<float>(flow, energy_a_, energy_b_, empty, zb, 1.0, 0.0, nullptr, nullptr, n).dir;
+      part[0] = losses<float>(*flow_, energy_a_, energy_b_, empty, zb, 1.0, 0.0, nullptr, nullptr, n).dir;
       // B → A: the share of generated configurations outside the canonical domain.
-      RealNvp<float>::Mat x;
-      RealNvp<float>::Vec logdet;
-      flow.inverse(zb, x, logdet, nullptr);
+      Flow<float>::Mat x;
+      Flow<float>::Vec logdet;
+      flow_->inverse(zb, x, logdet, nullptr);
       std::vector<std::uint8_t> in(static_cast<std::size_t>(x.rows()));
       pre_.in_domain(x.data(), static_cast<int>(x.rows()), in);
       part[1] = static_cast<double>(std::count(in.begin(), in.end(), 1));
@@ -327,11 +319,11 @@ EpochMetrics Trainer::validate() const {
   if (!data_.a_validation.empty()) {
     const std::int64_t n = rows_of(data_.a_validation);
     const std::vector<std::int64_t> rows = share_of(n);
-    RealNvp<float>::Mat za(0, pre_.latent_dim());
+    Flow<float>::Mat za(0, pre_.latent_dim());
     double part = 0;  // this share's part of the mean L_inv
     if (!rows.empty()) {
       preprocess(data_.a_validation, rows, false, 0, za, buf);
-      part = losses<float>(flow, energy_a_, energy_b_, za, empty, 0.0, 1.0, nullptr, nullptr, n).inv;
+      part = losses<float>(*flow_, energy_a_, energy_b_, za, empty, 0.0, 1.0, nullptr, nullptr, n).inv;
     }
     sum_over_trainers(std::span<double>(&part, 1));
     m.loss_inv_validation = part;
@@ -345,7 +337,7 @@ EpochMetrics Trainer::validate() const {
 
 TrainingState Trainer::state() const {
   TrainingState s;
-  s.parameters.assign(flow.parameters().begin(), flow.parameters().end());
+  s.parameters.assign(flow_->parameters().begin(), flow_->parameters().end());
   s.adam_steps = adam.steps;
   s.adam_m = adam.m;
   s.adam_v = adam.v;
@@ -356,11 +348,11 @@ TrainingState Trainer::state() const {
 }
 
 void Trainer::restore(const TrainingState& s) {
-  if (s.parameters.size() != flow.parameter_count() || s.pool.size() != pool().size())
+  if (s.parameters.size() != flow_->parameter_count() || s.pool.size() != pool().size())
     throw Error(ExitCode::failure, fmt::format("Trainer::restore: a state of {} parameters and {} pool values for a "
                                                "trainer of {} and {}",
-                                               s.parameters.size(), s.pool.size(), flow.parameter_count(), pool().size()));
-  std::copy(s.parameters.begin(), s.parameters.end(), flow.parameters().begin());
+                                               s.parameters.size(), s.pool.size(), flow_->parameter_count(), pool().size()));
+  std::copy(s.parameters.begin(), s.parameters.end(), flow_->parameters().begin());
   if (pool_) pool_->restore(s.pool);
   adam.steps = s.adam_steps;
   adam.m = s.adam_steps == 0 ? std::vector<double>{} : s.adam_m;

@@ -30,7 +30,7 @@
 #include "flow/adam.hpp"
 #include "flow/training_state.hpp"
 #include "flow/loss.hpp"
-#include "flow/realnvp.hpp"
+#include "flow/flow.hpp"
 #include "flow/pool_stream.hpp"
 #include "flow/source_pool.hpp"
 #include "parallel/comm.hpp"
@@ -38,9 +38,6 @@
 #include "transforms/preprocessor.hpp"
 
 namespace boltzmap {
-
-// The real-NVP's shape for the input's [flow] table on a preprocessed vector of latent_dim numbers.
-FlowShape flow_shape(const Experiment& e, int latent_dim);
 
 // Physical configurations [rows][N][D] of the sets the trainer reads.
 // Each system's configurations in its own box ([rows][N][D], in [0, L_A) or [0, L_B)); the
@@ -94,7 +91,9 @@ class Trainer {
   bool done() const { return next_epoch_ >= experiment_.training.total_epochs(); }
 
   // State (checkpointed): parameters, Adam, pool, the next epoch and the global step counter.
-  RealNvp<float> flow;
+  // The flow is the input's kind ([flow] kind, src/flow/make_flow.hpp).
+  Flow<float>& flow() { return *flow_; }
+  const Flow<float>& flow() const { return *flow_; }
   Adam adam;
   // The source pool's contents [pool rows][N][D] (empty when no phase trains L_inv).
   const std::vector<float>& pool() const;
@@ -124,7 +123,7 @@ class Trainer {
   struct MappingMetrics {
     double fraction_in_range = 0, ress = 0, out_of_domain = 0;
   };
-  MappingMetrics a_to_b_metrics(const RealNvp<float>::Mat& za, std::int64_t n) const;
+  MappingMetrics a_to_b_metrics(const Flow<float>::Mat& za, std::int64_t n) const;
   // This trainer rank's rows block_of(n) of a set of n rows (all of them when alone).
   std::vector<std::int64_t> share_of(std::int64_t n) const;
   // Sums v over the trainer ranks in place (nothing when alone).
@@ -141,17 +140,18 @@ class Trainer {
     std::vector<std::int64_t> order;       // this epoch's order of B's training rows
     std::vector<std::int64_t> first_rows;  // 0, 1, …, k − 1
     PreprocessBuffers pre;
-    RealNvp<float>::Mat za, zb;
+    Flow<float>::Mat za, zb;
     ParamVector<float> grad;
     LossWorkspace<float> loss;
   };
 
   // z = the preprocessed batch of the given rows of a set, with training or evaluation choices.
   void preprocess(std::span<const float> set, std::span<const std::int64_t> rows, bool training, std::uint64_t id0,
-                  RealNvp<float>::Mat& z, PreprocessBuffers& buf) const;
+                  Flow<float>::Mat& z, PreprocessBuffers& buf) const;
   // One optimiser step on B's rows `rows` (and a pool batch if λ_inv > 0); returns the losses.
   LossValues train_step(const TrainingPhase& P, int phase, double lr, std::span<const std::int64_t> rows);
 
+  std::unique_ptr<Flow<float>> flow_;  // first: the other members' initialisers may read it
   const Experiment& experiment_;
   const Preprocessor& pre_;
   TrainingData data_;

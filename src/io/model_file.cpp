@@ -1,8 +1,11 @@
 // See model_file.hpp.
 #include "io/model_file.hpp"
 
+#include <array>
+
 #include "core/error.hpp"
 #include "io/files.hpp"
+#include "flow/equivariant_flow.hpp"
 #include "flow/realnvp.hpp"
 #include "io/h5util.hpp"
 #include "version.hpp"
@@ -28,6 +31,7 @@ void write_preprocess_group(hid_t file, const Preprocessor& pre) {
   numeric_attribute<double>(g, "log_det_forward", H5T_NATIVE_DOUBLE, std::span<const double>(&ld, 1));
   string_attribute(g, "centre", s.centre);
   string_attribute(g, "reference_lattice", s.reference_lattice);
+  numeric_attribute<int>(g, "torus", H5T_NATIVE_INT, std::span<const int>(std::array<int, 1>{s.torus ? 1 : 0}));
   const hsize_t n1 = pre.n_particles() - 1, D = pre.dim(), m = pre.latent_dim();
   write_dataset(g, "reference_sites", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n1, D}, pre.relabel().site_coordinates().data());
   write_dataset(g, "wrap_centres", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n1, D}, pre.wrap_centres().data());
@@ -45,13 +49,39 @@ void write_provenance(hid_t file, const std::string& resolved_input) {
   string_attribute(file, "boltzmap_version", std::string(build::version) + " (" + build::git_hash + ")");
 }
 
-void write_flow_group(hid_t file, const FlowShape& sh, std::span<const float> parameters) {
+void int_attribute(hid_t g, const char* name, int v) {
+  numeric_attribute<int>(g, name, H5T_NATIVE_INT, std::span<const int>(&v, 1));
+}
+void double_attribute(hid_t g, const char* name, double v) {
+  numeric_attribute<double>(g, name, H5T_NATIVE_DOUBLE, std::span<const double>(&v, 1));
+}
+
+// /flow: the kind, its shape and `parameters` (the flow's own, or a checkpoint's of that shape).
+void write_flow_group(hid_t file, const Flow<float>& flow, std::span<const float> parameters) {
   hid_t g = make_group(file, "flow");
-  const int ints[2] = {sh.dim, sh.blocks};
-  numeric_attribute<int>(g, "dim", H5T_NATIVE_INT, std::span<const int>(ints, 1));
-  numeric_attribute<int>(g, "blocks", H5T_NATIVE_INT, std::span<const int>(ints + 1, 1));
-  numeric_attribute<int>(g, "hidden", H5T_NATIVE_INT, std::span<const int>(sh.hidden));
-  numeric_attribute<double>(g, "scale_bound", H5T_NATIVE_DOUBLE, std::span<const double>(&sh.scale_bound, 1));
+  string_attribute(g, "kind", flow.kind());
+  if (const auto* nvp = dynamic_cast<const RealNvp<float>*>(&flow)) {
+    const FlowShape& sh = nvp->shape();
+    int_attribute(g, "dim", sh.dim);
+    int_attribute(g, "blocks", sh.blocks);
+    numeric_attribute<int>(g, "hidden", H5T_NATIVE_INT, std::span<const int>(sh.hidden));
+    double_attribute(g, "scale_bound", sh.scale_bound);
+  } else if (const auto* eq = dynamic_cast<const EquivariantFlow<float>*>(&flow)) {
+    const EquivariantFlowShape& sh = eq->shape();
+    int_attribute(g, "particles", sh.particles);
+    int_attribute(g, "dimension", sh.dim);
+    int_attribute(g, "layers", sh.layers);
+    int_attribute(g, "bins", sh.bins);
+    int_attribute(g, "frequencies", sh.frequencies);
+    int_attribute(g, "width", sh.hidden);
+    int_attribute(g, "shift", sh.shift ? 1 : 0);
+    double_attribute(g, "length", sh.length);
+    double_attribute(g, "min_bin", sh.min_bin);
+    double_attribute(g, "min_derivative", sh.min_derivative);
+  } else {
+    H5Gclose(g);
+    throw Error(ExitCode::failure, std::string("model file: no layout for a flow of kind ") + flow.kind());
+  }
   const long long count = static_cast<long long>(parameters.size());
   numeric_attribute<long long>(g, "parameter_count", H5T_NATIVE_LLONG, std::span<const long long>(&count, 1));
   write_dataset(g, "parameters", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {static_cast<hsize_t>(count)}, parameters.data());
@@ -70,25 +100,25 @@ void save_preprocessor(const std::string& path, const Preprocessor& pre, const s
   commit_partial(path);
 }
 
-void save_flow(const std::string& path, const Preprocessor& pre, const RealNvp<float>& flow,
+void save_flow(const std::string& path, const Preprocessor& pre, const Flow<float>& flow,
                const std::string& resolved_input) {
   {
     H5File f = H5File::create(partial_name(path));
     write_provenance(f.id, resolved_input);
     write_preprocess_group(f.id, pre);
-    write_flow_group(f.id, flow.shape(), flow.parameters());
+    write_flow_group(f.id, flow, flow.parameters());
     f.close();
   }
   commit_partial(path);
 }
 
-void save_checkpoint(const std::string& path, const Preprocessor& pre, const FlowShape& shape, const TrainingState& t,
+void save_checkpoint(const std::string& path, const Preprocessor& pre, const Flow<float>& flow, const TrainingState& t,
                      const std::string& resolved_input) {
   {
     H5File f = H5File::create(partial_name(path));
     write_provenance(f.id, resolved_input);
     write_preprocess_group(f.id, pre);
-    write_flow_group(f.id, shape, t.parameters);
+    write_flow_group(f.id, flow, t.parameters);
     hid_t g = make_group(f.id, "checkpoint");
     const long long v[3] = {t.next_epoch, t.global_step, t.adam_steps};
     numeric_attribute<long long>(g, "next_epoch", H5T_NATIVE_LLONG, std::span<const long long>(v, 1));
@@ -154,6 +184,8 @@ Preprocessor load_preprocessor(const std::string& path) {
   s.whiten = read_number_attribute(g, "whiten", path) != 0;
   s.centre = read_string_attribute(g, "centre");
   s.reference_lattice = read_string_attribute(g, "reference_lattice");
+  // Files from before the equivariant flow have no @torus: the paper's preprocessing.
+  s.torus = H5Aexists(g, "torus") > 0 && read_number_attribute(g, "torus", path) != 0;
   H5Gclose(g);
   Preprocessor pre(s, n, D, L, Lb);
   const int m = pre.latent_dim();
@@ -178,23 +210,53 @@ Model load_flow(const std::string& path) {
   Preprocessor pre = load_preprocessor(path);
   const H5File f = H5File::open(path);
   if (!exists(f.id, "/flow/parameters")) throw io_error(path + ": not a trained model (no /flow group; run `boltzmap train`)");
-  FlowShape shape;
+  std::unique_ptr<Flow<float>> flow;
   hid_t g = H5Gopen2(f.id, "flow", H5P_DEFAULT);
   try {
-    shape.dim = static_cast<int>(read_number_attribute(g, "dim", path));
-    shape.blocks = static_cast<int>(read_number_attribute(g, "blocks", path));
-    shape.hidden.clear();
-    for (double h : read_numbers_attribute(g, "hidden", path)) shape.hidden.push_back(static_cast<int>(h));
-    shape.scale_bound = read_number_attribute(g, "scale_bound", path);
-  } catch (...) {
+    // Files from before the equivariant flow have no @kind: a real-NVP.
+    const std::string kind = H5Aexists(g, "kind") > 0 ? read_string_attribute(g, "kind") : "realnvp";
+    const auto integer = [&](const char* name) { return static_cast<int>(read_number_attribute(g, name, path)); };
+    if (kind == "realnvp") {
+      if (pre.settings().torus) throw io_error(path + ": a real-NVP on a torus preprocessing (the file is inconsistent)");
+      FlowShape shape;
+      shape.dim = integer("dim");
+      shape.blocks = integer("blocks");
+      shape.hidden.clear();
+      for (double h : read_numbers_attribute(g, "hidden", path)) shape.hidden.push_back(static_cast<int>(h));
+      shape.scale_bound = read_number_attribute(g, "scale_bound", path);
+      if (shape.dim != pre.latent_dim())
+        throw io_error(path + ": the flow's dim " + std::to_string(shape.dim) + " differs from the preprocessing's " +
+                       std::to_string(pre.latent_dim()));
+      flow = std::make_unique<RealNvp<float>>(shape, 0);
+    } else if (kind == "equivariant") {
+      if (!pre.settings().torus)
+        throw io_error(path + ": an equivariant flow on a relabelling/PCA preprocessing (the file is inconsistent)");
+      EquivariantFlowShape shape;
+      shape.particles = integer("particles");
+      shape.dim = integer("dimension");
+      shape.layers = integer("layers");
+      shape.bins = integer("bins");
+      shape.frequencies = integer("frequencies");
+      shape.hidden = integer("width");
+      shape.shift = integer("shift") != 0;
+      shape.length = read_number_attribute(g, "length", path);
+      shape.min_bin = read_number_attribute(g, "min_bin", path);
+      shape.min_derivative = read_number_attribute(g, "min_derivative", path);
+      if (shape.particles != pre.n_particles() - 1 || shape.dim != pre.dim() || shape.length != pre.box_length())
+        throw io_error(path + ": the flow's " + std::to_string(shape.particles) + " particles in " +
+                       std::to_string(shape.dim) + "D, box " + std::to_string(shape.length) +
+                       ", do not fit the preprocessing's " + std::to_string(pre.n_particles() - 1) + " in " +
+                       std::to_string(pre.dim()) + "D, box " + std::to_string(pre.box_length()));
+      flow = std::make_unique<EquivariantFlow<float>>(shape, 0);
+    } else {
+      throw io_error(path + ": /flow @kind = \"" + kind + "\": expected \"realnvp\" or \"equivariant\"");
+    }
+  } catch (const Error& err) {
     H5Gclose(g);  // a missing attribute: close the group before the error leaves
-    throw;
+    if (err.code() == ExitCode::io) throw;
+    throw io_error(path + ": /flow: " + err.what());  // an invalid shape
   }
   H5Gclose(g);
-  if (shape.dim != pre.latent_dim())
-    throw io_error(path + ": the flow's dim " + std::to_string(shape.dim) + " differs from the preprocessing's " +
-                   std::to_string(pre.latent_dim()));
-  auto flow = std::make_unique<RealNvp<float>>(shape, 0);
   const auto params = read_all<float>(f.id, "/flow/parameters", H5T_NATIVE_FLOAT, path);
   if (params.size() != flow->parameter_count())
     throw io_error(path + ": /flow/parameters has " + std::to_string(params.size()) + " values, the shape needs " +

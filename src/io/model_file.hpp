@@ -14,9 +14,16 @@
 //     pca_eigenvalues  [(N − 1)·dim] float64   λ, decreasing
 //   @boltzmap_input (resolved TOML), @boltzmap_version
 // From Python: W = diag(λ^(−1/2)) Vᵀ (whiten) or Vᵀ, z = W (y − μ).
-//   /flow  @dim @blocks @hidden [int array] @scale_bound @parameter_count
-//     parameters  [parameter_count] float32: per block (0 … blocks − 1), the S network then the T
-//                 network, each layer's W [out][in] row-major then its b [out]
+//                @torus (0/1)   the equivariant flow's torus latent space (preprocessor.hpp): the
+//                wrap centres are L/2, the PCA the identity with μ = L/2; a file without it has 0
+//   /flow  @kind "realnvp" | "equivariant" (a file without it: "realnvp") @parameter_count
+//     realnvp:     @dim @blocks @hidden [int array] @scale_bound
+//     equivariant: @particles @dimension @layers @bins @frequencies @width @shift (0/1) @length
+//                  @min_bin @min_derivative
+//     parameters  [parameter_count] float32. realnvp: per block (0 … blocks − 1), the S network
+//                 then the T network, each layer's W [out][in] row-major then its b [out].
+//                 equivariant: layer after layer, each in circular_coupling_layout()'s order
+//                 (src/flow/circular_coupling.hpp)
 //   /checkpoint (checkpoints only)  @next_epoch @global_step @adam_steps
 //     adam_m, adam_v [parameter_count] float64;  pool [rows][N][dim] float32
 // Tests: tests/io/test_model_file.cpp.
@@ -33,20 +40,19 @@ void save_preprocessor(const std::string& path, const Preprocessor& pre, const s
 Preprocessor load_preprocessor(const std::string& path);
 
 template <class T>
-class RealNvp;
-struct FlowShape;
-// A trained model: the preprocessing and the flow, as flow.h5 holds them.
+class Flow;
+// A trained model: the preprocessing and the flow (either kind), as flow.h5 holds them.
 struct Model {
   Preprocessor pre;
-  std::unique_ptr<RealNvp<float>> flow;
+  std::unique_ptr<Flow<float>> flow;
 };
 // Reads flow.h5 (throws io_error naming the file and what is missing or inconsistent).
 Model load_flow(const std::string& path);
 // flow.h5: the preprocessing and the flow's parameters.
-void save_flow(const std::string& path, const Preprocessor& pre, const RealNvp<float>& flow,
+void save_flow(const std::string& path, const Preprocessor& pre, const Flow<float>& flow,
                const std::string& resolved_input);
-// The training state (src/flow/training_state.hpp) of a flow of this shape.
-void save_checkpoint(const std::string& path, const Preprocessor& pre, const FlowShape& shape, const TrainingState& state,
+// The training state (src/flow/training_state.hpp) of a flow of flow's kind and shape.
+void save_checkpoint(const std::string& path, const Preprocessor& pre, const Flow<float>& flow, const TrainingState& state,
                      const std::string& resolved_input);
 // Reads a checkpoint; io_error naming the file when its flow has not `parameter_count` parameters
 // or its pool not `pool_size` values (the input changed since it was written).

@@ -74,11 +74,18 @@ void Preprocessor::canonical(BatchView x, std::span<const int> centre, std::span
   symmetry_forward(w, element, L_);
   BatchView out{y, x.rows, n_ - 1, dim_};
   drop_forward(w, centre, out);
-  relabel_.forward(out);
+  if (!settings_.torus) relabel_.forward(out);
   if (wrap) wrap_forward(out, centres_, L_);
 }
 
 void Preprocessor::fit(std::span<const BatchView> training, std::uint64_t seed) {
+  if (settings_.torus) {
+    // Nothing to fit: wrap windows [0, L) about the centred particle at L/2, and z = y − L/2.
+    const int m = latent_dim();
+    set_state(std::vector<double>(m, 0.5 * L_),
+              Pca(Eigen::VectorXd::Constant(m, 0.5 * L_), Eigen::MatrixXd::Identity(m, m), Eigen::VectorXd::Ones(m), false));
+    return;
+  }
   std::vector<std::vector<float>> relabelled(training.size());
   std::vector<BatchView> views;
   for (size_t p = 0; p < training.size(); ++p) {
@@ -124,6 +131,10 @@ void Preprocessor::inverse(const float* z, BatchView x) const {
 
 void Preprocessor::in_domain(const float* z, int rows, std::span<std::uint8_t> inside) const {
   if (!fitted()) throw Error(ExitCode::failure, "Preprocessor::in_domain before fit()");
+  if (settings_.torus) {  // every point of the torus is a configuration: coverage 1 by construction
+    std::fill(inside.begin(), inside.begin() + rows, std::uint8_t{1});
+    return;
+  }
   const int m = latent_dim();
   AlignedFloats y(static_cast<size_t>(rows) * m);
   pca_.inverse(z, BatchView{y.data(), rows, 1, m});

@@ -3,6 +3,10 @@
 //   reference sites → wrap around the fitted centres → PCA  →  z [(N − 1)·D]
 // and back: PCA⁻¹ → wrap into the box → re-insert a particle at the centre (labels and the
 // translation/symmetry are not restored: U is invariant under all three).
+// The torus latent space (settings.torus, the equivariant flow's, METHOD.md): centre → symmetry →
+// drop only, then z = y − L/2, the N − 1 others' coordinates relative to the centred particle on
+// [−L/2, L/2)^D (as the identity PCA with μ = L/2, so every other member works unchanged); nothing
+// is fitted, log|det| = 0, and in_domain() is 1 everywhere (coverage 1 by construction).
 // Fitted once (wrap centres, PCA) on the union of A's and B's training data, with the centring
 // and symmetry draws of training; in evaluation c = 0 and g = identity.
 // log|det ∂z/∂x| on the (N − 1)·D retained coordinates is the PCA's alone (every other layer is a

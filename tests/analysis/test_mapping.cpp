@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "analysis/mapping.hpp"
+#include "flow/realnvp.hpp"
 #include "core/error.hpp"
 #include "physics/box.hpp"
 #include "physics/lattice.hpp"

@@ -10,6 +10,7 @@
 
 #include "core/rng.hpp"
 #include "flow/loss.hpp"
+#include "flow/realnvp.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/walkers.hpp"
 #include "support/configs.hpp"

@@ -11,6 +11,7 @@
 #include "core/rng.hpp"
 #include "flow/adam.hpp"
 #include "flow/loss.hpp"
+#include "flow/realnvp.hpp"
 
 namespace boltzmap {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "io/model_file.hpp"
+#include "flow/realnvp.hpp"
 #include "physics/box.hpp"
 #include "support/configs.hpp"
 

@@ -23,6 +23,7 @@
 #include "analysis/analysis.hpp"
 #include "analysis/mapping.hpp"
 #include "flow/loss.hpp"
+#include "flow/realnvp.hpp"
 #include "io/model_file.hpp"
 #include "physics/box.hpp"
 #include "physics/lattice.hpp"

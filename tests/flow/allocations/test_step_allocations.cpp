@@ -21,6 +21,7 @@
 #include "flow/circular_coupling.hpp"
 #include "flow/equivariant_flow.hpp"
 #include "flow/loss.hpp"
+#include "flow/realnvp.hpp"
 #include "flow/trainer.hpp"
 #include "physics/lattice.hpp"
 #include "physics/experiment_physics.hpp"
