@@ -344,8 +344,8 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
     dropped((n + " reweighted ⟨U⟩").c_str(), res.direction(d).reweighted.mean_energy);
   }
   if (e.flow.kind == "equivariant")
-    spdlog::info("coverage: 1 by construction (the equivariant flow maps the torus onto itself, so no canonical-domain "
-                 "test applies and the one-sided ΔF need no coverage correction)");
+    spdlog::info("coverage 1 by construction: the equivariant flow maps the torus onto itself, so no canonical-domain "
+                 "test applies and the one-sided ΔF need no coverage correction");
   for (Direction d : {Direction::a_to_b, Direction::b_to_a}) {
     const double cov = value(res.direction(d).reweighted.inside_fraction);
     if (cov < 1.0)

@@ -25,7 +25,10 @@ Preprocessor::Preprocessor(const PreprocessSettings& settings, int n_particles, 
       dim_(dim),
       L_(L),
       L_b_(L_b > 0.0 ? L_b : L),
-      relabel_(reference_sites(settings.reference_lattice, dim, n_particles, L), dim, L) {}
+      // The torus space relabels nothing: its sites are unused zeros, and any N fits it.
+      relabel_(settings.torus ? std::vector<double>(static_cast<std::size_t>(n_particles - 1) * dim, 0.0)
+                              : reference_sites(settings.reference_lattice, dim, n_particles, L),
+               dim, L) {}
 
 double Preprocessor::box_log_det() const {
   return static_cast<double>(n_ - 1) * dim_ * std::log(L_b_ / L_);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/rng.hpp"
+#include "flow/equivariant_flow.hpp"
 #include "flow/loss.hpp"
 #include "flow/realnvp.hpp"
 #include "physics/lattice.hpp"
@@ -49,7 +50,8 @@ struct LossFixtureData {
 };
 
 // A tiny system (N = 8, 2D) so every parameter can be checked: A = LJ ε = 1, B = LJ ε = ½.
-LossFixtureData make_setup(int rows) {
+// torus: the equivariant flow's latent space (centre, symmetry, drop; no relabelling or PCA).
+LossFixtureData make_setup(int rows, bool torus = false) {
   LossFixtureData s;
   const int N = 8, D = 2;
   const double L = box_length(N, 0.7, D);  // 3.38: r_c = 1.6 ≤ L/2
@@ -64,7 +66,9 @@ LossFixtureData make_setup(int rows) {
     for (int w = 0; w < 400; ++w) ws.configuration(w, std::span<float>(x.data() + w * N * D, N * D));
     data.push_back(std::move(x));
   }
-  s.pre = std::make_unique<Preprocessor>(PreprocessSettings{}, N, D, L);
+  PreprocessSettings settings;
+  settings.torus = torus;
+  s.pre = std::make_unique<Preprocessor>(settings, N, D, L);
   const BatchView views[2] = {{data[0].data(), 400, N, D}, {data[1].data(), 400, N, D}};
   s.pre->fit(views, 3);
   for (int k = 0; k < 2; ++k) {
@@ -80,22 +84,18 @@ LossFixtureData make_setup(int rows) {
   return s;
 }
 
-TEST(Loss, ParameterGradientsMatchFiniteDifferencesInBothClampRegimes) {
-  const LossFixtureData s = make_setup(6);
-  FlowShape shape;
-  shape.dim = s.pre->latent_dim();
-  shape.blocks = 2;
-  shape.hidden = {6, 5};
-  RealNvp<double> flow(shape, 4);
+// Every parameter gradient of L against central differences, the clamp start at the median reduced
+// energy of each direction's mapped batch (half the rows in the linear, half in the log regime).
+void check_loss_gradients(Flow<double>& flow, const LossFixtureData& s) {
   for (std::size_t i = 0; i < flow.parameter_count(); ++i) {
     const Random4 r = philox(9, RngStream::Test, 1, i);
     flow.parameters()[i] = 0.15 * (2 * uniform_double(r.v[0], r.v[1]) - 1);
   }
   // Clamp start at the median reduced energy of each direction's mapped batch, so half the rows
   // are in the linear and half in the log regime.
-  auto median_energy = [&](const System& sys, const RealNvp<double>::Mat& z, bool inverse) {
-    RealNvp<double>::Mat y;
-    RealNvp<double>::Vec ld, e;
+  auto median_energy = [&](const System& sys, const Flow<double>::Mat& z, bool inverse) {
+    Flow<double>::Mat y;
+    Flow<double>::Vec ld, e;
     inverse ? flow.inverse(z, y, ld, nullptr) : flow.forward(z, y, ld, nullptr);
     LatentEnergy(*s.pre, sys, 1e300).evaluate(y, e, nullptr);
     std::vector<double> v(e.data(), e.data() + e.size());
@@ -128,6 +128,32 @@ TEST(Loss, ParameterGradientsMatchFiniteDifferencesInBothClampRegimes) {
     nonzero += std::abs(fd) > 1e-6;
   }
   EXPECT_GT(nonzero, static_cast<int>(flow.parameter_count()) / 2);  // the check has something to check
+}
+
+TEST(Loss, ParameterGradientsMatchFiniteDifferencesInBothClampRegimes) {
+  const LossFixtureData s = make_setup(6);
+  FlowShape shape;
+  shape.dim = s.pre->latent_dim();
+  shape.blocks = 2;
+  shape.hidden = {6, 5};
+  RealNvp<double> flow(shape, 4);
+  check_loss_gradients(flow, s);
+}
+
+// The same through the equivariant flow on the torus coordinates: the energies see z + L/2 wrapped
+// into the box, the centred particle re-inserted (gradients pass the wrap unchanged).
+TEST(Loss, EquivariantFlowGradientsThroughTheTorusMatchFiniteDifferences) {
+  const LossFixtureData s = make_setup(6, true);
+  EquivariantFlowShape shape;
+  shape.particles = s.pre->n_particles() - 1;
+  shape.dim = s.pre->dim();
+  shape.layers = 2;
+  shape.bins = 4;
+  shape.frequencies = 2;
+  shape.hidden = 4;
+  shape.length = s.pre->box_length();
+  EquivariantFlow<double> flow(shape, 4);
+  check_loss_gradients(flow, s);
 }
 
 }  // namespace

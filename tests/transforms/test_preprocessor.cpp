@@ -170,3 +170,66 @@ TEST(Preprocessor, EvaluationChoicesAreCentreZeroAndIdentity) {
 
 }  // namespace
 }  // namespace boltzmap
+
+namespace boltzmap {
+namespace {
+
+// The torus latent space of the equivariant flow (PreprocessSettings::torus): with the evaluation
+// choice (centre 0, identity), z's particle i is the minimum-image displacement of particle i + 1
+// from particle 0, on [−L/2, L/2)^D, in the input's order (no relabelling); the round trip keeps
+// the configuration up to a translation (every displacement within float rounding, same energy);
+// log|det| = 0; every point of the torus is in the domain. 2D and 3D.
+TEST(Preprocessor, TorusCoordinatesAreDisplacementsFromTheCentredParticle) {
+  for (int dim : {2, 3}) {
+    const Liquid liq = liquid(dim, 200, 40 + dim);
+    const int N = liq.sys.n_particles, rows = liq.rows, m = (N - 1) * dim;
+    const double L = liq.sys.box.length;
+    PreprocessSettings set;
+    set.torus = true;
+    Preprocessor pre(set, N, dim, L);
+    std::vector<float> data = liq.x;
+    const BatchView all{data.data(), rows, N, dim};
+    pre.fit(std::span<const BatchView>(&all, 1), 2022);
+    EXPECT_EQ(pre.log_det_forward(), 0.0);
+    std::vector<int> c(rows), g(rows);
+    Preprocessor::evaluation_choices(c, g);
+    std::vector<float> z(static_cast<size_t>(rows) * m), back(data.size());
+    pre.forward(all, c, g, z.data());
+    double worst = 0;
+    for (int r = 0; r < rows; ++r) {
+      const float* x = liq.x.data() + static_cast<size_t>(r) * N * dim;
+      for (int i = 1; i < N; ++i)
+        for (int d = 0; d < dim; ++d) {
+          const double zi = z[static_cast<size_t>(r) * m + (i - 1) * dim + d];
+          ASSERT_TRUE(zi >= -0.5 * L && zi < 0.5 * L) << "row " << r << " particle " << i;
+          double u = static_cast<double>(x[i * dim + d]) - x[d];
+          u -= L * std::round(u / L);
+          // The same point of the circle (a displacement of exactly ±L/2 may land on either end).
+          double diff = zi - u;
+          diff -= L * std::round(diff / L);
+          worst = std::max(worst, std::abs(diff));
+        }
+    }
+    EXPECT_LT(worst, 4e-6 * L) << dim << "D";
+    std::vector<std::uint8_t> inside(rows, 7);
+    pre.in_domain(z.data(), rows, inside);
+    EXPECT_EQ(std::count(inside.begin(), inside.end(), 1), rows);
+    // Round trip: the energy and the sorted distances are kept.
+    pre.inverse(z.data(), BatchView{back.data(), rows, N, dim});
+    double worst_u = 0, worst_d = 0;
+    for (int r = 0; r < rows; ++r) {
+      const float* a = liq.x.data() + static_cast<size_t>(r) * N * dim;
+      const float* b = back.data() + static_cast<size_t>(r) * N * dim;
+      const auto da = sorted_distances(liq.sys, a), db = sorted_distances(liq.sys, b);
+      for (size_t k = 0; k < da.size(); ++k) worst_d = std::max(worst_d, std::abs(da[k] - db[k]));
+      const double ua = total_energy<float>(liq.sys, std::span<const float>(a, N * dim));
+      const double ub = total_energy<float>(liq.sys, std::span<const float>(b, N * dim));
+      worst_u = std::max(worst_u, std::abs(ua - ub) / std::max(1.0, std::abs(ua)));
+    }
+    EXPECT_LT(worst_d, 1e-5 * L) << dim << "D";
+    EXPECT_LT(worst_u, 1e-4) << dim << "D";
+  }
+}
+
+}  // namespace
+}  // namespace boltzmap
