@@ -294,6 +294,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
         {"mean_energy_reweighted_err", num(error(r.reweighted.mean_energy))},
         {"ess", num(value(r.reweighted.ess))},
         {"ess_fraction", num(value(r.reweighted.ess_fraction))},
+        {"ess_fraction_err", num(error(r.reweighted.ess_fraction))},
         {"delta_f", num(value(r.delta_f))},
         {"delta_f_err", num(error(r.delta_f))},
         {"delta_f_uncorrected", num(value(r.delta_f_uncorrected))},
@@ -306,6 +307,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
         {"configurations", r.raw.mean_energy.empty() ? 0 : d == Direction::a_to_b ? n_a : n_b}};
     identity[direction_name(d)] = {{"ess", num(value(r.identity.ess))},
                                    {"ess_fraction", num(value(r.identity.ess_fraction))},
+                                   {"ess_fraction_err", num(error(r.identity.ess_fraction))},
                                    {"mean_energy_reweighted", num(value(r.identity.mean_energy))},
                                    {"mean_energy_reweighted_err", num(error(r.identity.mean_energy))},
                                    {"delta_f", num(value(r.delta_f_identity))},

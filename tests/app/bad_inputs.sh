@@ -137,6 +137,10 @@ check "--set unknown key" 3 "--set systems.B.sampler.stepsize" "unknown key" \
 check "--set without =" 3 "--set walkers" "key=value" -- "$boltzmap" sample good.toml "${run_dir[@]}" --set walkers
 check "--set bad backend" 3 "--set backend" '"auto" "cpu" "cuda"' \
   -- "$boltzmap" sample good.toml "${run_dir[@]}" --set backend=gpu
+check "--set bad flow kind" 3 "--set flow.kind" '"realnvp" "equivariant"' \
+  -- "$boltzmap" sample good.toml "${run_dir[@]}" --set flow.kind=transformer
+check "--set bad spline bins" 3 "--set flow.bins" "[2, 256]" \
+  -- "$boltzmap" sample good.toml "${run_dir[@]}" --set flow.kind=equivariant --set flow.bins=1
 
 # --- command line (exit 2)
 check "unknown subcommand" 2 "unknown subcommand 'frob'" "choose one of: sample, preprocess, train, map, analyze, run, check" -- "$boltzmap" frob good.toml
