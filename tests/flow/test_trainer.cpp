@@ -21,13 +21,18 @@
 namespace boltzmap {
 namespace {
 
-const std::string kInput = std::string(test::kTinySystems) + R"([flow]
+// The tiny systems with a small flow of the given kind (the equivariant flow: 4 couplings of width 16).
+std::string tiny_input(const std::string& kind) {
+  return std::string(test::kTinySystems) + "[flow]\nkind = \"" + kind + R"("
 blocks = 4
 hidden = [32, 32]
+layers = 4
+width = 16
 [training]
 batch_size = 128
 pool_mc_steps = 20
 )";
+}
 
 struct World {
   Experiment e;
@@ -36,9 +41,9 @@ struct World {
 };
 
 // MC samples of both systems (rows per set), the preprocessor fitted on the training sets.
-std::unique_ptr<World> make_world(const std::string& phases) {
+std::unique_ptr<World> make_world(const std::string& phases, const std::string& kind = "realnvp") {
   auto w = std::make_unique<World>();
-  w->e = parse_experiment(kInput + phases, "tiny.toml");
+  w->e = parse_experiment(tiny_input(kind) + phases, "tiny.toml");
   const int N = 8, D = 2;
   const double L = box_length(N, 0.7, D);
   const auto lat = make_lattice("centered-square", D, N, L);
@@ -153,8 +158,13 @@ TEST(Trainer, NonFiniteValidationMetricStopsTraining) {
   }
 }
 
-TEST(Trainer, PhaseOneLowersTheValidationDirectLoss) {
-  const auto w = make_world("[[training.phases]]\nepochs = 80\nlambda_dir = 1.0\nlambda_inv = 0.0\nlearning_rate = [[0, 3e-3], [50, 1e-3]]\n");
+// Phase 1 of the given kind of flow lowers L_dir below the identity map's, by more than 4 standard
+// errors of the paired per-configuration change, on B's 300 validation rows (or, training_rows, on
+// the first 300 of B's training rows: the loss the optimiser lowers).
+void check_phase_one_lowers_the_direct_loss(const std::string& kind, const std::string& phases,
+                                            bool training_rows = false) {
+  const auto w = make_world(phases, kind);
+  ASSERT_STREQ(Trainer(w->e, *w->pre, w->data).flow().kind(), kind.c_str());
   Trainer t(w->e, *w->pre, w->data);
   const std::unique_ptr<Flow<float>> identity = t.flow().clone();  // zero last layers: the identity map
   const EpochMetrics before = t.validate();
@@ -163,29 +173,46 @@ TEST(Trainer, PhaseOneLowersTheValidationDirectLoss) {
   // Paired per-configuration terms c(β_A U_A(F⁻¹(z))) − log|det| on B's 300 validation rows, for
   // the identity and the trained map: the mean difference must exceed 4 of its standard errors.
   const int rows = 300, m = w->pre->latent_dim();
-  std::vector<float> x = w->data.b_validation;
+  std::vector<float> x = training_rows ? w->data.b_train : w->data.b_validation;
   std::vector<int> c(rows), g(rows);
   Preprocessor::evaluation_choices(c, g);
-  RealNvp<float>::Mat z(rows, m);
+  Flow<float>::Mat z(rows, m);
   w->pre->forward(BatchView{x.data(), rows, 8, 2}, c, g, z.data());
   const System sa = physical_system(w->e.system('A'), 2, 8), sb = physical_system(w->e.system('B'), 2, 8);
   const LatentEnergy ea(*w->pre, sa, 1e5), eb(*w->pre, sb, 1e5);
-  const RealNvp<float>::Mat none(0, m);
+  const Flow<float>::Mat none(0, m);
   double sum = 0, sum2 = 0;
   for (int r = 0; r < rows; ++r) {
-    const RealNvp<float>::Mat zr = z.row(r);
+    const Flow<float>::Mat zr = z.row(r);
     const double d = losses<float>(t.flow(), ea, eb, none, zr, 1, 0, nullptr).dir -
                      losses<float>(*identity, ea, eb, none, zr, 1, 0, nullptr).dir;
     sum += d;
     sum2 += d * d;
   }
   const double mean = sum / rows, se = std::sqrt((sum2 / rows - mean * mean) / (rows - 1));
-  std::printf("tiny system: validation L_dir %.3f (identity) → %.3f, paired change %.3f ± %.3f; RESS %.3f → %.3f\n",
-              before.loss_dir_validation, last.loss_dir_validation, mean, se, before.ress_validation,
-              last.ress_validation);
-  EXPECT_NEAR(before.loss_dir_validation - last.loss_dir_validation, -mean, 1e-3);  // the same numbers
+  std::printf("tiny system, %s: validation L_dir %.3f (identity) → %.3f, paired change (%s rows) %.3f ± %.3f; RESS %.3f → %.3f\n",
+              kind.c_str(), before.loss_dir_validation, last.loss_dir_validation, training_rows ? "training" : "validation",
+              mean, se, before.ress_validation, last.ress_validation);
+  if (!training_rows)
+    EXPECT_NEAR(before.loss_dir_validation - last.loss_dir_validation, -mean, 1e-3);  // the same numbers
   EXPECT_LT(mean, -4 * se);
   EXPECT_LT(last.loss_dir_train, before.loss_dir_validation);
+}
+
+TEST(Trainer, PhaseOneLowersTheValidationDirectLoss) {
+  check_phase_one_lowers_the_direct_loss(
+      "realnvp", "[[training.phases]]\nepochs = 80\nlambda_dir = 1.0\nlambda_inv = 0.0\nlearning_rate = [[0, 3e-3], [50, 1e-3]]\n");
+}
+
+// The equivariant flow lowers the loss it is trained on: without augmentation and with the first
+// particle as the centre, its training inputs are the rows the paired test evaluates. (With the
+// augmentation its gain on this tiny system's validation rows is within the noise, −0.06 ± 0.06
+// after 40 epochs where the real-NVP gains −0.37 ± 0.08: README, "Two flows", says what limits it.)
+TEST(Trainer, PhaseOneOfTheEquivariantFlowLowersItsTrainingLoss) {
+  check_phase_one_lowers_the_direct_loss("equivariant",
+                                         "[[training.phases]]\nepochs = 20\nlambda_dir = 1.0\nlambda_inv = 0.0\n"
+                                         "learning_rate = [[0, 1e-3]]\n[preprocess]\naugment = false\ncentre = \"first\"\n",
+                                         true);
 }
 
 }  // namespace
