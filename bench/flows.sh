@@ -34,24 +34,15 @@ print(s[:i] + training + "\n" + s[end:])
 PY
 }
 phase() { printf '[[training.phases]]\nepochs = %s\nlambda_dir = 1.0\nlambda_inv = %s\nlearning_rate = [[0, %s]]\n' "$@"; }
-demo_training="[training]
-batch_size = 512
-pool_mc_steps = 500
-checkpoint_every = 10
-$(phase 25 0.0 3e-4)
-$(phase 25 1.0 1e-4)"
-long_training="[training]
-batch_size = 512
-pool_mc_steps = 500
-checkpoint_every = 50
-$(phase 100 0.0 3e-4)
-$(phase 500 1.0 1e-4)"
-eq_training="[training]
-batch_size = 256
-pool_mc_steps = 500
-checkpoint_every = 10
-$(phase 40 0.0 1e-4)
-$(phase 40 1.0 5e-5)"
+# training BATCH CHECKPOINT_EVERY EPOCHS_1 LR_1 EPOCHS_2 LR_2: phase 1 L_dir, phase 2 L_dir + L_inv.
+training() {
+  printf '[training]\nbatch_size = %s\npool_mc_steps = 500\ncheckpoint_every = %s\n' "$1" "$2"
+  phase "$3" 0.0 "$4"
+  phase "$5" 1.0 "$6"
+}
+demo_training=$(training 512 10 25 3e-4 25 1e-4)
+long_training=$(training 512 50 100 3e-4 500 1e-4)
+eq_training=$(training 256 10 40 1e-4 40 5e-5)
 
 experiment() {  # NAME SOURCE
   local name=$1 src=$2

@@ -27,15 +27,21 @@ std::string tmp_path(const std::string& name) {
   return (p / name).string();
 }
 
-TEST(ModelFile, PreprocessorRoundTripsBitwise) {
-  const double L = box_length(32, 0.735, 2);
-  const System s = test::make_system(PotentialKind::lj, 1.0, 3.0, 0.8, 2, 32, L);
-  const int rows = 300;
+// rows jittered lattice configurations of s, [rows][N][D].
+std::vector<float> jittered_rows(const System& s, int rows) {
   std::vector<float> x;
   for (int r = 0; r < rows; ++r) {
     const auto c = test::jittered_lattice(s, 0.25, 8, r);
     x.insert(x.end(), c.begin(), c.end());
   }
+  return x;
+}
+
+TEST(ModelFile, PreprocessorRoundTripsBitwise) {
+  const double L = box_length(32, 0.735, 2);
+  const System s = test::make_system(PotentialKind::lj, 1.0, 3.0, 0.8, 2, 32, L);
+  const int rows = 300;
+  std::vector<float> x = jittered_rows(s, rows);
   PreprocessSettings set;
   set.whiten = false;
   set.centre = "first";
@@ -69,11 +75,7 @@ TEST(ModelFile, FlowsOfBothKindsRoundTrip) {
   const double L = box_length(18, 0.7, 2);
   const System s = test::make_system(PotentialKind::lj, 1.0, 2.5, 0.8, 2, 18, L);
   const int rows = 64;
-  std::vector<float> x;
-  for (int r = 0; r < rows; ++r) {
-    const auto c = test::jittered_lattice(s, 0.25, 8, r);
-    x.insert(x.end(), c.begin(), c.end());
-  }
+  std::vector<float> x = jittered_rows(s, rows);
   const BatchView v{x.data(), rows, 18, 2};
   for (const bool torus : {false, true}) {
     PreprocessSettings set;
@@ -125,11 +127,7 @@ TEST(ModelFile, FlowsOfBothKindsRoundTrip) {
 TEST(ModelFile, AFlowFileWithoutKindIsARealNvp) {
   const double L = box_length(18, 0.7, 2);
   const System s = test::make_system(PotentialKind::lj, 1.0, 2.5, 0.8, 2, 18, L);
-  std::vector<float> x;
-  for (int r = 0; r < 64; ++r) {
-    const auto c = test::jittered_lattice(s, 0.25, 8, r);
-    x.insert(x.end(), c.begin(), c.end());
-  }
+  std::vector<float> x = jittered_rows(s, 64);
   const BatchView v{x.data(), 64, 18, 2};
   Preprocessor pre(PreprocessSettings{}, 18, 2, L);
   pre.fit(std::span<const BatchView>(&v, 1), 5);
