@@ -8,7 +8,7 @@ _boltzmap() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
   local subcommands="sample preprocess train map analyze run check info export import"
-  local global="-h --help --version --threads -v --verbose"
+  local global="-h --help --version --threads -v --verbose --debug-sync"
   for word in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case " $subcommands " in *" $word "*) sub=$word; break ;; esac
   done
@@ -40,7 +40,7 @@ _boltzmap() {
     "") COMPREPLY=($(compgen -W "$subcommands $global" -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$opts -h --help --threads -v --verbose" -- "$cur"))
+    COMPREPLY=($(compgen -W "$opts -h --help --threads -v --verbose --debug-sync" -- "$cur"))
   elif [[ $sub == info || $sub == export ]]; then
     COMPREPLY=($(compgen -f -X '!*.h5' -- "$cur") $(compgen -d -- "$cur"))
   elif [[ $sub == import ]]; then

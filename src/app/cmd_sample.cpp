@@ -106,6 +106,7 @@ int cmd_sample(const SampleArgs& args, const Comm& comm, const Accelerators& acc
     SampleOptions opt;
     opt.run_dir = run;
     opt.progress = args.progress;
+    opt.engine = backend.kind == BackendKind::cuda ? McEngineKind::cuda : McEngineKind::cpu;
     const SampleStats st = sample_system(e, label, comm, opt);
     if (st.stopped != 0) {
       g_stop_signal = st.stopped;

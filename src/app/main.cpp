@@ -16,6 +16,7 @@
 #include "app/job_input.hpp"
 #include "core/backend.hpp"
 #include "core/check.hpp"
+#include "core/debug_sync.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "io/h5util.hpp"
@@ -80,16 +81,19 @@ int main(int argc, char** argv) {
                exit_codes);
     app.set_version_flag("--version", version_line());
     app.require_subcommand(1);
-    app.fallthrough();  // --threads and --verbose also after the subcommand
+    app.fallthrough();  // --threads, --verbose and --debug-sync also after the subcommand
     int threads = 0;
     app.add_option("--threads", threads, "OpenMP threads per rank (default: OMP_NUM_THREADS or all cores)")
         ->check(CLI::Range(1, 4096));
     app.add_flag("-v,--verbose", verbose, "more log output");
+    bool debug_sync_flag = false;
+    app.add_flag("--debug-sync", debug_sync_flag,
+                 "CUDA: synchronise and check after every kernel launch (slow; names the kernel that faulted)");
 
     // What every subcommand's --help repeats: the options of boltzmap itself, and the exit codes.
     const std::string sub_footer =
         std::string("Global options (before or after the subcommand): --threads N (OpenMP threads per rank), "
-                    "-v/--verbose.\n") + exit_codes;
+                    "-v/--verbose, --debug-sync (CUDA: check after every kernel).\n") + exit_codes;
     // A subcommand that reads an experiment input: FILE, --set overrides, -o, the footer.
     // `example` is a --set that matters to this subcommand.
     auto input_subcommand = [&](const char* name, const std::string& what, std::string& input,
@@ -237,6 +241,7 @@ int main(int argc, char** argv) {
       return static_cast<int>(ExitCode::usage);
     }
     log_init(world.rank(), world.size(), verbose);
+    set_debug_sync(debug_sync_flag);
     if (threads > 0) omp_set_num_threads(threads);
     sample.progress = !no_progress;
     // What this process can run on, found once (a CUDA device query) for every stage of the command.

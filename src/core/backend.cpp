@@ -29,8 +29,8 @@ const char* stage_name(PipelineStage s) {
 }
 
 bool has_cuda_implementation(PipelineStage s) {
-  switch (s) {  // every stage runs on the CPU in this version (issue 14 adds the CUDA ones)
-    case PipelineStage::sample:
+  switch (s) {  // issue 14 fills the table stage by stage
+    case PipelineStage::sample: return true;  // the CUDA MC engine (sampling/mc_engine.hpp, kernels/mcmc.cu)
     case PipelineStage::preprocess:
     case PipelineStage::train:
     case PipelineStage::map:

@@ -3,9 +3,9 @@
 // and handed to every stage; each stage then resolves the input's choice against its own entry of
 // the per-stage table below (has_cuda_implementation): auto picks CUDA only where the stage has a
 // CUDA implementation and a GPU is visible, and says why otherwise; cuda fails hard (exit 6, naming
-// the stage) where either is missing. Never a silent fallback. In this version no stage has a CUDA
-// implementation (the CUDA issue fills the table). Tests: tests/core/test_backend.cpp,
-// tests/app/stages.sh.
+// the stage) where either is missing. Never a silent fallback. In this version the sample stage has
+// a CUDA implementation (the CUDA MC engine) and the others not yet (issue 14 fills the table).
+// Tests: tests/core/test_backend.cpp, tests/app/stages.sh.
 #pragma once
 #include <string>
 #include <vector>

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/debug_sync.hpp"
 #include "core/error.hpp"
 
 namespace boltzmap {
@@ -37,6 +38,13 @@ void set_process_command_line(int argc, char** argv) {
   command_line() = line;
 }
 const std::string& process_command_line() { return command_line(); }
+
+namespace {
+bool debug_sync_on = false;
+}  // namespace
+
+void set_debug_sync(bool on) { debug_sync_on = on; }
+bool debug_sync() { return debug_sync_on; }
 
 void check_failed(const char* library, const char* statement, const char* file, int line, const std::string& detail) {
   throw Error(ExitCode::failure, std::string(library) + " call failed: " + statement + " at " + file + ":" +

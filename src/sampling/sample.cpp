@@ -22,7 +22,7 @@
 #include "sampling/autocorr.hpp"
 #include "sampling/sample_checkpoint.hpp"
 #include "core/signals.hpp"
-#include "sampling/walkers.hpp"
+#include "sampling/mc_engine.hpp"
 #include "version.hpp"
 
 namespace boltzmap {
@@ -95,7 +95,14 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                  "or fewer walkers)", sys_name, saves);
 
   const std::vector<float> lattice = make_lattice(e.box.lattice, D, N, sys.box.length);
-  WalkerSet walkers(sys, sampling_seed(e.seed, label), static_cast<std::uint32_t>(mine.begin), local, lattice);
+  // The walkers, on the engine the stage's backend chose (mc_engine.hpp): the same chains on either.
+  const std::unique_ptr<McEngine> engine =
+      opt.engine == McEngineKind::cuda
+          ? make_cuda_engine(sys, sampling_seed(e.seed, label), static_cast<std::uint32_t>(mine.begin), local, lattice)
+          : make_cpu_engine(sys, sampling_seed(e.seed, label), static_cast<std::uint32_t>(mine.begin), local, lattice,
+                            opt.kernel);
+  McEngine& walkers = *engine;
+  spdlog::debug("system {}: MC engine {}", sys_name, walkers.description());
 
   // ---- the state: fresh, or a checkpoint's (whose input the caller has checked)
   const RunFolder folder{opt.run_dir};
@@ -141,7 +148,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   double done_moves = static_cast<double>(W) * static_cast<double>(c.moves);
   double drift = c.max_energy_drift;
   auto advance = [&](std::uint64_t moves, float step) {
-    const std::uint64_t acc = walkers.run(moves, step, opt.kernel);
+    const std::uint64_t acc = walkers.run(moves, step);
     done_moves += static_cast<double>(W) * static_cast<double>(moves);
     progress.update(done_moves);
     return acc;
@@ -201,8 +208,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     now.seconds = comm.max(now.seconds);
     now.saves_done = pending_first;
     now.positions.resize(static_cast<size_t>(local) * stride);
-    for (int w = 0; w < local; ++w)
-      walkers.configuration(w, std::span<float>(now.positions.data() + static_cast<size_t>(w) * stride, stride));
+    walkers.configurations(now.positions);
     const auto en = walkers.energies();
     now.energies.assign(en.begin(), en.end());
     now.pressure_sums = pressure_sum;
@@ -261,12 +267,12 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
       }
     }
     const auto energies = walkers.energies();
+    walkers.configurations(frame_buf);  // the save's frames (from the device, for the CUDA engine)
     for (int w = 0; w < local; ++w) {
       if (!std::isfinite(energies[w]))
         throw numerical_error(fmt::format("system {}: walker {} has energy {} at save {}", sys_name, mine.begin + w,
                                           energies[w], s));
       series[static_cast<size_t>(w) * saves + s] = energies[w];
-      walkers.configuration(w, std::span<float>(frame_buf.data() + static_cast<size_t>(w) * stride, stride));
       pressure_sum[static_cast<size_t>(w)] +=
           excess_pressure<float>(sys, std::span<const float>(frame_buf.data() + static_cast<size_t>(w) * stride, stride));
     }

@@ -20,7 +20,7 @@
 
 #include "core/config.hpp"
 #include "parallel/comm.hpp"
-#include "sampling/mc_kernel.hpp"
+#include "sampling/mc_engine.hpp"
 
 namespace boltzmap {
 
@@ -47,7 +47,8 @@ struct SampleStats {
 struct SampleOptions {
   std::string run_dir;                    // the run folder: its data/{A,B}_{train,validation,evaluation}.h5 (io/run_folder.hpp)
   bool progress = true;
-  MoveKernel kernel = MoveKernel::fast;
+  MoveKernel kernel = MoveKernel::fast;  // the CPU engine's kernel
+  McEngineKind engine = McEngineKind::cpu;  // the stage's backend (cmd_sample: resolve_backend)
 };
 
 // Collective over comm. `label` is 'A' or 'B'.

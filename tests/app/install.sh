@@ -42,8 +42,8 @@ subs=$("$bin" --help | awk '/^Subcommands:/{s=1; next} s && /^$/{s=0} s && /^  [
 for sub in $subs; do
   # The option column of the help (an option line starts with spaces and the option's names).
   want=$("$bin" $sub --help | grep -oE -- '^ +(-[a-zA-Z],)?--[a-z][a-z-]*' | sed 's/.*--/--/' \
-    | grep -vE -- '^--(help|threads|verbose)$' | sort -u)
-  have=$(complete_words boltzmap $sub -- | grep -vE -- '^(-h|-v|--help|--threads|--verbose)$' | sort -u)
+    | grep -vE -- '^--(help|threads|verbose|debug-sync)$' | sort -u)
+  have=$(complete_words boltzmap $sub -- | grep -vE -- '^(-h|-v|--help|--threads|--verbose|--debug-sync)$' | sort -u)
   [[ "$want" == "$have" ]] && ok "completion of '$sub' options matches its --help" \
     || bad "completion of $sub: help has [$(echo $want)], completion [$(echo $have)]"
 done

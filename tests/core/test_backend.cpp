@@ -1,7 +1,9 @@
 // The per-stage backend choice (src/core/backend.hpp) with made-up accelerators, so that every
 // case runs on any machine: "auto" picks the CPU for a stage without a CUDA implementation even
 // with a GPU present, and says why; "cuda" is refused with exit 6 naming the stage (or, for `run`,
-// every stage); "cpu" is the CPU. Through the executable: tests/app/stages.sh.
+// every stage); "cpu" is the CPU. The sample stage has a CUDA implementation: "auto" takes the GPU
+// when one is visible and says so, runs on the CPU otherwise (saying why), and "cuda" is refused
+// (exit 6) only where no GPU is usable. Through the executable: tests/app/stages.sh.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -12,11 +14,13 @@
 namespace boltzmap {
 namespace {
 
-const PipelineStage kStages[] = {PipelineStage::sample, PipelineStage::preprocess, PipelineStage::train,
-                                 PipelineStage::map, PipelineStage::analyze};
+// The stages without a CUDA implementation in this version.
+const PipelineStage kStages[] = {PipelineStage::preprocess, PipelineStage::train, PipelineStage::map,
+                                 PipelineStage::analyze};
 
 Accelerators with_gpu() { return {true, {"Test GPU (sm_90, 80 GiB)"}}; }
 Accelerators without_cuda() { return {false, {}}; }
+Accelerators cuda_without_gpu() { return {true, {}}; }
 
 // The message of the Error(backend) that f throws ("" and a failure when none).
 template <class F> std::string backend_error(F f) {
@@ -30,8 +34,31 @@ template <class F> std::string backend_error(F f) {
   return "";
 }
 
-TEST(Backend, NoStageHasACudaImplementationYet) {
+TEST(Backend, OnlySampleHasACudaImplementation) {
+  EXPECT_TRUE(has_cuda_implementation(PipelineStage::sample));
   for (PipelineStage s : kStages) EXPECT_FALSE(has_cuda_implementation(s)) << stage_name(s);
+}
+
+TEST(Backend, SampleTakesTheGpuWhenOneIsUsable) {
+  const Backend a = resolve_backend("auto", PipelineStage::sample, with_gpu(), "in.toml");
+  EXPECT_EQ(a.kind, BackendKind::cuda);
+  EXPECT_EQ(a.device, "cuda:0 Test GPU (sm_90, 80 GiB)");
+  EXPECT_EQ(a.reason, "backend auto: the sample stage runs on CUDA (Test GPU (sm_90, 80 GiB))");
+  const Backend c = resolve_backend("cuda", PipelineStage::sample, with_gpu(), "in.toml");
+  EXPECT_EQ(c.kind, BackendKind::cuda);
+  EXPECT_EQ(c.reason, "backend cuda: the sample stage runs on cuda:0 Test GPU (sm_90, 80 GiB)");
+  // No usable GPU: auto runs on the CPU saying why; cuda is refused (exit 6) saying why.
+  const Backend n = resolve_backend("auto", PipelineStage::sample, cuda_without_gpu(), "in.toml");
+  EXPECT_EQ(n.kind, BackendKind::cpu);
+  EXPECT_EQ(n.reason, "backend auto: the sample stage runs on the CPU (CUDA compiled in, no GPU visible)");
+  EXPECT_EQ(resolve_backend("auto", PipelineStage::sample, without_cuda(), "in.toml").reason,
+            "backend auto: the sample stage runs on the CPU (built without CUDA)");
+  EXPECT_EQ(backend_error([] { resolve_backend("cuda", PipelineStage::sample, cuda_without_gpu(), "in.toml"); }),
+            "in.toml: backend = \"cuda\" for the sample stage, but no CUDA device is visible; use backend = \"cpu\" or \"auto\"");
+  EXPECT_NE(backend_error([] { resolve_backend("cuda", PipelineStage::sample, without_cuda(), "in.toml"); })
+                .find("this binary was built without CUDA"),
+            std::string::npos);
+  EXPECT_EQ(resolve_backend("cpu", PipelineStage::sample, with_gpu(), "in.toml").kind, BackendKind::cpu);
 }
 
 TEST(Backend, AutoRunsEachStageOnTheCpuAndSaysWhy) {
@@ -67,7 +94,7 @@ TEST(Backend, RunNamesEveryStageWithoutCuda) {
     resolve_backends("cuda", {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze},
                      with_gpu(), "in.toml");
   });
-  EXPECT_NE(what.find("the sample, train, map and analyze stages have no CUDA implementation"), std::string::npos) << what;
+  EXPECT_NE(what.find("but the train, map and analyze stages have no CUDA implementation"), std::string::npos) << what;
   const auto all = resolve_backends("auto", {PipelineStage::sample, PipelineStage::analyze}, with_gpu(), "in.toml");
   ASSERT_EQ(all.size(), 2u);
   EXPECT_NE(all[1].reason.find("the analyze stage"), std::string::npos);
