@@ -16,9 +16,12 @@
 // Initialisation: Glorot-uniform hidden layers from the seeded counter RNG (stream Init, ids
 // 4l…4l + 3 for layer l), last layers, biases and shifts zero: the whole flow is the identity,
 // bitwise, on the torus.
-// Allocation: the Cache holds one CircularCouplingCache per layer (which keeps the layer's input
-// and activations, everything its backward pass needs, so the intermediate configurations need no
-// copy of their own) and the per-layer log-det scratch. Passes that reuse one Cache with an
+// Threads: the batch is split into fixed chunks of kChunk configurations, run on the OpenMP threads
+// (a chunk's layers one after the other); the gradients are summed over the chunks in order, so the
+// results are the same for any number of threads.
+// Allocation: the Cache holds, per chunk, one CircularCouplingCache per layer (which keeps the
+// layer's input and activations, everything its backward pass needs, so the intermediate
+// configurations need no copy of their own), the per-layer log-det scratch and a gradient buffer. Passes that reuse one Cache with an
 // unchanged batch size allocate nothing (the caller's outputs too, when passed in again at the same
 // size); a pass without a Cache, or after a change of batch size, allocates.
 // Twin (to come): the CUDA couplings of kernels/circular_coupling.cu, called layer by layer.
@@ -58,10 +61,18 @@ class EquivariantFlow final : public Flow<T> {
   using Vec = typename Flow<T>::Vec;  // [batch]
 
   // Everything a backward pass needs from its pass, plus scratch; reuse it across steps.
-  struct Cache : FlowCache {
+  // A batch runs in chunks of kChunk configurations (the last one shorter), one chunk per OpenMP
+  // thread at a time; the chunks are fixed by the batch size alone, and the parameter gradients of
+  // the chunks are summed in chunk order, so results do not depend on the number of threads.
+  static constexpr int kChunk = 64;
+  struct Chunk {
     std::vector<CircularCouplingCache<T>> layer;  // [layers]: each coupling's input and activations
-    Vec layer_logdet;                             // [batch] one layer's log-det
-    Eigen::VectorXd logdet_sum;                   // [batch] the layers' log-dets summed in double
+    Vec layer_logdet;                             // [rows of the chunk] one layer's log-det
+    ParamVector<T> grad;                          // this chunk's dℓ/dθ (backward passes)
+  };
+  struct Cache : FlowCache {
+    std::vector<Chunk> chunk;    // [⌈batch/kChunk⌉]
+    Eigen::VectorXd logdet_sum;  // [batch] the layers' log-dets summed in double
   };
 
   // Throws Error on an invalid shape (layers < 1, or what circular_coupling_layout() rejects).
