@@ -17,6 +17,7 @@
 
 #include "parallel/comm.hpp"
 #include "physics/lattice.hpp"
+#include "system_ia.hpp"
 #include "sampling/walkers.hpp"
 
 using namespace boltzmap;
@@ -63,12 +64,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--moves")) moves = std::strtoull(argv[i + 1], nullptr, 10);
     if (!std::strcmp(argv[i], "--naive-moves")) naive_moves = std::strtoull(argv[i + 1], nullptr, 10);
   }
-  System sys;
-  sys.n_particles = 32;
-  sys.box.dimension = 2;
-  sys.box.length = box_length(32, 0.735, 2);
-  sys.beta = 1.0;
-  sys.potential = make_pair_potential(PotentialKind::lj, 1.0, 1.0, 3.0, 0.8);
+  const System sys = bench::system_ia();
   const auto start = make_lattice("centered-square", 2, 32, sys.box.length);
   const int all = omp_get_max_threads();
 

@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "parallel/comm.hpp"
 #include "physics/lattice.hpp"
+#include "system_ia.hpp"
 #include "sampling/mc_engine.hpp"
 
 using namespace boltzmap;
@@ -40,12 +41,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--cpu-walkers")) cpu_walkers = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--cpu-moves")) cpu_moves = std::strtoull(argv[i + 1], nullptr, 10);
   }
-  System sys;
-  sys.n_particles = 32;
-  sys.box.dimension = 2;
-  sys.box.length = box_length(32, 0.735, 2);
-  sys.beta = 1.0;
-  sys.potential = make_pair_potential(PotentialKind::lj, 1.0, 1.0, 3.0, 0.8);
+  const System sys = bench::system_ia();
   const auto start = make_lattice("centered-square", 2, 32, sys.box.length);
   const float step = 0.175f;
   const std::uint64_t seed = 2022, warmup = 200;

@@ -36,17 +36,8 @@ constexpr double kFlowSecondsPerConfigParameter = 1.6e-10;
 // The input's flow's parameter count.
 double flow_parameter_count(const Experiment& e) {
   const int N = e.box.n_particles, D = e.box.dimension;
-  if (e.flow.kind == "equivariant") {
-    EquivariantFlowShape s;
-    s.particles = N - 1;
-    s.dim = D;
-    s.layers = e.flow.layers;
-    s.bins = e.flow.bins;
-    s.frequencies = e.flow.frequencies;
-    s.hidden = e.flow.width;
-    s.shift = e.flow.shift;
-    return static_cast<double>(EquivariantFlow<float>(s, 0).parameter_count());
-  }
+  if (e.flow.kind == "equivariant")  // the count does not depend on the box side
+    return static_cast<double>(EquivariantFlow<float>(equivariant_flow_shape(e, N - 1, D, 1.0), 0).parameter_count());
   return static_cast<double>(RealNvp<float>(flow_shape(e, (N - 1) * D), 0).parameter_count());
 }
 // The flow's cost per configuration in units of that figure: the real-NVP's parameter count; for

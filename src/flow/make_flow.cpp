@@ -16,17 +16,21 @@ FlowShape flow_shape(const Experiment& e, int latent_dim) {
   return s;
 }
 
-EquivariantFlowShape equivariant_flow_shape(const Experiment& e, const Preprocessor& pre) {
+EquivariantFlowShape equivariant_flow_shape(const Experiment& e, int particles, int dim, double length) {
   EquivariantFlowShape s;
-  s.particles = pre.n_particles() - 1;
-  s.dim = pre.dim();
+  s.particles = particles;
+  s.dim = dim;
   s.layers = e.flow.layers;
   s.bins = e.flow.bins;
   s.frequencies = e.flow.frequencies;
   s.hidden = e.flow.width;
-  s.length = pre.box_length();
+  s.length = length;
   s.shift = e.flow.shift;
   return s;
+}
+
+EquivariantFlowShape equivariant_flow_shape(const Experiment& e, const Preprocessor& pre) {
+  return equivariant_flow_shape(e, pre.n_particles() - 1, pre.dim(), pre.box_length());
 }
 
 std::unique_ptr<Flow<float>> make_flow(const Experiment& e, const Preprocessor& pre, std::uint64_t seed) {

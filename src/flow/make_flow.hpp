@@ -16,7 +16,9 @@ namespace boltzmap {
 
 // The real-NVP's shape for [flow] on a preprocessed vector of latent_dim numbers.
 FlowShape flow_shape(const Experiment& e, int latent_dim);
-// The equivariant flow's shape for [flow] on pre's N − 1 particles in pre's box (A's).
+// The equivariant flow's shape for [flow] on N − 1 = particles particles in D = dim dimensions and a
+// box of side length; the second form takes them from pre (its box is A's).
+EquivariantFlowShape equivariant_flow_shape(const Experiment& e, int particles, int dim, double length);
 EquivariantFlowShape equivariant_flow_shape(const Experiment& e, const Preprocessor& pre);
 
 // The input's kind of flow, initialised from seed (the identity map). Throws Error when the kind
