@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "cuda_check.cuh"
 #include "device.cuh"
 
 namespace boltzmap::cuda {
@@ -23,6 +24,14 @@ std::vector<std::string> visible_devices() {
     out.emplace_back(buf);
   }
   return out;
+}
+
+void select_device(int index) { CUDA_CHECK(cudaSetDevice(index)); }
+
+std::string pci_bus_id(int index) {
+  char buf[64] = {};
+  CUDA_CHECK(cudaDeviceGetPCIBusId(buf, static_cast<int>(sizeof buf), index));
+  return buf;
 }
 
 }  // namespace boltzmap::cuda

@@ -245,7 +245,15 @@ int main(int argc, char** argv) {
     if (threads > 0) omp_set_num_threads(threads);
     sample.progress = !no_progress;
     // What this process can run on, found once (a CUDA device query) for every stage of the command.
-    const Accelerators acc = i->parsed() || ex->parsed() || im->parsed() ? Accelerators{} : probe_accelerators();
+    // Each rank then takes its node-local rank's GPU (rank → GPU: core/backend.hpp assign_device).
+    Accelerators acc = i->parsed() || ex->parsed() || im->parsed() ? Accelerators{} : probe_accelerators();
+    if (acc.cuda_usable()) {
+      const Comm node = world.node_local();
+      assign_device(acc, node.rank());
+      if (node.size() > static_cast<int>(acc.devices.size()) && node.rank() == 0)
+        spdlog::info("{} ranks on {} share its {} GPU(s) round-robin (rank → GPU: node-local rank mod {})",
+                     node.size(), host_name(), acc.devices.size(), acc.devices.size());
+    }
 
     if (s->parsed()) code = cmd_sample(sample, world, acc);
     if (p->parsed()) code = cmd_preprocess(prep, world, acc);

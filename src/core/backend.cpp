@@ -17,6 +17,20 @@ Accelerators probe_accelerators() {
   return a;
 }
 
+int device_for_local_rank(int local_rank, int device_count) {
+  if (device_count <= 0) throw Error(ExitCode::failure, "device_for_local_rank: no device to choose from");
+  if (local_rank < 0) throw Error(ExitCode::failure, "device_for_local_rank: negative node-local rank");
+  return local_rank % device_count;
+}
+
+void assign_device(Accelerators& acc, int local_rank) {
+  if (!acc.cuda_usable()) return;
+  acc.device = device_for_local_rank(local_rank, static_cast<int>(acc.devices.size()));
+#ifdef BOLTZMAP_HAVE_CUDA
+  cuda::select_device(acc.device);
+#endif
+}
+
 const char* stage_name(PipelineStage s) {
   switch (s) {
     case PipelineStage::sample: return "sample";
@@ -55,14 +69,14 @@ Backend resolve_backend(const std::string& requested, PipelineStage stage, const
   b.requested = requested;
   if (requested != "cpu" && implemented && acc.cuda_usable()) {
     b.kind = BackendKind::cuda;
-    b.device = "cuda:0 " + acc.devices.front();
+    b.device = "cuda:" + std::to_string(acc.device) + " " + acc.devices.at(static_cast<std::size_t>(acc.device));
   }
   if (requested == "cpu")
     b.reason = "backend cpu: the " + name + " stage runs on the CPU";
   else if (requested == "cuda")
     b.reason = "backend cuda: the " + name + " stage runs on " + b.device;
   else if (b.kind == BackendKind::cuda)
-    b.reason = "backend auto: the " + name + " stage runs on CUDA (" + acc.devices.front() + ")";
+    b.reason = "backend auto: the " + name + " stage runs on CUDA (" + b.device + ")";
   else
     b.reason = "backend auto: the " + name + " stage runs on the CPU (" +
                (!implemented ? std::string("it has no CUDA implementation in this version; ") : std::string()) +

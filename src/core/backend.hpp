@@ -16,9 +16,18 @@ namespace boltzmap {
 struct Accelerators {
   bool cuda_compiled = false;
   std::vector<std::string> devices;  // visible CUDA devices (empty without CUDA or GPU)
+  int device = 0;                    // this rank's device (an index into devices): assign_device
   bool cuda_usable() const { return cuda_compiled && !devices.empty(); }
 };
 Accelerators probe_accelerators();
+
+// Rank → GPU: the node-local rank's device among the visible ones, local_rank mod count (ranks
+// 0, 1, … of a node on devices 0, 1, …; more ranks than GPUs share them round-robin). Under
+// SLURM with --gpus-per-task each rank sees one device and takes it (count 1).
+int device_for_local_rank(int local_rank, int device_count);
+// Sets acc.device from the node-local rank and makes it the current CUDA device of this process
+// (cudaSetDevice, before any other CUDA call of a stage); a no-op where CUDA is not usable.
+void assign_device(Accelerators& acc, int local_rank);
 
 // The stages of the pipeline (the subcommands that compute; `run` runs them in turn).
 enum class PipelineStage { sample, preprocess, train, map, analyze };

@@ -33,6 +33,12 @@ Comm Comm::split(Role role) const {
   return Comm(out, own(out));
 }
 
+Comm Comm::node_local() const {
+  MPI_Comm out = MPI_COMM_NULL;
+  MPI_CHECK(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &out));
+  return Comm(out, own(out));
+}
+
 Comm Comm::duplicate() const {
   MPI_Comm out = MPI_COMM_NULL;
   MPI_CHECK(MPI_Comm_dup(comm_, &out));

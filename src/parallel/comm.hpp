@@ -71,6 +71,10 @@ class Comm {
   // rank's (MPI_Comm_split with the role as colour, keeping the rank order). The new communicator
   // is freed (MPI_Comm_free) when the last copy of the returned Comm goes.
   Comm split(Role role) const;
+  // Collective: the communicator of this rank's node (the ranks that share its memory,
+  // MPI_Comm_split_type SHARED, in rank order): its rank() is the node-local rank that picks the
+  // GPU (core/backend.hpp assign_device). Freed like split's.
+  Comm node_local() const;
   // Collective: a communicator of the same ranks in the same order whose messages never match
   // this one's (MPI_Comm_dup), freed like split's.
   Comm duplicate() const;

@@ -31,7 +31,23 @@ class MpiGradientReducer final : public GradientReducer {
   Comm comm_;
 };
 
-// The reducer of the train stage's backend over the trainer communicator (MPI on the CPU).
-std::unique_ptr<GradientReducer> make_gradient_reducer(const Comm& trainers);
+// Which reducer the trainers use, and the log line that says why (STYLE 10: no silent choice).
+// NCCL only where the trainers run on CUDA, NCCL is compiled in, there is more than one trainer
+// and every trainer rank has a GPU of its own (NCCL refuses two ranks of a communicator on one
+// device); MPI otherwise, saying which condition failed.
+struct ReducerChoice {
+  bool nccl = false;
+  std::string reason;
+};
+ReducerChoice choose_gradient_reducer(bool trainers_on_cuda, bool nccl_compiled, int trainer_count, bool own_gpus);
+
+// Collective over `trainers`: whether no two trainer ranks share a GPU (host name and PCI bus id of
+// each rank's current device, gathered); false without CUDA.
+bool trainers_have_own_gpus(const Comm& trainers);
+
+// The reducer of the train stage over the trainer communicator: MPI for the CPU trainer; for a
+// trainer on CUDA (trainers_on_cuda) the NCCL one where choose_gradient_reducer allows it.
+// Collective over `trainers`.
+std::unique_ptr<GradientReducer> make_gradient_reducer(const Comm& trainers, bool trainers_on_cuda = false);
 
 }  // namespace boltzmap

@@ -43,7 +43,7 @@ TEST(Backend, SampleTakesTheGpuWhenOneIsUsable) {
   const Backend a = resolve_backend("auto", PipelineStage::sample, with_gpu(), "in.toml");
   EXPECT_EQ(a.kind, BackendKind::cuda);
   EXPECT_EQ(a.device, "cuda:0 Test GPU (sm_90, 80 GiB)");
-  EXPECT_EQ(a.reason, "backend auto: the sample stage runs on CUDA (Test GPU (sm_90, 80 GiB))");
+  EXPECT_EQ(a.reason, "backend auto: the sample stage runs on CUDA (cuda:0 Test GPU (sm_90, 80 GiB))");
   const Backend c = resolve_backend("cuda", PipelineStage::sample, with_gpu(), "in.toml");
   EXPECT_EQ(c.kind, BackendKind::cuda);
   EXPECT_EQ(c.reason, "backend cuda: the sample stage runs on cuda:0 Test GPU (sm_90, 80 GiB)");
@@ -59,6 +59,25 @@ TEST(Backend, SampleTakesTheGpuWhenOneIsUsable) {
                 .find("this binary was built without CUDA"),
             std::string::npos);
   EXPECT_EQ(resolve_backend("cpu", PipelineStage::sample, with_gpu(), "in.toml").kind, BackendKind::cpu);
+}
+
+// Rank → GPU: node-local rank mod the visible devices; the stage's device names this rank's GPU.
+TEST(Backend, EachRankTakesItsNodeLocalRanksGpu) {
+  EXPECT_EQ(device_for_local_rank(0, 4), 0);
+  EXPECT_EQ(device_for_local_rank(3, 4), 3);
+  EXPECT_EQ(device_for_local_rank(5, 4), 1);  // more ranks than GPUs: round-robin
+  EXPECT_EQ(device_for_local_rank(7, 1), 0);  // SLURM --gpus-per-task: each rank sees one
+  EXPECT_THROW(device_for_local_rank(0, 0), Error);
+  EXPECT_THROW(device_for_local_rank(-1, 2), Error);
+  Accelerators two{true, {"GPU zero", "GPU one"}};
+  two.device = 1;
+  const Backend b = resolve_backend("auto", PipelineStage::sample, two, "in.toml");
+  EXPECT_EQ(b.device, "cuda:1 GPU one");
+  EXPECT_EQ(b.reason, "backend auto: the sample stage runs on CUDA (cuda:1 GPU one)");
+  // Without a usable GPU assign_device changes nothing (and makes no CUDA call).
+  Accelerators none = cuda_without_gpu();
+  assign_device(none, 3);
+  EXPECT_EQ(none.device, 0);
 }
 
 TEST(Backend, AutoRunsEachStageOnTheCpuAndSaysWhy) {

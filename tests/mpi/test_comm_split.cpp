@@ -34,5 +34,16 @@ TEST(CommSplit, ThreeRanksOneSampler) {
   EXPECT_EQ(world.sum(group.size()), 2 + 2 + 1);
 }
 
+// Comm::node_local: the ranks of this node in rank order (all three are on this host under the
+// test's mpiexec), so the node-local rank that picks a GPU equals the world rank here.
+TEST(CommSplit, NodeLocalRanksOnOneHost) {
+  const Comm world;
+  ASSERT_EQ(world.size(), 3) << "run under mpiexec -n 3";
+  const Comm node = world.node_local();
+  EXPECT_EQ(node.size(), 3);
+  EXPECT_EQ(node.rank(), world.rank());
+  EXPECT_EQ(node.sum(std::int64_t{1} << world.rank()), 0b111);
+}
+
 }  // namespace
 }  // namespace boltzmap
