@@ -13,27 +13,19 @@
 
 namespace boltzmap {
 
-double clamp_reduced_energy(double a, double e_c, double* slope) {
-  constexpr double cap = 1e20;
-  if (!(a <= cap)) {  // NaN or above 10²⁰
-    if (slope) *slope = 0.0;
-    return e_c + std::log1p(cap - e_c);
-  }
-  if (a < e_c) {
-    if (slope) *slope = 1.0;
-    return a;
-  }
-  if (slope) *slope = 1.0 / (1.0 + a - e_c);
-  return e_c + std::log1p(a - e_c);
-}
-
 LatentEnergy::LatentEnergy(const Preprocessor& pre, const System& sys, double clamp_start, char label)
     : pre_(pre),
       sys_(sys),
       clamp_start_(clamp_start),
       scale_(pre.box_length(label) / pre.box_length()),
       box_log_det_(label == 'B' ? pre.box_log_det() : 0.0),
-      w_inv_(pre.pca().inverse_matrix()) {}
+      w_inv_(pre.pca().inverse_matrix()) {
+  row_.system = sys_;
+  row_.box_length = pre.box_length();
+  row_.scale = scale_;
+  row_.clamp_start = clamp_start_;
+  row_.latent_dim = pre.latent_dim();
+}
 
 std::vector<double> LatentEnergy::configuration(const double* z) const {
   std::vector<double> x(static_cast<std::size_t>(pre_.n_particles()) * pre_.dim());
@@ -43,32 +35,21 @@ std::vector<double> LatentEnergy::configuration(const double* z) const {
 
 void LatentEnergy::configuration(const double* z, double* x) const {
   const int D = pre_.dim(), m = pre_.latent_dim();
-  const double L = pre_.box_length();
-  Eigen::Map<Eigen::VectorXd> y(x + D, m);  // y = W⁻¹ z + μ, in place of the wrapped coordinates
+  Eigen::Map<Eigen::VectorXd> y(x + D, m);  // y = W⁻¹ z + μ, in place (each y_k is read before x_{1+k} is written)
   y.noalias() = w_inv_ * Eigen::Map<const Eigen::VectorXd>(z, m);
   y += pre_.pca().mean();
-  for (int d = 0; d < D; ++d) x[d] = 0.5 * L * scale_;  // the re-inserted central particle
-  for (int k = 0; k < m; ++k) x[D + k] = scale_ * wrap_into_box(x[D + k], L, 1.0 / L);  // then the box scaling
+  latent_row_configuration(row_, x + D, x);
 }
 
 void LatentEnergy::evaluate_row(const double* z, double& e, double* gz, double* x, double* f) const {
-  const int D = pre_.dim(), m = pre_.latent_dim(), nd = pre_.n_particles() * D;
-  configuration(z, x);
-  double slope = 0.0;
-  const double a = sys_.beta * total_energy<double>(sys_, std::span<const double>(x, nd));
-  e = clamp_reduced_energy(a, clamp_start_, &slope);
-  if (!gz) return;
-  Eigen::Map<Eigen::VectorXd> g(gz, m);
-  if (slope == 0.0) {  // the capped regime (or NaN): constant energy, no gradient (and no 0·NaN)
-    g.setZero();
-    return;
-  }
-  forces<double>(sys_, std::span<const double>(x, nd), std::span<double>(f, nd));
-  // ∂e/∂y_k = slope·β·(−F)·s for the N − 1 non-central particles (in place of their forces; s the
-  // box scaling x = s·y, 1 for A); ∂e/∂z = W⁻ᵀ ∂e/∂y.
-  Eigen::Map<Eigen::VectorXd> gy(f + D, m);
-  for (int k = 0; k < m; ++k) gy(k) = -slope * sys_.beta * scale_ * gy(k);
-  g.noalias() = w_inv_.transpose() * gy;
+  const int D = pre_.dim(), m = pre_.latent_dim();
+  // y = W⁻¹ z + μ in f's tail (read before the forces overwrite f), the shared row maths
+  // (flow/latent_row.hpp), ∂e/∂y in place of the same tail, then ∂e/∂z = W⁻ᵀ ∂e/∂y.
+  Eigen::Map<Eigen::VectorXd> y(f + D, m);
+  y.noalias() = w_inv_ * Eigen::Map<const Eigen::VectorXd>(z, m);
+  y += pre_.pca().mean();
+  e = latent_row_energy(row_, f + D, x, f, gz ? f + D : nullptr);
+  if (gz) Eigen::Map<Eigen::VectorXd>(gz, m).noalias() = w_inv_.transpose() * y;
 }
 
 void LatentEnergy::evaluate(const Flow<double>::Mat& z, Flow<double>::Vec& e, Flow<double>::Mat* gz) const {

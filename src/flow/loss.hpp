@@ -18,14 +18,13 @@
 #include <vector>
 
 #include "flow/flow.hpp"
+#include "flow/latent_row.hpp"
 #include "physics/energy.hpp"
 #include "transforms/preprocessor.hpp"
 
 namespace boltzmap {
 
-// The clamp of a = βU: a below E_c; E_c + ln(1 + a − E_c) above (value and slope continuous); the
-// constant E_c + ln(1 + 10²⁰ − E_c) above 10²⁰ or for NaN (slope 0). slope may be null.
-double clamp_reduced_energy(double a, double e_c, double* slope);
+// clamp_reduced_energy (the clamp c) and the per-row maths: flow/latent_row.hpp, shared with CUDA.
 
 // A reduced energy on the latent space: e_r = e(z_r) and optionally gz = ∂e_r/∂z_r, in double
 // whatever the scalar of z.
@@ -55,6 +54,11 @@ class LatentEnergy : public LatentEnergyBase {
   std::vector<double> configuration(const double* z) const;
   // The same, written to x (N·D values).
   void configuration(const double* z, double* x) const;
+  // What the CUDA twin (flow/latent_energy_cuda.hpp) copies to the device: W⁻¹ (y = W⁻¹z + μ; μ is
+  // the preprocessor's pca().mean()) and the rest of a row's maths.
+  const Eigen::MatrixXd& inverse_pca() const { return w_inv_; }  // column-major, m × m
+  const Eigen::VectorXd& pca_mean() const { return pre_.pca().mean(); }
+  const LatentRowParams& row_params() const { return row_; }
 
  private:
   // Row r's reduced energy e(r) and, unless gz is null, its gradient gz row r; x and f: N·D scratch.
@@ -65,6 +69,7 @@ class LatentEnergy : public LatentEnergyBase {
   double clamp_start_;
   double scale_, box_log_det_;  // L_system/L_preprocessing and (N − 1)·D·ln of it
   Eigen::MatrixXd w_inv_;  // y = W⁻¹ z + μ
+  LatentRowParams row_;    // the rest of a row's maths (flow/latent_row.hpp)
   mutable std::vector<double> scratch_;  // per thread: a configuration x, then its forces f (N·D each)
 };
 

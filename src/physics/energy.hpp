@@ -18,7 +18,7 @@ struct System {
 };
 
 template <class T>
-double squared_distance(const System& s, const T* xi, const T* xj) {
+BOLTZMAP_HD double squared_distance(const System& s, const T* xi, const T* xj) {
   const double L = s.box.length, inv_L = 1.0 / L;
   double r2 = 0.0;
   for (int d = 0; d < s.box.dimension; ++d) {
@@ -28,14 +28,19 @@ double squared_distance(const System& s, const T* xi, const T* xj) {
   return r2;
 }
 
-// U(x) = Σ_{i<j} u(r_ij).
+// U(x) = Σ_{i<j} u(r_ij), pairs in order (i, then j > i), x [N][D]: the one formula, on host and
+// device (the CUDA latent energies, kernels/latent_energy.cu, run it per configuration).
 template <class T>
-double total_energy(const System& s, std::span<const T> x) {
+BOLTZMAP_HD double total_energy_of(const System& s, const T* x) {
   const int n = s.n_particles, D = s.box.dimension;
   double u = 0.0;
   for (int i = 0; i < n; ++i)
     for (int j = i + 1; j < n; ++j) u += pair_energy(s.potential, squared_distance(s, &x[i * D], &x[j * D]));
   return u;
+}
+template <class T>
+double total_energy(const System& s, std::span<const T> x) {
+  return total_energy_of(s, x.data());
 }
 
 // The excess (virial) pressure of configuration x:
@@ -68,12 +73,13 @@ double particle_energy(const System& s, std::span<const T> x, int i, const T* p)
   return u;
 }
 
-// Forces f = −∇U, layout [particle][dim]; f must have n·D entries.
+// Forces f = −∇U, layout [particle][dim], f of n·D entries; pairs in the order of total_energy_of,
+// on host and device.
 template <class T>
-void forces(const System& s, std::span<const T> x, std::span<double> f) {
+BOLTZMAP_HD void forces_of(const System& s, const T* x, double* f) {
   const int n = s.n_particles, D = s.box.dimension;
   const double L = s.box.length, inv_L = 1.0 / L;
-  for (auto& v : f) v = 0.0;
+  for (int k = 0; k < n * D; ++k) f[k] = 0.0;
   for (int i = 0; i < n; ++i) {
     for (int j = i + 1; j < n; ++j) {
       double u[3], r2 = 0.0;
@@ -88,6 +94,11 @@ void forces(const System& s, std::span<const T> x, std::span<double> f) {
       }
     }
   }
+}
+
+template <class T>
+void forces(const System& s, std::span<const T> x, std::span<double> f) {
+  forces_of(s, x.data(), f.data());
 }
 
 }  // namespace boltzmap
