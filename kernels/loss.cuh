@@ -1,0 +1,22 @@
+// Host launchers of the losses' element-wise steps on the device (twin: loss_term in
+// src/flow/loss.cpp; driver: cuda_losses in src/flow/loss_cuda.cpp). Device pointers,
+// asynchronous on `stream`.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+namespace boltzmap::cuda {
+
+// out[i] = double(in[i]), n elements (the flow's float32 output → the energies' double input).
+void loss_to_double(const float* in, double* out, std::size_t n, cudaStream_t stream);
+
+// One loss term's value and the seeds of its backward pass, as loss_term does on the CPU:
+//   *value = (Σ_r (e[r] − double(logdet[r])) − box·rows) / n          (one block; a fixed order)
+//   g_mapped[r][k] = float((λ/n)·g_e[r][k]),  g_logdet[r] = float(−λ/n)   (when g_e is non-null)
+// e [rows], logdet [rows], g_e [rows][width] double, g_mapped [rows][width], g_logdet [rows].
+void loss_term_finish(const double* e, const float* logdet, int rows, double box, double n, double* value,
+                      const double* g_e, int width, double lambda, float* g_mapped, float* g_logdet,
+                      cudaStream_t stream);
+
+}  // namespace boltzmap::cuda
