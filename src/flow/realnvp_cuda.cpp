@@ -1,11 +1,6 @@
-// See realnvp_cuda.hpp. The passes follow RealNvp<T> (src/flow/realnvp.cpp) step for step, with
-// the Eigen products replaced by cuBLAS calls and the element-wise lines by kernels/realnvp.cu.
-// cuBLAS is column-major: a row-major [rows][n] matrix is, to it, the column-major n × rows
-// matrix with leading dimension n. With W [out][in] row-major (column-major in × out, ld in):
-//   Y = X·Wᵀ            → Yᵀ (out × rows) = op_T(W_cm) · Xᵀ          gemm(T, N, out, rows, in)
-//   dW += δᵀ·X          → dWᵀ (in × out) += Xᵀ · op_T(δᵀ)            gemm(N, T, in, out, rows)
-//   db += δᵀ·1          → gemv(N, out × rows) on the ones vector
-//   dX (+)= δ·W         → dXᵀ (in × rows) = W_cm · δᵀ                 gemm(N, N, in, rows, out)
+// See realnvp_cuda.hpp. The passes are nvp::run_pass / nvp::run_backward
+// (src/flow/realnvp_passes.hpp, which also states the products' cuBLAS arguments) with CudaOps:
+// cuBLAS on the flow's handle and the launchers of kernels/realnvp.cu, all on the flow's stream.
 #include "flow/realnvp_cuda.hpp"
 
 #include <algorithm>
@@ -17,11 +12,53 @@ namespace boltzmap {
 
 namespace {
 
-constexpr float one = 1.0f, zero = 0.0f;
+cublasOperation_t op(bool trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
-cuda::CouplingColumns columns(const NvpBlockLayout& b, int dim) {
-  return {dim, b.keep.first, b.keep.count, b.trans.first, b.trans.count};
-}
+// The Ops of realnvp_passes.hpp on the GPU.
+struct CudaOps {
+  cublasHandle_t h;
+  cudaStream_t st;
+
+  void copy(float* dst, const float* src, std::size_t n) {
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, st));
+  }
+  void zero(float* p, std::size_t n) { CUDA_CHECK(cudaMemsetAsync(p, 0, n * sizeof(float), st)); }
+  void gemm(const nvp::GemmCall& g, const float* A, const float* B, float beta, float* C) {
+    const float alpha = 1.0f;
+    CUBLAS_CHECK(cublasSgemm(h, op(g.trans_a), op(g.trans_b), g.m, g.n, g.k, &alpha, A, g.lda, B, g.ldb, &beta, C, g.ldc));
+  }
+  void bias_grad(int out, int rows, const float* delta, const float* ones, float* gb) {
+    const float alpha = 1.0f, beta = 1.0f;
+    CUBLAS_CHECK(cublasSgemv(h, CUBLAS_OP_N, out, rows, &alpha, delta, out, ones, 1, &beta, gb, 1));
+  }
+  void bias_activation(float* z, const float* b, int rows, int width, nvp::LayerActivation act, float a) {
+    cuda::realnvp_bias_activation(z, b, rows, width, act, a, st);
+  }
+  void gather(const float* src, int rows, int dim, int first, int count, float* dst) {
+    cuda::realnvp_gather(src, rows, dim, first, count, dst, st);
+  }
+  template <bool Forward>
+  void coupling(float* y, const nvp::CouplingColumns& c, const float* s, const float* t, float* xt, float* logdet,
+                int rows) {
+    cuda::realnvp_coupling(Forward, y, c, s, t, xt, logdet, rows, st);
+  }
+  void tanh_backward(float* d, const float* hh, std::size_t n) { cuda::realnvp_tanh_backward(d, hh, n, st); }
+  void backward_forward_split(const float* g, const nvp::CouplingColumns& c, const float* xt, const float* s,
+                              const float* gld, float a, float* g_trans, float* g_keep, float* gs, int rows) {
+    cuda::realnvp_backward_forward_split(g, c, xt, s, gld, a, g_trans, g_keep, gs, rows, st);
+  }
+  void backward_forward_merge(float* g, const nvp::CouplingColumns& c, const float* g_trans, const float* g_keep,
+                              const float* s, int rows) {
+    cuda::realnvp_backward_forward_merge(g, c, g_trans, g_keep, s, rows, st);
+  }
+  void backward_inverse_split(const float* g, const nvp::CouplingColumns& c, const float* xt, const float* s,
+                              const float* gld, float a, float* g_keep, float* gs, float* gt, int rows) {
+    cuda::realnvp_backward_inverse_split(g, c, xt, s, gld, a, g_keep, gs, gt, rows, st);
+  }
+  void backward_inverse_merge(float* g, const nvp::CouplingColumns& c, const float* gt, const float* g_keep, int rows) {
+    cuda::realnvp_backward_inverse_merge(g, c, gt, g_keep, rows, st);
+  }
+};
 
 std::vector<int> shape_key(const FlowShape& s) {
   std::vector<int> k{s.dim, s.blocks};
@@ -113,75 +150,38 @@ void CudaRealNvp::prepare(Workspace& ws, int rows) const {
   for (int h : shape_.hidden) ws.delta_.emplace_back(R * h);
   ws.ones_ = cuda::DeviceBuffer<float>(R);
   cuda::realnvp_fill(ws.ones_.data(), R, 1.0f, stream_.get());
+  nvp::WorkView<float>& v = ws.view_;
+  v.block.clear();
+  for (Workspace::BlockBuffers& B : ws.block_) {
+    nvp::BlockView<float> bv{B.keep.data(), B.xt.data(), B.s.data(), {}, {}};
+    for (auto& h : B.hid_s) bv.hid_s.push_back(h.data());
+    for (auto& h : B.hid_t) bv.hid_t.push_back(h.data());
+    v.block.push_back(std::move(bv));
+  }
+  v.t = ws.t_.data();
+  v.g_trans = ws.g_trans_.data();
+  v.g_keep = ws.g_keep_.data();
+  v.gs = ws.gs_.data();
+  v.gt = ws.gt_.data();
+  v.delta.clear();
+  for (auto& d : ws.delta_) v.delta.push_back(d.data());
+  v.ones = ws.ones_.data();
   ws.key_ = std::move(key);
   ws.rows_ = rows;
   ws.pass_ = Workspace::Pass::none;
   ++ws.allocations_;
 }
 
-void CudaRealNvp::mlp_forward(const std::vector<NvpLayer>& m, const float* h,
-                              std::vector<cuda::DeviceBuffer<float>>& hid, float* out, bool bounded, int rows) const {
-  const float* x = h;
-  for (std::size_t l = 0; l < m.size(); ++l) {
-    const NvpLayer& ly = m[l];
-    const bool last = l + 1 == m.size();
-    float* dst = last ? out : hid[l].data();
-    CUBLAS_CHECK(cublasSgemm(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, ly.out, rows, ly.in, &one, params_.data() + ly.w,
-                             ly.in, x, ly.in, &zero, dst, ly.out));
-    const cuda::LayerActivation act = !last ? cuda::LayerActivation::tanh
-                                            : bounded ? cuda::LayerActivation::bound : cuda::LayerActivation::linear;
-    cuda::realnvp_bias_activation(dst, params_.data() + ly.b, rows, ly.out, act,
-                                  static_cast<float>(shape_.scale_bound), stream_.get());
-    x = dst;
-  }
-}
-
-void CudaRealNvp::mlp_backward(const std::vector<NvpLayer>& m, const float* h,
-                               const std::vector<cuda::DeviceBuffer<float>>& hid, const float* g_out, float* grad,
-                               float* gh, Workspace& ws) const {
-  const int rows = ws.rows_;
-  const float* g = g_out;  // dL/d(layer l's output before its activation), [row][out]
-  for (std::size_t l = m.size(); l-- > 0;) {
-    const NvpLayer& ly = m[l];
-    const float* x = l == 0 ? h : hid[l - 1].data();  // the layer's input, [row][in]
-    CUBLAS_CHECK(cublasSgemm(cublas_, CUBLAS_OP_N, CUBLAS_OP_T, ly.in, ly.out, rows, &one, x, ly.in, g, ly.out, &one,
-                             grad + ly.w, ly.in));
-    CUBLAS_CHECK(cublasSgemv(cublas_, CUBLAS_OP_N, ly.out, rows, &one, g, ly.out, ws.ones_.data(), 1, &one,
-                             grad + ly.b, 1));
-    if (l > 0) {
-      float* d = ws.delta_[l - 1].data();  // dL/d(tanh output of layer l − 1), then through the tanh
-      CUBLAS_CHECK(cublasSgemm(cublas_, CUBLAS_OP_N, CUBLAS_OP_N, ly.in, rows, ly.out, &one, params_.data() + ly.w,
-                               ly.in, g, ly.out, &zero, d, ly.in));
-      cuda::realnvp_tanh_backward(d, hid[l - 1].data(), static_cast<std::size_t>(rows) * ly.in, stream_.get());
-      g = d;
-    } else {
-      CUBLAS_CHECK(cublasSgemm(cublas_, CUBLAS_OP_N, CUBLAS_OP_N, ly.in, rows, ly.out, &one, params_.data() + ly.w,
-                               ly.in, g, ly.out, &one, gh, ly.in));
-    }
-  }
-}
-
 void CudaRealNvp::forward(const float* x, float* y, float* logdet, int rows, Workspace& ws) const {
   prepare(ws, rows);
   ws.pass_ = Workspace::Pass::none;
-  if (rows == 0) {
-    ws.pass_ = Workspace::Pass::forward;
-    return;
-  }
-  check_pointer(x, "x", "forward");
-  check_pointer(y, "y", "forward");
-  check_pointer(logdet, "logdet", "forward");
-  const cudaStream_t st = stream_.get();
-  const std::size_t R = static_cast<std::size_t>(rows);
-  if (y != x) CUDA_CHECK(cudaMemcpyAsync(y, x, R * shape_.dim * sizeof(float), cudaMemcpyDeviceToDevice, st));
-  CUDA_CHECK(cudaMemsetAsync(logdet, 0, R * sizeof(float), st));
-  for (std::size_t b = 0; b < layout_.blocks.size(); ++b) {
-    const NvpBlockLayout& L = layout_.blocks[b];
-    Workspace::BlockBuffers& B = ws.block_[b];
-    cuda::realnvp_gather(y, rows, shape_.dim, L.keep.first, L.keep.count, B.keep.data(), st);
-    mlp_forward(L.s, B.keep.data(), B.hid_s, B.s.data(), true, rows);
-    mlp_forward(L.t, B.keep.data(), B.hid_t, ws.t_.data(), false, rows);
-    cuda::realnvp_coupling_forward(y, columns(L, shape_.dim), B.s.data(), ws.t_.data(), B.xt.data(), logdet, rows, st);
+  if (rows > 0) {
+    check_pointer(x, "x", "forward");
+    check_pointer(y, "y", "forward");
+    check_pointer(logdet, "logdet", "forward");
+    CudaOps ops{cublas_, stream_.get()};
+    nvp::run_pass(ops, layout_, shape_.dim, static_cast<float>(shape_.scale_bound), params_.data(), true, x, y, logdet,
+                  rows, ws.view_);
   }
   ws.pass_ = Workspace::Pass::forward;
 }
@@ -189,24 +189,13 @@ void CudaRealNvp::forward(const float* x, float* y, float* logdet, int rows, Wor
 void CudaRealNvp::inverse(const float* y, float* x, float* logdet, int rows, Workspace& ws) const {
   prepare(ws, rows);
   ws.pass_ = Workspace::Pass::none;
-  if (rows == 0) {
-    ws.pass_ = Workspace::Pass::inverse;
-    return;
-  }
-  check_pointer(y, "y", "inverse");
-  check_pointer(x, "x", "inverse");
-  check_pointer(logdet, "logdet", "inverse");
-  const cudaStream_t st = stream_.get();
-  const std::size_t R = static_cast<std::size_t>(rows);
-  if (x != y) CUDA_CHECK(cudaMemcpyAsync(x, y, R * shape_.dim * sizeof(float), cudaMemcpyDeviceToDevice, st));
-  CUDA_CHECK(cudaMemsetAsync(logdet, 0, R * sizeof(float), st));
-  for (std::size_t b = layout_.blocks.size(); b-- > 0;) {
-    const NvpBlockLayout& L = layout_.blocks[b];
-    Workspace::BlockBuffers& B = ws.block_[b];
-    cuda::realnvp_gather(x, rows, shape_.dim, L.keep.first, L.keep.count, B.keep.data(), st);
-    mlp_forward(L.s, B.keep.data(), B.hid_s, B.s.data(), true, rows);
-    mlp_forward(L.t, B.keep.data(), B.hid_t, ws.t_.data(), false, rows);
-    cuda::realnvp_coupling_inverse(x, columns(L, shape_.dim), B.s.data(), ws.t_.data(), B.xt.data(), logdet, rows, st);
+  if (rows > 0) {
+    check_pointer(y, "y", "inverse");
+    check_pointer(x, "x", "inverse");
+    check_pointer(logdet, "logdet", "inverse");
+    CudaOps ops{cublas_, stream_.get()};
+    nvp::run_pass(ops, layout_, shape_.dim, static_cast<float>(shape_.scale_bound), params_.data(), false, y, x, logdet,
+                  rows, ws.view_);
   }
   ws.pass_ = Workspace::Pass::inverse;
 }
@@ -214,53 +203,25 @@ void CudaRealNvp::inverse(const float* y, float* x, float* logdet, int rows, Wor
 void CudaRealNvp::backward_forward(Workspace& ws, const float* gy, const float* gld, float* grad, float* gx) const {
   if (ws.pass_ != Workspace::Pass::forward || ws.key_ != shape_key(shape_))
     throw Error(ExitCode::failure, "CudaRealNvp::backward_forward: the workspace holds no forward pass of this flow");
-  const int rows = ws.rows_;
-  if (rows == 0) return;
+  if (ws.rows_ == 0) return;
   check_pointer(gy, "gy", "backward_forward");
   check_pointer(grad, "grad", "backward_forward");
   check_pointer(gx, "gx", "backward_forward");
-  const cudaStream_t st = stream_.get();
-  const float a = static_cast<float>(shape_.scale_bound);
-  if (gx != gy)
-    CUDA_CHECK(cudaMemcpyAsync(gx, gy, static_cast<std::size_t>(rows) * shape_.dim * sizeof(float),
-                               cudaMemcpyDeviceToDevice, st));
-  for (std::size_t b = layout_.blocks.size(); b-- > 0;) {
-    const NvpBlockLayout& L = layout_.blocks[b];
-    const Workspace::BlockBuffers& B = ws.block_[b];
-    const cuda::CouplingColumns c = columns(L, shape_.dim);
-    // y_T = x_T e^s + t: dL/ds = g x_T e^s + gld (through the bound), dL/dt = g, dL/dx_T = g e^s.
-    cuda::realnvp_backward_forward_split(gx, c, B.xt.data(), B.s.data(), gld, a, ws.g_trans_.data(),
-                                         ws.g_keep_.data(), ws.gs_.data(), rows, st);
-    mlp_backward(L.s, B.keep.data(), B.hid_s, ws.gs_.data(), grad, ws.g_keep_.data(), ws);
-    mlp_backward(L.t, B.keep.data(), B.hid_t, ws.g_trans_.data(), grad, ws.g_keep_.data(), ws);
-    cuda::realnvp_backward_forward_merge(gx, c, ws.g_trans_.data(), ws.g_keep_.data(), B.s.data(), rows, st);
-  }
+  CudaOps ops{cublas_, stream_.get()};
+  nvp::run_backward(ops, layout_, shape_.dim, static_cast<float>(shape_.scale_bound), params_.data(), true, gy, gld,
+                    grad, gx, ws.rows_, ws.view_);
 }
 
 void CudaRealNvp::backward_inverse(Workspace& ws, const float* gx, const float* gld, float* grad, float* gy) const {
   if (ws.pass_ != Workspace::Pass::inverse || ws.key_ != shape_key(shape_))
     throw Error(ExitCode::failure, "CudaRealNvp::backward_inverse: the workspace holds no inverse pass of this flow");
-  const int rows = ws.rows_;
-  if (rows == 0) return;
+  if (ws.rows_ == 0) return;
   check_pointer(gx, "gx", "backward_inverse");
   check_pointer(grad, "grad", "backward_inverse");
   check_pointer(gy, "gy", "backward_inverse");
-  const cudaStream_t st = stream_.get();
-  const float a = static_cast<float>(shape_.scale_bound);
-  if (gy != gx)
-    CUDA_CHECK(cudaMemcpyAsync(gy, gx, static_cast<std::size_t>(rows) * shape_.dim * sizeof(float),
-                               cudaMemcpyDeviceToDevice, st));
-  for (std::size_t b = 0; b < layout_.blocks.size(); ++b) {
-    const NvpBlockLayout& L = layout_.blocks[b];
-    const Workspace::BlockBuffers& B = ws.block_[b];
-    const cuda::CouplingColumns c = columns(L, shape_.dim);
-    // x_T = (y_T − t) e^(−s): dL/ds = −g x_T − gld (through the bound), dL/dt = −g e^(−s), dL/dy_T = −dL/dt.
-    cuda::realnvp_backward_inverse_split(gy, c, B.xt.data(), B.s.data(), gld, a, ws.g_keep_.data(), ws.gs_.data(),
-                                         ws.gt_.data(), rows, st);
-    mlp_backward(L.s, B.keep.data(), B.hid_s, ws.gs_.data(), grad, ws.g_keep_.data(), ws);
-    mlp_backward(L.t, B.keep.data(), B.hid_t, ws.gt_.data(), grad, ws.g_keep_.data(), ws);
-    cuda::realnvp_backward_inverse_merge(gy, c, ws.gt_.data(), ws.g_keep_.data(), rows, st);
-  }
+  CudaOps ops{cublas_, stream_.get()};
+  nvp::run_backward(ops, layout_, shape_.dim, static_cast<float>(shape_.scale_bound), params_.data(), false, gx, gld,
+                    grad, gy, ws.rows_, ws.view_);
 }
 
 }  // namespace boltzmap

@@ -1,17 +1,20 @@
 // The real-NVP on the current CUDA device (built only with CUDA): the twin of RealNvp<float>
 // (src/flow/realnvp.hpp), the same flow with its parameters in device memory in exactly
 // RealNvp's flat layout (src/flow/realnvp_layout.hpp), so that they copy both ways unchanged.
-// Products: cuBLAS SGEMM/SGEMV in pure FP32 (no TF32: pedantic math by default), including the
-// weight gradients dW += δᵀh and db += δᵀ1; everything element-wise: kernels/realnvp.cu, whose
-// formulas are src/flow/coupling_math.hpp, the functions the CPU uses. No host round trip inside
-// a pass: every call only enqueues work on the object's stream (stream()) and returns.
+// The passes are src/flow/realnvp_passes.hpp (run on the CPU too, by the model test) with
+// products as cuBLAS SGEMM/SGEMV in pure FP32 (no TF32: pedantic math by default), the weight
+// gradients dW += δᵀh and db += δᵀ1 included, and everything element-wise in kernels/realnvp.cu
+// (src/flow/realnvp_elements.hpp, whose formulas are src/flow/coupling_math.hpp, the functions
+// the CPU uses). No host round trip inside a pass: every call only enqueues work on the object's
+// stream (stream()) and returns.
 // Batches: device pointers, row-major [row][dim] float32 (rows = configurations), logdet and gld
 // [row]. A Workspace holds a pass's activations for its backward pass and the scratch; it is
 // sized for one batch size and reused without allocation while that size is unchanged.
 // Ordering: the caller's inputs must be ready on stream() (produce them there, or make it wait on
 // an event); outputs are ready when stream() reaches that point (synchronize(), or an event).
 // Tests: tests/gpu/test_realnvp_parity.cpp (against RealNvp<float> on the CPU);
-// bench/bench_flow_gpu.cpp times it.
+// tests/flow/test_realnvp_gpu_model.cpp (the same passes and element code on the CPU, against
+// RealNvp<double>); bench/bench_flow_gpu.cpp times it.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -24,6 +27,7 @@
 #include "cuda_check.cuh"
 #include "flow/realnvp.hpp"
 #include "flow/realnvp_layout.hpp"
+#include "flow/realnvp_passes.hpp"
 
 namespace boltzmap {
 
@@ -58,6 +62,7 @@ class CudaRealNvp {
     cuda::DeviceBuffer<float> gs_, gt_;              // [row][(D+1)/2]: dL/dS (raw), dL/dT
     std::vector<cuda::DeviceBuffer<float>> delta_;  // [row][hidden[l]]: dL/d(pre-activation of layer l)
     cuda::DeviceBuffer<float> ones_;                // [row]: 1 (the bias gradients as δᵀ·1)
+    nvp::WorkView<float> view_;                     // pointers into the buffers above, for the passes
     std::vector<int> key_;                          // the shape the buffers were made for
     int rows_ = 0;
     Pass pass_ = Pass::none;
@@ -106,10 +111,6 @@ class CudaRealNvp {
 
  private:
   void prepare(Workspace& ws, int rows) const;  // (re)allocates for rows when needed
-  void mlp_forward(const std::vector<NvpLayer>& m, const float* h, std::vector<cuda::DeviceBuffer<float>>& hid,
-                   float* out, bool bounded, int rows) const;  // bounded: S (a·tanh(·/a))
-  void mlp_backward(const std::vector<NvpLayer>& m, const float* h, const std::vector<cuda::DeviceBuffer<float>>& hid,
-                    const float* g_out, float* grad, float* gh, Workspace& ws) const;
 
   FlowShape shape_;
   NvpLayout layout_;

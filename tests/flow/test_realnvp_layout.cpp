@@ -1,11 +1,7 @@
 // The pieces of the GPU real-NVP that run on the host or are shared with it, checked on the CPU:
 //  * realnvp_layout (src/flow/realnvp_layout.hpp) has RealNvp's parameter count, contiguous
 //    offsets in the documented order, and the parity split;
-//  * a scalar model of the GPU's forward and inverse passes — the same data flow as
-//    CudaRealNvp (gather the kept parity, the two MLPs layer by layer from the layout's offsets,
-//    bias + tanh, the bound, then the coupling and the log-det row sum with the functions of
-//    src/flow/coupling_math.hpp, one element at a time, component c in column c / 2) — equals
-//    RealNvp<double> to rounding (1e-12: double, a few hundred operations per output);
+//    (the GPU passes themselves, on the CPU: tests/flow/test_realnvp_gpu_model.cpp);
 //  * the scalar coupling functions equal the Eigen array forms RealNvp uses (the same
 //    functions on arrays) to a few ulp of float (Eigen's vectorised exp/tanh against the
 //    scalar libm ones: ≤ 4 ulp each, ≤ 3 roundings after them: 16 ulp of the result).
@@ -75,82 +71,6 @@ TEST(RealNvpLayout, MatchesRealNvp) {
   FlowShape bad;
   bad.dim = 1;
   EXPECT_THROW(realnvp_layout(bad), Error);
-}
-
-// The GPU's data flow, one element at a time, in double. x: [row][D]; returns y, fills logdet.
-std::vector<double> scalar_pass(const FlowShape& shape, const std::vector<double>& p, const std::vector<double>& x,
-                                int rows, bool forward, std::vector<double>& logdet) {
-  const NvpLayout L = realnvp_layout(shape);
-  const int D = shape.dim;
-  std::vector<double> y = x;
-  logdet.assign(rows, 0.0);
-  auto mlp = [&](const std::vector<NvpLayer>& m, const std::vector<double>& h, bool bounded) {
-    std::vector<double> a = h;
-    for (std::size_t l = 0; l < m.size(); ++l) {
-      const NvpLayer& ly = m[l];
-      std::vector<double> z(ly.out);
-      for (int o = 0; o < ly.out; ++o) {
-        double acc = 0;
-        for (int i = 0; i < ly.in; ++i) acc += p[ly.w + static_cast<std::size_t>(o) * ly.in + i] * a[i];
-        const double u = acc + p[ly.b + o];
-        z[o] = l + 1 < m.size() ? std::tanh(u) : bounded && shape.scale_bound > 0 ? coupling::bound(u, shape.scale_bound) : u;
-      }
-      a = std::move(z);
-    }
-    return a;
-  };
-  for (int k = 0; k < shape.blocks; ++k) {
-    const int b = forward ? k : shape.blocks - 1 - k;
-    const NvpBlockLayout& B = L.blocks[b];
-    for (int r = 0; r < rows; ++r) {
-      double* row = y.data() + static_cast<std::size_t>(r) * D;
-      std::vector<double> keep(B.keep.count);
-      for (int c = 0; c < D; ++c)
-        if (c % 2 == B.keep.first) keep[c / 2] = row[c];
-      const std::vector<double> s = mlp(B.s, keep, true), t = mlp(B.t, keep, false);
-      double sum = 0;
-      for (int c = 0; c < D; ++c)
-        if (c % 2 == B.trans.first) {
-          const int j = c / 2;
-          row[c] = forward ? coupling::forward(row[c], s[j], t[j]) : coupling::inverse(row[c], s[j], t[j]);
-          sum += s[j];
-        }
-      logdet[r] += forward ? sum : -sum;
-    }
-  }
-  return y;
-}
-
-TEST(RealNvpLayout, ScalarModelOfTheGpuPassesEqualsRealNvp) {
-  for (const FlowShape& shape : shapes()) {
-    RealNvp<double> f(shape, 3);
-    const double scale = shape.hidden[0] > 64 ? 0.05 : 0.4;  // |S| of order 0.5 per block
-    auto& p = f.parameters();
-    for (std::size_t i = 0; i < p.size(); ++i) p[i] = scale * uniform(21, 1, i);  // last layers too
-    const int rows = 5, D = shape.dim;
-    RealNvp<double>::Mat x(rows, D);
-    std::vector<double> xv(static_cast<std::size_t>(rows) * D);
-    for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < D; ++c) xv[static_cast<std::size_t>(r) * D + c] = x(r, c) = 1.5 * uniform(22, r, c);
-    const std::vector<double> pv(p.begin(), p.end());
-    for (bool fwd : {true, false}) {
-      RealNvp<double>::Mat y;
-      RealNvp<double>::Vec ld;
-      if (fwd)
-        f.forward(x, y, ld, nullptr);
-      else
-        f.inverse(x, y, ld, nullptr);
-      std::vector<double> lds;
-      const std::vector<double> ys = scalar_pass(shape, pv, xv, rows, fwd, lds);
-      double worst = 0;
-      for (int r = 0; r < rows; ++r) {
-        for (int c = 0; c < D; ++c) worst = std::max(worst, std::abs(ys[static_cast<std::size_t>(r) * D + c] - y(r, c)));
-        worst = std::max(worst, std::abs(lds[r] - ld(r)));
-      }
-      EXPECT_LT(worst, 1e-12) << "dim " << D << (fwd ? " forward" : " inverse");
-      EXPECT_GT((y - x).cwiseAbs().maxCoeff(), 0.05) << "the map should not be the identity";
-    }
-  }
 }
 
 // |a − b| ≤ n ulp of b (float).
