@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
     try {
       cudaGraph_t graph = nullptr;
       cudaGraphExec_t exec = nullptr;
-      CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+      CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
       try {
         fwd_bwd_call();
       } catch (...) {
