@@ -1,4 +1,5 @@
-// See realnvp.hpp. Notation in the comments: K = kept components (the networks' input h),
+// See realnvp.hpp. The element-wise maths is src/flow/coupling_math.hpp (shared with
+// kernels/realnvp.cu, the CUDA twin CudaRealNvp: src/flow/realnvp_cuda.hpp). Notation in the comments: K = kept components (the networks' input h),
 // T = transformed components; forward y_T = x_T ⊙ e^s + t, inverse x_T = (y_T − t) ⊙ e^(−s).
 // Nothing here allocates once the Cache holds buffers of the batch's size: products go through
 // gemm() (packing buffers in the Cache), every result is written into an existing matrix, and the
@@ -9,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "flow/coupling_math.hpp"
 
 namespace boltzmap {
 
@@ -90,7 +92,7 @@ void RealNvp<T>::mlp_backward(const Mlp& m, const MlpCache& c, const Mat& g_out,
     if (l > 0) {
       Mat& d = cache.delta[l - 1];
       gemm(d, *g, W, false, cache.gemm);              // dL/d(tanh output of layer l − 1)
-      d.array() *= T(1) - c.act[l].array().square();  // through the tanh
+      d.array() *= coupling::tanh_grad<T>(c.act[l].array());  // through the tanh
       g = &d;
     } else {
       gemm(gh, *g, W, true, cache.gemm);
@@ -104,7 +106,7 @@ void RealNvp<T>::block_st(const Block& b, const Mat& h, BlockCache& c, GemmWorks
   mlp_forward(b.t, h, c.mlp_t, ws);
   const T a = static_cast<T>(shape_.scale_bound);
   if (a > T(0))
-    c.s = a * (c.mlp_s.out.array() / a).tanh();
+    c.s = coupling::bound(c.mlp_s.out.array(), a);
   else
     c.s = c.mlp_s.out;
   c.t = c.mlp_t.out;
@@ -113,7 +115,7 @@ void RealNvp<T>::block_st(const Block& b, const Mat& h, BlockCache& c, GemmWorks
 template <class T>
 void RealNvp<T>::bound_backward(const BlockCache& c, Mat& gs) const {
   const T a = static_cast<T>(shape_.scale_bound);
-  if (a > T(0)) gs.array() *= T(1) - (c.s.array() / a).square();  // d[a·tanh(u/a)]/du = 1 − tanh²
+  if (a > T(0)) gs.array() *= coupling::bound_grad<T>(c.s.array(), a);  // d[a·tanh(u/a)]/du = 1 − tanh²
 }
 
 template <class T>
@@ -129,7 +131,7 @@ void RealNvp<T>::forward(const Mat& x, Mat& y, Vec& logdet, FlowCache* cache) co
     bc.keep = y(Eigen::all, blk.keep.of());
     bc.trans_in = y(Eigen::all, blk.trans.of());
     block_st(blk, bc.keep, bc, c.gemm);
-    bc.trans_out = bc.trans_in.array() * bc.s.array().exp() + bc.t.array();
+    bc.trans_out = coupling::forward(bc.trans_in.array(), bc.s.array(), bc.t.array());
     y(Eigen::all, blk.trans.of()) = bc.trans_out;
     logdet += bc.s.rowwise().sum();
   }
@@ -148,7 +150,7 @@ void RealNvp<T>::inverse(const Mat& y, Mat& x, Vec& logdet, FlowCache* cache) co
     bc.keep = x(Eigen::all, blk.keep.of());
     bc.trans_in = x(Eigen::all, blk.trans.of());
     block_st(blk, bc.keep, bc, c.gemm);
-    bc.trans_out = (bc.trans_in - bc.t).array() * (-bc.s.array()).exp();
+    bc.trans_out = coupling::inverse(bc.trans_in.array(), bc.s.array(), bc.t.array());
     x(Eigen::all, blk.trans.of()) = bc.trans_out;
     logdet -= bc.s.rowwise().sum();
   }
@@ -166,12 +168,12 @@ void RealNvp<T>::backward_forward(FlowCache& cache, const Mat& gy, const Vec& gl
     g.trans = gx(Eigen::all, blk.trans.of());  // dL/dy_T
     g.keep = gx(Eigen::all, blk.keep.of());    // dL/dy_K = dL/dx_K before the networks' share
     // y_T = x_T e^s + t: ∂/∂x_T = e^s, ∂/∂s = x_T e^s (+1 from log|det| = Σs), ∂/∂t = 1.
-    g.s = g.trans.array() * bc.trans_in.array() * bc.s.array().exp();
+    g.s = coupling::forward_grad_s(g.trans.array(), bc.trans_in.array(), bc.s.array());
     g.s.colwise() += gld;
     bound_backward(bc, g.s);
     mlp_backward(blk.s, bc.mlp_s, g.s, grad, g.keep, c);
     mlp_backward(blk.t, bc.mlp_t, g.trans, grad, g.keep, c);
-    gx(Eigen::all, blk.trans.of()) = g.trans.array() * bc.s.array().exp();
+    gx(Eigen::all, blk.trans.of()) = coupling::forward_grad_x(g.trans.array(), bc.s.array());
     gx(Eigen::all, blk.keep.of()) = g.keep;
   }
 }
@@ -188,10 +190,10 @@ void RealNvp<T>::backward_inverse(FlowCache& cache, const Mat& gx, const Vec& gl
     g.trans = gy(Eigen::all, blk.trans.of());  // dL/dx_T
     g.keep = gy(Eigen::all, blk.keep.of());
     // x_T = (y_T − t) e^(−s): ∂/∂y_T = e^(−s), ∂/∂t = −e^(−s), ∂/∂s = −x_T (and −1 from log|det| = −Σs).
-    g.s = -(g.trans.array() * bc.trans_out.array());
+    g.s = coupling::inverse_grad_s(g.trans.array(), bc.trans_out.array());
     g.s.colwise() -= gld;
     bound_backward(bc, g.s);
-    g.t = -(g.trans.array() * (-bc.s.array()).exp());
+    g.t = coupling::inverse_grad_t(g.trans.array(), bc.s.array());
     mlp_backward(blk.s, bc.mlp_s, g.s, grad, g.keep, c);
     mlp_backward(blk.t, bc.mlp_t, g.t, grad, g.keep, c);
     gy(Eigen::all, blk.trans.of()) = -g.t;

@@ -1,0 +1,261 @@
+// bench_flow_gpu: the GPU real-NVP (CudaRealNvp, src/flow/realnvp_cuda.hpp) and Adam (CudaAdam)
+// on the paper's network (D = 62, 8 blocks, S and T MLPs 31–128–128–128–31, 657 904 parameters)
+// at a batch of 2048: forward, inverse, forward + backward_forward, inverse + backward_inverse
+// and one Adam step, each timed with CUDA events over many repetitions after a warm-up (launches
+// as the trainer would issue them, and forward + backward_forward once more as a captured CUDA
+// graph, to show the launch overhead); the matrix-product FLOPs of each pass (2·rows·in·out per
+// GEMM, ×3 with the backward pass: the weight and the input gradient; element-wise work not
+// counted) and the fraction of the device's FP32 peak (SMs × FP32 lanes per SM × 2 × clock), the
+// Adam step's bytes against the memory peak; and RealNvp<float> on the CPU at the same batch.
+// Prints JSON on stdout and a short table on stderr. Without a usable GPU it prints a JSON note
+// and exits 0. Used by tools/gpu-check.
+//   bench_flow_gpu [--batch B] [--reps R]
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "flow/adam_cuda.hpp"
+#include "flow/realnvp.hpp"
+#include "flow/realnvp_cuda.hpp"
+#include "parallel/comm.hpp"
+
+using namespace boltzmap;
+
+namespace {
+
+std::vector<float> random_vector(std::size_t n, double scale, std::uint32_t id) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Random4 r = philox(2022, RngStream::Test, id, i);
+    v[i] = static_cast<float>(scale * (2.0 * uniform_double(r.v[0], r.v[1]) - 1.0));
+  }
+  return v;
+}
+
+cuda::DeviceBuffer<float> to_device(const std::vector<float>& h, cudaStream_t s) {
+  cuda::DeviceBuffer<float> d(h.size());
+  cuda::copy_to_device(d, std::span<const float>(h), s);
+  CUDA_CHECK(cudaStreamSynchronize(s));
+  return d;
+}
+
+// Milliseconds per call of f (which enqueues on `stream`), over `reps` calls after `warmup`.
+double time_ms(cudaStream_t stream, int warmup, int reps, const std::function<void()>& f) {
+  for (int i = 0; i < warmup; ++i) f();
+  cudaEvent_t a, b;
+  CUDA_CHECK(cudaEventCreate(&a));
+  CUDA_CHECK(cudaEventCreate(&b));
+  CUDA_CHECK(cudaEventRecord(a, stream));
+  for (int i = 0; i < reps; ++i) f();
+  CUDA_CHECK(cudaEventRecord(b, stream));
+  CUDA_CHECK(cudaEventSynchronize(b));
+  float ms = 0;
+  CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+  CUDA_CHECK(cudaEventDestroy(a));
+  CUDA_CHECK(cudaEventDestroy(b));
+  return static_cast<double>(ms) / reps;
+}
+
+// FP32 lanes per SM (CUDA C Programming Guide, "Arithmetic Instructions" throughput table: 32-bit
+// floating-point add/multiply/FMA results per clock per SM): 64 on sm_60, sm_70, sm_75 and sm_80
+// (A100), 128 on sm_61/62, sm_86/87/89 (Ampere/Ada consumer), sm_90 (H100/H200) and sm_100+.
+int fp32_lanes_per_sm(int major, int minor) {
+  if (major == 6) return minor == 0 ? 64 : 128;
+  if (major == 7) return 64;
+  if (major == 8) return minor == 0 ? 64 : 128;
+  return 128;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MpiSession mpi(&argc, &argv);
+  int batch = 2048, reps = 200;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[i + 1]));
+  }
+  const Accelerators acc = probe_accelerators();
+  if (!acc.cuda_usable()) {
+    std::printf("{\n  \"benchmark\": \"flow_gpu\",\n  \"skipped\": true,\n  \"reason\": \"%s\"\n}\n",
+                acc.cuda_compiled ? "no CUDA device is visible" : "this build has no CUDA");
+    std::fprintf(stderr, "bench_flow_gpu: skipped (no usable GPU)\n");
+    return 0;
+  }
+  try {
+    const FlowShape shape;  // the paper's
+    RealNvp<float> cpu(shape, 2022);
+    {
+      const std::vector<float> p = random_vector(cpu.parameter_count(), 0.05, 1);  // not the identity
+      std::copy(p.begin(), p.end(), cpu.parameters().begin());
+    }
+    const int D = shape.dim;
+    const std::size_t n = static_cast<std::size_t>(batch) * D, np = cpu.parameter_count();
+
+    // ---- device, and its peaks
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+    int clock_khz = 0, mem_khz = 0, bus_bits = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
+    const int lanes = fp32_lanes_per_sm(prop.major, prop.minor);
+    const double peak_flops = static_cast<double>(prop.multiProcessorCount) * lanes * 2.0 * clock_khz * 1e3;
+    const double peak_bytes = 2.0 * mem_khz * 1e3 * bus_bits / 8.0;  // double data rate
+
+    // ---- matrix-product FLOPs of one forward (or inverse) pass
+    const NvpLayout L = realnvp_layout(shape);
+    double gemm_flops = 0;
+    for (const NvpBlockLayout& b : L.blocks)
+      for (const auto* m : {&b.s, &b.t})
+        for (const NvpLayer& ly : *m) gemm_flops += 2.0 * batch * ly.in * ly.out;
+
+    // ---- GPU
+    CudaRealNvp gpu(cpu);
+    const cudaStream_t st = gpu.stream();
+    cuda::DeviceBuffer<float> x = to_device(random_vector(n, 1.5, 2), st), y(n), g = to_device(random_vector(n, 1.0, 3), st),
+                              gx(n), ld(batch), gld = to_device(random_vector(batch, 1.0, 4), st), grad(np);
+    grad.fill_bytes(0, st);
+    CudaRealNvp::Workspace ws;
+    const int warmup = 10;
+    const double fwd = time_ms(st, warmup, reps, [&] { gpu.forward(x.data(), y.data(), ld.data(), batch, ws); });
+    const double inv = time_ms(st, warmup, reps, [&] { gpu.inverse(x.data(), y.data(), ld.data(), batch, ws); });
+    auto fwd_bwd_call = [&] {
+      gpu.forward(x.data(), y.data(), ld.data(), batch, ws);
+      gpu.backward_forward(ws, g.data(), gld.data(), grad.data(), gx.data());
+    };
+    const double fwd_bwd = time_ms(st, warmup, reps, fwd_bwd_call);
+    const double inv_bwd = time_ms(st, warmup, reps, [&] {
+      gpu.inverse(x.data(), y.data(), ld.data(), batch, ws);
+      gpu.backward_inverse(ws, g.data(), gld.data(), grad.data(), gx.data());
+    });
+    CudaAdam adam(np, st);
+    grad.fill_bytes(0, st);  // finite gradients for Adam (the accumulated ones are large but finite; zero is as fast)
+    const double adam_ms = time_ms(st, warmup, reps, [&] { adam.step(gpu.parameters_device(), grad.data(), 1e-4); });
+    gpu.upload_parameters(std::span<const float>(cpu.parameters().data(), np));
+
+    // The default-math cuBLAS mode, for comparison (both FP32, no TF32).
+    double fwd_bwd_default = -1;
+    {
+      CudaRealNvp gpu2(cpu, GemmMath::fp32);
+      CudaRealNvp::Workspace ws2;
+      cuda::DeviceBuffer<float> y2(n), gx2(n), ld2(batch), grad2(np);
+      grad2.fill_bytes(0, gpu2.stream());
+      fwd_bwd_default = time_ms(gpu2.stream(), warmup, reps, [&] {
+        gpu2.forward(x.data(), y2.data(), ld2.data(), batch, ws2);
+        gpu2.backward_forward(ws2, g.data(), gld.data(), grad2.data(), gx2.data());
+      });
+    }
+
+    // forward + backward_forward captured once as a CUDA graph, then replayed.
+    double graph_ms = -1;
+    std::string graph_note = "ok";
+    try {
+      cudaGraph_t graph = nullptr;
+      cudaGraphExec_t exec = nullptr;
+      CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
+      try {
+        fwd_bwd_call();
+      } catch (...) {
+        cudaStreamEndCapture(st, &graph);
+        throw;
+      }
+      CUDA_CHECK(cudaStreamEndCapture(st, &graph));
+      CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+      graph_ms = time_ms(st, warmup, reps, [&] { CUDA_CHECK(cudaGraphLaunch(exec, st)); });
+      CUDA_CHECK(cudaGraphExecDestroy(exec));
+      CUDA_CHECK(cudaGraphDestroy(graph));
+    } catch (const Error& e) {
+      graph_note = std::string("capture failed: ") + e.what();
+      cudaGetLastError();
+    }
+    for (char& ch : graph_note)
+      if (ch == '"' || ch == '\\' || ch == '\n') ch = ' ';
+
+    // ---- CPU: RealNvp<float>, all threads, median of 3 after one warm-up
+    const int threads = omp_get_max_threads();
+    const RealNvp<float>::Mat xc = Eigen::Map<const RealNvp<float>::Mat>(random_vector(n, 1.5, 2).data(), batch, D);
+    const RealNvp<float>::Mat gc = Eigen::Map<const RealNvp<float>::Mat>(random_vector(n, 1.0, 3).data(), batch, D);
+    const RealNvp<float>::Vec gldc = RealNvp<float>::Vec::Ones(batch);
+    RealNvp<float>::Mat yc, gxc;
+    RealNvp<float>::Vec ldc;
+    ParamVector<float> gradc;
+    auto cache = cpu.make_cache();
+    auto cpu_time = [&](const std::function<void()>& f) {
+      f();
+      double t[3];
+      for (double& v : t) {
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        v = seconds_since(t0);
+      }
+      std::sort(t, t + 3);
+      return t[1] * 1e3;
+    };
+    const double cpu_fwd = cpu_time([&] { cpu.forward(xc, yc, ldc, cache.get()); });
+    const double cpu_fwd_bwd = cpu_time([&] {
+      cpu.forward(xc, yc, ldc, cache.get());
+      cpu.backward_forward(*cache, gc, gldc, gradc, gxc);
+    });
+
+    auto frac = [&](double flops, double ms) { return flops / (ms * 1e-3) / peak_flops; };
+    const double adam_bytes = 44.0 * static_cast<double>(np);  // θ r/w 8, g 4, m and v r/w 32 (bytes per parameter)
+    std::printf("{\n  \"benchmark\": \"flow_gpu\",\n  \"device\": \"%s\",\n  \"sm\": \"%d.%d\",\n", gpu.description().c_str(),
+                prop.major, prop.minor);
+    std::printf("  \"fp32_peak_flops\": %.4g,\n  \"fp32_peak_formula\": \"SMs %d x FP32 lanes/SM %d x 2 (FMA) x clock %.0f MHz\",\n",
+                peak_flops, prop.multiProcessorCount, lanes, clock_khz / 1e3);
+    std::printf("  \"memory_peak_bytes_per_second\": %.4g,\n  \"memory_peak_formula\": \"2 x memory clock %.0f MHz x bus %d bits / 8\",\n",
+                peak_bytes, mem_khz / 1e3, bus_bits);
+    std::printf("  \"shape\": \"D=62, 8 blocks, hidden 128,128,128, %zu parameters\",\n  \"batch\": %d,\n  \"reps\": %d,\n",
+                np, batch, reps);
+    std::printf("  \"flops_note\": \"matrix products only: 2*rows*in*out per GEMM, x3 with a backward pass\",\n");
+    std::printf("  \"gpu_ms\": {\"forward\": %.4g, \"inverse\": %.4g, \"forward_backward\": %.4g, \"inverse_backward\": %.4g, "
+                "\"adam_step\": %.4g, \"forward_backward_cublas_default_math\": %.4g, \"forward_backward_graph\": %.4g},\n",
+                fwd, inv, fwd_bwd, inv_bwd, adam_ms, fwd_bwd_default, graph_ms);
+    std::printf("  \"graph\": \"%s\",\n", graph_note.c_str());
+    std::printf("  \"gemm_flops\": {\"forward\": %.4g, \"forward_backward\": %.4g},\n", gemm_flops, 3 * gemm_flops);
+    std::printf("  \"fp32_peak_fraction\": {\"forward\": %.4f, \"inverse\": %.4f, \"forward_backward\": %.4f, "
+                "\"inverse_backward\": %.4f, \"forward_backward_graph\": %.4f},\n",
+                frac(gemm_flops, fwd), frac(gemm_flops, inv), frac(3 * gemm_flops, fwd_bwd), frac(3 * gemm_flops, inv_bwd),
+                graph_ms > 0 ? frac(3 * gemm_flops, graph_ms) : 0.0);
+    std::printf("  \"adam\": {\"bytes\": %.4g, \"memory_peak_fraction\": %.4f},\n", adam_bytes,
+                adam_bytes / (adam_ms * 1e-3) / peak_bytes);
+    std::printf("  \"cpu\": {\"threads\": %d, \"forward_ms\": %.4g, \"forward_backward_ms\": %.4g},\n", threads, cpu_fwd,
+                cpu_fwd_bwd);
+    std::printf("  \"speedup_forward_backward_gpu_over_cpu\": %.1f\n}\n", cpu_fwd_bwd / fwd_bwd);
+    std::fprintf(stderr,
+                 "\n  real-NVP, batch %d        gpu ms   FP32 peak    cpu ms (%d threads)\n"
+                 "  forward                %8.4f   %8.2f%%   %8.2f\n"
+                 "  inverse                %8.4f   %8.2f%%\n"
+                 "  forward+backward       %8.4f   %8.2f%%   %8.2f\n"
+                 "  inverse+backward       %8.4f   %8.2f%%\n"
+                 "  fwd+bwd as CUDA graph  %8.4f   %8.2f%%   (%s)\n"
+                 "  Adam step              %8.4f   %8.2f%% of memory peak\n"
+                 "  peak: %d SMs x %d lanes x 2 x %.0f MHz = %.1f TFLOP/s\n\n",
+                 batch, threads, fwd, 100 * frac(gemm_flops, fwd), cpu_fwd, inv, 100 * frac(gemm_flops, inv), fwd_bwd,
+                 100 * frac(3 * gemm_flops, fwd_bwd), cpu_fwd_bwd, inv_bwd, 100 * frac(3 * gemm_flops, inv_bwd), graph_ms,
+                 graph_ms > 0 ? 100 * frac(3 * gemm_flops, graph_ms) : 0.0, graph_note.c_str(), adam_ms,
+                 100 * adam_bytes / (adam_ms * 1e-3) / peak_bytes, prop.multiProcessorCount, lanes, clock_khz / 1e3,
+                 peak_flops / 1e12);
+    return 0;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "bench_flow_gpu: %s\n", e.what());
+    return static_cast<int>(e.code());
+  }
+}
