@@ -2,6 +2,8 @@
 // tree), so it is the same on every run; it is not the CPU's order (Eigen's vectorised sum), so the
 // tests compare it within a stated tolerance. The gradient seeds are the CPU's bits given the same
 // g_e (one multiplication and a conversion each).
+#include <algorithm>
+
 #include "cuda_check.cuh"
 #include "loss.cuh"
 
@@ -37,6 +39,14 @@ __global__ void term_seeds_kernel(const double* __restrict__ g_e, std::size_t to
   if (i % static_cast<std::size_t>(width) == 0) g_logdet[i / static_cast<std::size_t>(width)] = static_cast<float>(-scale);
 }
 
+__global__ void set_flag_kernel(int* flag, int value) { *flag = value; }
+
+__global__ void all_finite_kernel(const float* __restrict__ p, std::size_t n, int* flag) {
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
+    if (!isfinite(p[i])) *flag = 0;  // a benign race: every writer writes 0
+}
+
 unsigned blocks_for(std::size_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 
 }  // namespace
@@ -57,6 +67,15 @@ void loss_term_finish(const double* e, const float* logdet, int rows, double box
   // The CPU's (λ/n)·g then the conversion: (lambda / n) is formed once, as Eigen's scalar factor.
   term_seeds_kernel<<<blocks_for(total, 256), 256, 0, stream>>>(g_e, total, width, lambda / n, g_mapped, g_logdet);
   CUDA_LAUNCH_CHECK("term_seeds_kernel", stream);
+}
+
+void all_finite(const float* p, std::size_t n, int* flag, cudaStream_t stream) {
+  set_flag_kernel<<<1, 1, 0, stream>>>(flag, 1);
+  CUDA_LAUNCH_CHECK("set_flag_kernel", stream);
+  if (n == 0) return;
+  const unsigned blocks = std::min(blocks_for(n, 256), 1024u);
+  all_finite_kernel<<<blocks, 256, 0, stream>>>(p, n, flag);
+  CUDA_LAUNCH_CHECK("all_finite_kernel", stream);
 }
 
 }  // namespace boltzmap::cuda

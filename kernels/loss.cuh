@@ -19,4 +19,8 @@ void loss_term_finish(const double* e, const float* logdet, int rows, double box
                       const double* g_e, int width, double lambda, float* g_mapped, float* g_logdet,
                       cudaStream_t stream);
 
+// *flag = 1 when every one of the n floats at p is finite, else 0 (a step's gradient check,
+// without copying the gradient to the host).
+void all_finite(const float* p, std::size_t n, int* flag, cudaStream_t stream);
+
 }  // namespace boltzmap::cuda

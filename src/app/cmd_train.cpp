@@ -246,6 +246,10 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
     spdlog::info("box-scaling layer: L_B/L_A = {:.6g}, log|det| (N − 1)·D·ln s = {:.6g} (A → B)", pre.box_scale(), pre.box_log_det());
 
   Trainer trainer(e, pre, std::move(data), trainers, nullptr, link ? &*link : nullptr);
+  if (backend.kind == BackendKind::cuda) {
+    const std::string what = trainer.use_cuda_steps();  // collective over the trainers
+    if (comm.root()) spdlog::info("training steps on CUDA: {}", what);
+  }
   const std::string flow_text =
       e.flow.kind == "equivariant"
           ? fmt::format("equivariant flow: {} circular couplings, {} spline bins, {} frequencies, width {}{}",

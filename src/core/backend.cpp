@@ -45,8 +45,8 @@ const char* stage_name(PipelineStage s) {
 bool has_cuda_implementation(PipelineStage s) {
   switch (s) {  // issue 14 fills the table stage by stage
     case PipelineStage::sample: return true;  // the CUDA MC engine (sampling/mc_engine.hpp, kernels/mcmc.cu)
+    case PipelineStage::train: return true;  // the real-NVP's steps on the GPU (flow/train_steps_cuda.hpp)
     case PipelineStage::preprocess:
-    case PipelineStage::train:
     case PipelineStage::map:
     case PipelineStage::analyze: return false;
   }

@@ -26,12 +26,13 @@ void grow(CudaLossWorkspace& w, int rows, int width) {
 // One term into *value (device); inverse: F⁻¹ and the target energy U_A (L_dir), else F and U_B.
 void term(const CudaRealNvp& flow, const CudaLatentEnergy& energy, const CudaLatentEnergy& source, const float* z,
           int rows, double lambda, bool inverse, float* grad, CudaLossWorkspace& w, double n, double* value) {
+  CudaRealNvp::Workspace& ws = inverse ? w.flow_dir : w.flow_inv;
   const int width = flow.width();
   cudaStream_t s = flow.stream();
   if (inverse)
-    flow.inverse(z, w.mapped.data(), w.logdet.data(), rows, w.flow);
+    flow.inverse(z, w.mapped.data(), w.logdet.data(), rows, ws);
   else
-    flow.forward(z, w.mapped.data(), w.logdet.data(), rows, w.flow);
+    flow.forward(z, w.mapped.data(), w.logdet.data(), rows, ws);
   cuda::loss_to_double(w.mapped.data(), w.mapped_double.data(), static_cast<std::size_t>(rows) * width, s);
   energy.evaluate(w.mapped_double.data(), rows, w.energy.data(), grad ? w.g_energy.data() : nullptr, s);
   const double box = energy.box_log_det() - source.box_log_det();  // per row, as on the CPU
@@ -39,9 +40,9 @@ void term(const CudaRealNvp& flow, const CudaLatentEnergy& energy, const CudaLat
                          width, lambda, w.g_mapped.data(), w.g_logdet.data(), s);
   if (!grad) return;
   if (inverse)
-    flow.backward_inverse(w.flow, w.g_mapped.data(), w.g_logdet.data(), grad, w.g_input.data());
+    flow.backward_inverse(ws, w.g_mapped.data(), w.g_logdet.data(), grad, w.g_input.data());
   else
-    flow.backward_forward(w.flow, w.g_mapped.data(), w.g_logdet.data(), grad, w.g_input.data());
+    flow.backward_forward(ws, w.g_mapped.data(), w.g_logdet.data(), grad, w.g_input.data());
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace boltzmap {
 
 // The buffers between the flow and the energies, grown to the largest batch seen, then reused.
 struct CudaLossWorkspace {
-  CudaRealNvp::Workspace flow;
+  CudaRealNvp::Workspace flow_dir, flow_inv;  // one per term: a Workspace is sized for one batch size
   cuda::DeviceBuffer<float> mapped, g_mapped, g_input;  // [rows][D]
   cuda::DeviceBuffer<float> logdet, g_logdet;           // [rows]
   cuda::DeviceBuffer<double> mapped_double, g_energy;   // [rows][D]

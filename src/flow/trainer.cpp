@@ -15,6 +15,13 @@
 #include "flow/source_pool.hpp"
 #include "physics/experiment_physics.hpp"
 #include "sampling/walkers.hpp"
+#ifdef BOLTZMAP_HAVE_CUDA
+#include "flow/train_steps_cuda.hpp"
+#else
+namespace boltzmap {
+class CudaTrainSteps {};  // never made without CUDA (use_cuda_steps throws); complete for ~Trainer
+}  // namespace boltzmap
+#endif
 
 namespace boltzmap {
 
@@ -85,6 +92,18 @@ Trainer::Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data
   }
 }
 
+Trainer::~Trainer() = default;
+
+std::string Trainer::use_cuda_steps() {
+#ifdef BOLTZMAP_HAVE_CUDA
+  if (group_size_ > 1) reducer_ = make_gradient_reducer(*trainers_, true);
+  cuda_ = std::make_unique<CudaTrainSteps>(*flow_, adam, energy_a_, energy_b_, group_size_ > 1 ? reducer_.get() : nullptr);
+  return cuda_->description();
+#else
+  throw Error(ExitCode::backend, "the CUDA training steps need a build with CUDA (-DBOLTZMAP_CUDA=ON)");
+#endif
+}
+
 std::pair<int, std::int64_t> Trainer::phase_of(std::int64_t epoch) const {
   const auto& phases = experiment_.training.phases;
   for (int p = 0; p < static_cast<int>(phases.size()); ++p) {
@@ -125,28 +144,47 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
   } else {
     b.za.resize(0, pre_.latent_dim());
   }
-  b.grad.assign(flow_->parameter_count(), 0.0f);
-  LossValues L = losses<float>(*flow_, energy_a_, energy_b_, b.za, b.zb, P.lambda_dir, P.lambda_inv, &b.grad, &b.loss, k);
   // The whole batch's gradient and losses on every trainer rank, before anything can throw: the
   // checks below then fail (or pass) on every rank alike.
+  LossValues L;
+  bool grad_finite = true;
+  if (cuda_) {
+#ifdef BOLTZMAP_HAVE_CUDA
+    L = cuda_->losses_and_gradient(b.za, b.zb, P.lambda_dir, P.lambda_inv, k, &grad_finite);  // gradient reduced
+#endif
+  } else {
+    b.grad.assign(flow_->parameter_count(), 0.0f);
+    L = losses<float>(*flow_, energy_a_, energy_b_, b.za, b.zb, P.lambda_dir, P.lambda_inv, &b.grad, &b.loss, k);
+    if (group_size_ > 1) reducer_->allreduce_sum(std::span<float>(b.grad.data(), b.grad.size()));
+    for (float g : b.grad)
+      if (!std::isfinite(g)) {
+        grad_finite = false;
+        break;
+      }
+  }
   if (group_size_ > 1) {
-    reducer_->allreduce_sum(std::span<float>(b.grad.data(), b.grad.size()));
     double v[2] = {L.dir, L.inv};
     trainers_->allreduce_sum(std::span<double>(v, 2));
     L = {v[0], v[1]};
   }
+  [[maybe_unused]] const bool losses_finite = std::isfinite(L.dir) && std::isfinite(L.inv);
+#ifdef BOLTZMAP_HAVE_CUDA
+  if (cuda_ && (!losses_finite || !grad_finite)) cuda_->download(*flow_, adam);  // the host state before this step
+#endif
   for (const auto& [name, value] : {std::pair{"L_dir", L.dir}, std::pair{"L_inv", L.inv}})
     if (!std::isfinite(value))
       throw numerical_error(fmt::format("epoch {} (phase {}, step {}): {} = {}; the parameters are those before this step",
                                         next_epoch_ + 1, phase + 1, step_, name, value));
-  for (float g : b.grad)
-    if (!std::isfinite(g))
-      throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient of λ_dir·L_dir + λ_inv·L_inv is not "
-                                        "finite; the parameters are those before this step",
-                                        next_epoch_ + 1, phase + 1, step_));
+  if (!grad_finite)
+    throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a gradient of λ_dir·L_dir + λ_inv·L_inv is not "
+                                      "finite; the parameters are those before this step",
+                                      next_epoch_ + 1, phase + 1, step_));
   // Only now, with the step accepted, do the advanced configurations replace their pool members.
   if (P.lambda_inv > 0) pool_->commit();
-  adam.step(flow_->parameters(), b.grad, lr);
+#ifdef BOLTZMAP_HAVE_CUDA
+  if (cuda_) cuda_->step(lr);
+#endif
+  if (!cuda_) adam.step(flow_->parameters(), b.grad, lr);
   ++step_;
   return L;
 }
@@ -174,6 +212,9 @@ EpochMetrics Trainer::train_epoch() {
     m.loss_inv_train += L.inv;
   }
   m.pool_seconds = pool_ ? pool_->seconds() - pool_before : 0.0;
+#ifdef BOLTZMAP_HAVE_CUDA
+  if (cuda_) cuda_->download(*flow_, adam);  // the host's flow and Adam for validation and checkpoints
+#endif
   m.loss_dir_train = P.lambda_dir > 0 ? m.loss_dir_train / std::max<std::int64_t>(1, m.steps) : NAN;  // not trained
   m.loss_inv_train = P.lambda_inv > 0 ? m.loss_inv_train / std::max<std::int64_t>(1, m.steps) : NAN;
   ++next_epoch_;
@@ -358,6 +399,9 @@ void Trainer::restore(const TrainingState& s) {
   adam.m = s.adam_steps == 0 ? std::vector<double>{} : s.adam_m;
   adam.v = s.adam_steps == 0 ? std::vector<double>{} : s.adam_v;
   set_progress(s.next_epoch, s.global_step);
+#ifdef BOLTZMAP_HAVE_CUDA
+  if (cuda_) cuda_->upload(*flow_, adam);
+#endif
 }
 
 const std::vector<float>& Trainer::pool() const {

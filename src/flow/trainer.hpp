@@ -39,6 +39,8 @@
 
 namespace boltzmap {
 
+class CudaTrainSteps;  // flow/train_steps_cuda.hpp (CUDA builds)
+
 // Physical configurations [rows][N][D] of the sets the trainer reads.
 // Each system's configurations in its own box ([rows][N][D], in [0, L_A) or [0, L_B)); the
 // Trainer moves B's into the preprocessing's box itself.
@@ -76,6 +78,16 @@ class Trainer {
   // the sampler ranks (flow/pool_stream.hpp) instead of held and advanced by the trainers.
   Trainer(const Experiment& e, const Preprocessor& pre, TrainingData data, Comm trainers,
           std::unique_ptr<GradientReducer> reducer = nullptr, const PoolLink* stream = nullptr);
+  ~Trainer();
+
+  // From now on the optimiser steps run on the current CUDA device (flow/train_steps_cuda.hpp:
+  // parameters and moments on the GPU, the losses there, gradients summed by NCCL where each
+  // trainer rank has a GPU of its own); the host's flow() and adam are brought up to date after
+  // every epoch (before validation) and before a refused step's error. Collective over the
+  // trainer ranks (the reducer is chosen anew). Returns the log line saying what runs. Throws
+  // Error(backend) in a build without CUDA and for a flow kind without a CUDA twin.
+  std::string use_cuda_steps();
+  bool cuda_steps() const { return cuda_ != nullptr; }
 
   // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update,
   // and on a non-finite metric after the epoch (the caller must then write nothing from it).
@@ -165,6 +177,7 @@ class Trainer {
   std::unique_ptr<SourcePool> pool_;  // null when no phase trains L_inv
   std::optional<Comm> trainers_;  // empty: alone
   std::unique_ptr<GradientReducer> reducer_;
+  std::unique_ptr<CudaTrainSteps> cuda_;  // null: the steps run on the CPU
   int group_rank_ = 0, group_size_ = 1;
   int n_, d_;
 };

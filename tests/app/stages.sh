@@ -19,28 +19,41 @@ tiny_input name=st walkers=40 train=80 validation=40 evaluation=200 batch=40 \
 
 gpu_visible() { command -v nvidia-smi > /dev/null && nvidia-smi -L 2> /dev/null | grep -q '^GPU'; }
 
-# ---- backend = "cuda": refused, exit 6, naming the stage, nothing written
-if gpu_visible; then
-  ok "sample with backend = \"cuda\" on this GPU machine: left to tools/gpu-check"
-else
-  timeout 60 "$boltzmap" sample in.toml --set backend=cuda > cuda_sample.log 2>&1; rc=$?
-  [[ $rc -eq 6 ]] && grep -qE "in.toml: backend = \"cuda\" for the sample stage, but (no CUDA device is visible|this binary was built without CUDA)" cuda_sample.log \
-    && [[ ! -e out/st ]] && ok "sample refuses backend = \"cuda\" without a usable GPU (exit 6, says why, writes nothing)" \
-    || bad "sample with backend = cuda (rc $rc)" cuda_sample.log
-fi
-for cmd in preprocess train map analyze; do
+# ---- backend = "cuda": refused, exit 6, naming the stage, nothing written. The stages with a
+# CUDA implementation (core/backend.cpp) refuse it only for want of a GPU; the others always.
+cuda_stages=" sample train "
+has_cuda() { [[ $cuda_stages == *" $1 "* ]]; }
+for cmd in sample preprocess train map analyze; do
+  if has_cuda $cmd; then
+    if gpu_visible; then
+      ok "$cmd with backend = \"cuda\" on this GPU machine: left to tools/gpu-check"
+      continue
+    fi
+    timeout 60 "$boltzmap" $cmd in.toml --set backend=cuda > cuda_$cmd.log 2>&1; rc=$?
+    [[ $rc -eq 6 ]] && grep -qE "in.toml: backend = \"cuda\" for the $cmd stage, but (no CUDA device is visible|this binary was built without CUDA)" cuda_$cmd.log \
+      && [[ ! -e out/st ]] && ok "$cmd refuses backend = \"cuda\" without a usable GPU (exit 6, says why, writes nothing)" \
+      || bad "$cmd with backend = cuda (rc $rc)" cuda_$cmd.log
+    continue
+  fi
   timeout 60 "$boltzmap" $cmd in.toml --set backend=cuda > cuda_$cmd.log 2>&1; rc=$?
   [[ $rc -eq 6 ]] && grep -qF "in.toml: backend = \"cuda\", but the $cmd stage has no CUDA implementation in this version" cuda_$cmd.log \
     && [[ ! -e out/st ]] && ok "$cmd refuses backend = \"cuda\" (exit 6, names the stage, writes nothing)" \
     || bad "$cmd with backend = cuda (rc $rc)" cuda_$cmd.log
 done
+# The equivariant flow has no CUDA training steps: refused by name, or run on the CPU under auto.
+timeout 60 "$boltzmap" train in.toml --set backend=cuda --set flow.kind=equivariant > cuda_equivariant.log 2>&1; rc=$?
+[[ $rc -eq 6 ]] && grep -qF 'backend = "cuda" for the train stage, but flow.kind = "equivariant" has no CUDA implementation' cuda_equivariant.log \
+  && [[ ! -e out/st ]] && ok "train refuses backend = \"cuda\" for the equivariant flow (exit 6, says why)" \
+  || bad "train, equivariant flow, backend = cuda (rc $rc)" cuda_equivariant.log
 timeout 60 "$boltzmap" run in.toml --set backend=cuda > cuda_run.log 2>&1; rc=$?
-[[ $rc -eq 6 ]] && grep -qF "but the train, map and analyze stages have no CUDA implementation" cuda_run.log \
+[[ $rc -eq 6 ]] && grep -qF "but the map and analyze stages have no CUDA implementation" cuda_run.log \
   && ! grep -q "run: stage" cuda_run.log && [[ ! -e out/st ]] && ok "run refuses backend = \"cuda\" before its first stage" \
   || bad "run with backend = cuda (rc $rc)" cuda_run.log
-timeout 60 "$mpiexec" -n 2 "$boltzmap" train in.toml --set backend=cuda > cuda_np2.log 2>&1; rc=$?
-[[ $rc -eq 6 ]] && grep -qF "the train stage has no CUDA implementation" cuda_np2.log && [[ ! -e out/st ]] \
-  && ok "2 ranks: train refuses backend = \"cuda\" (exit 6)" || bad "2 ranks, backend = cuda (rc $rc)" cuda_np2.log
+if ! gpu_visible; then
+  timeout 60 "$mpiexec" -n 2 "$boltzmap" train in.toml --set backend=cuda > cuda_np2.log 2>&1; rc=$?
+  [[ $rc -eq 6 ]] && grep -qE "backend = \"cuda\" for the train stage, but (no CUDA device is visible|this binary was built without CUDA)" cuda_np2.log \
+    && [[ ! -e out/st ]] && ok "2 ranks: train refuses backend = \"cuda\" without a GPU (exit 6)" || bad "2 ranks, backend = cuda (rc $rc)" cuda_np2.log
+fi
 
 # ---- backend = "auto": every stage runs, on the CPU, and says so (2 ranks); each prints the table
 # rank → host → role → backend/device, one row per rank, with the role the rank has in that stage
@@ -50,16 +63,16 @@ declare -A role1=([sample]=sampler [preprocess]="idle (waits for rank 0)" [train
 host=$(hostname)
 for cmd in sample preprocess train map analyze; do
   timeout 120 "$mpiexec" -n 2 "$boltzmap" $cmd in.toml --set backend=auto > auto_$cmd.log 2>&1; rc=$?
-  if [[ $cmd == sample ]]; then
-    # sample has a CUDA implementation: on the CPU here because no GPU is usable, and it says that
-    why='backend auto: the sample stage runs on the CPU \((CUDA compiled in, no GPU visible|built without CUDA)\)'
-    gpu_visible && why='backend auto: the sample stage runs on CUDA \('
+  if has_cuda $cmd; then
+    # a stage with a CUDA implementation: on the CPU here because no GPU is usable, and it says that
+    why="backend auto: the $cmd stage runs on the CPU \\((CUDA compiled in, no GPU visible|built without CUDA)\\)"
+    gpu_visible && why="backend auto: the $cmd stage runs on CUDA \\("
   else
     why="backend auto: the $cmd stage runs on the CPU \(it has no CUDA implementation in this version; "
   fi
   [[ $rc -eq 0 ]] && grep -qE "$why" auto_$cmd.log \
     && ok "$cmd with backend = \"auto\" runs where it says, and says why" || bad "$cmd with backend = auto (rc $rc)" auto_$cmd.log
-  [[ $cmd == sample ]] && gpu_visible && continue  # the rank table's device column names the GPU there
+  has_cuda $cmd && gpu_visible && continue  # the rank table's device column names the GPU there
   rows=$(grep -cE "^.* +[01]  $host +.* cpu \([0-9]+ threads\)$" auto_$cmd.log)
   grep -qE "rank  host +role +backend/device$" auto_$cmd.log && [[ $rows -eq 2 ]] \
     && grep -qE " 0  $host +${role0[$cmd]} +cpu \(" auto_$cmd.log && grep -qF " 1  $host" auto_$cmd.log \
