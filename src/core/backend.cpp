@@ -92,12 +92,13 @@ std::vector<Backend> resolve_backends(const std::string& requested, const std::v
   std::vector<std::string> missing;
   for (PipelineStage s : stages)
     if (!has_cuda_implementation(s)) missing.emplace_back(stage_name(s));
-  if (requested == "cuda" && missing.size() > 1) {
+  if (requested == "cuda" && !missing.empty()) {  // named first, whatever else is missing
     std::string names;
     for (std::size_t i = 0; i < missing.size(); ++i)
       names += (i == 0 ? "" : i + 1 == missing.size() ? " and " : ", ") + missing[i];
     throw Error(ExitCode::backend, origin + ": backend = \"cuda\", but the " + names +
-                                       " stages have no CUDA implementation in this version; use backend = \"cpu\" or \"auto\"");
+                                       (missing.size() > 1 ? " stages have" : " stage has") +
+                                       " no CUDA implementation in this version; use backend = \"cpu\" or \"auto\"");
   }
   std::vector<Backend> out;
   for (PipelineStage s : stages) out.push_back(resolve_backend(requested, s, acc, origin));
