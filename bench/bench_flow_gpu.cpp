@@ -25,9 +25,15 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "flow/adam_cuda.hpp"
+#include "flow/latent_energy_cuda.hpp"
+#include "flow/loss.hpp"
+#include "flow/loss_cuda.hpp"
 #include "flow/realnvp.hpp"
 #include "flow/realnvp_cuda.hpp"
 #include "parallel/comm.hpp"
+#include "physics/lattice.hpp"
+#include "sampling/walkers.hpp"
+#include "system_ia.hpp"
 
 using namespace boltzmap;
 
@@ -150,6 +156,50 @@ int main(int argc, char** argv) {
     const double adam_ms = time_ms(st, warmup, reps, [&] { adam.step(gpu.parameters_device(), grad.data(), 1e-4); });
     gpu.upload_parameters(std::span<const float>(cpu.parameters().data(), np));
 
+    // One whole training step, the target (< 5 ms at batch 2048): both losses with the
+    // energies and forces on the device (cuda_losses), their gradient and Adam, as CudaTrainSteps
+    // runs it — without the host's batch preprocessing and the two batch copies (bench_flow's
+    // batch_preprocessing_seconds; 2·2048·62 floats, ≈ 1 MB). Systems IA → IB (ε = ½) on
+    // configurations from a short MC run, the preprocessing fitted on them, this random flow.
+    double step_ms = -1;
+    {
+      const System a = bench::system_ia();
+      System b = a;
+      b.potential = make_pair_potential(PotentialKind::lj, 0.5, 1.0, 3.0, 0.8);
+      const int N = a.n_particles, Dm = a.box.dimension;
+      const auto lat = make_lattice("centered-square", Dm, N, a.box.length);
+      std::vector<float> xs[2];
+      for (int k = 0; k < 2; ++k) {
+        WalkerSet ws_mc(k == 0 ? a : b, 7 + k, 0, batch, lat);
+        ws_mc.run(2000, 0.2f);
+        xs[k].resize(static_cast<std::size_t>(batch) * N * Dm);
+        for (int w = 0; w < batch; ++w)
+          ws_mc.configuration(w, std::span<float>(xs[k].data() + static_cast<std::size_t>(w) * N * Dm, N * Dm));
+      }
+      Preprocessor pre(PreprocessSettings{}, N, Dm, a.box.length);
+      const BatchView views[2] = {{xs[0].data(), batch, N, Dm}, {xs[1].data(), batch, N, Dm}};
+      pre.fit(views, 1);
+      if (pre.latent_dim() != D) throw Error(ExitCode::failure, "bench_flow_gpu: the latent dimension is not the flow's");
+      std::vector<float> z[2];
+      for (int k = 0; k < 2; ++k) {
+        std::vector<int> c(batch), e(batch);
+        pre.training_choices(3, static_cast<std::uint64_t>(k) * batch, c, e);
+        z[k].resize(n);
+        pre.forward(views[k], c, e, z[k].data());
+      }
+      const LatentEnergy ea(pre, a, 1e5), eb(pre, b, 1e5, 'B');
+      const CudaLatentEnergy gea(ea), geb(eb);
+      cuda::DeviceBuffer<float> za = to_device(z[0], st), zb = to_device(z[1], st), sgrad(np);
+      CudaLossWorkspace lw;
+      CudaAdam sadam(np, st);
+      step_ms = time_ms(st, warmup, reps, [&] {
+        sgrad.fill_bytes(0, st);
+        cuda_losses(gpu, gea, geb, za.data(), batch, zb.data(), batch, 1.0, 1.0, sgrad.data(), lw);
+        sadam.step(gpu.parameters_device(), sgrad.data(), 1e-9);
+      });
+      gpu.upload_parameters(std::span<const float>(cpu.parameters().data(), np));
+    }
+
     // The default-math cuBLAS mode, for comparison (both FP32, no TF32).
     double fwd_bwd_default = -1;
     {
@@ -226,8 +276,11 @@ int main(int argc, char** argv) {
                 np, batch, reps);
     std::printf("  \"flops_note\": \"matrix products only: 2*rows*in*out per GEMM, x3 with a backward pass\",\n");
     std::printf("  \"gpu_ms\": {\"forward\": %.4g, \"inverse\": %.4g, \"forward_backward\": %.4g, \"inverse_backward\": %.4g, "
-                "\"adam_step\": %.4g, \"forward_backward_cublas_default_math\": %.4g, \"forward_backward_graph\": %.4g},\n",
-                fwd, inv, fwd_bwd, inv_bwd, adam_ms, fwd_bwd_default, graph_ms);
+                "\"adam_step\": %.4g, \"forward_backward_cublas_default_math\": %.4g, \"forward_backward_graph\": %.4g, "
+                "\"training_step_both_losses\": %.4g},\n",
+                fwd, inv, fwd_bwd, inv_bwd, adam_ms, fwd_bwd_default, graph_ms, step_ms);
+    std::printf("  \"training_step_target_ms\": 5, \"paper_protocol_minutes_at_this_step\": %.3g,\n",
+                step_ms * 3000.0 * (9000.0 / batch) / 60000.0);
     std::printf("  \"graph\": \"%s\",\n", graph_note.c_str());
     std::printf("  \"gemm_flops\": {\"forward\": %.4g, \"forward_backward\": %.4g},\n", gemm_flops, 3 * gemm_flops);
     std::printf("  \"fp32_peak_fraction\": {\"forward\": %.4f, \"inverse\": %.4f, \"forward_backward\": %.4f, "
