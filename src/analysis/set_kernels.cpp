@@ -2,6 +2,9 @@
 // implementation is set_kernels_cuda.cpp (built with CUDA only).
 #include "analysis/set_kernels.hpp"
 
+#include <limits>
+
+#include "analysis/set_terms.hpp"
 #include "core/error.hpp"
 
 namespace boltzmap {
@@ -20,6 +23,43 @@ void check_set_chunk(const SetAccumulator& acc, std::span<const float> positions
   for (const auto& w : weightings)
     if ((!w.log_w.empty() && w.log_w.size() != m) || (!w.inside.empty() && w.inside.size() != m))
       throw Error(ExitCode::failure, "SetKernels: a weighting's size differs from the chunk's");
+}
+
+namespace {
+
+int as_int(std::size_t v, const char* what) {
+  if (v > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw Error(ExitCode::failure, std::string("SetKernels: ") + what + " exceeds a cuBLAS dimension (int)");
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+DeviceSumsGemm device_sums_gemm(std::size_t replicates1, std::size_t rows, int energy_bins, int r_bins) {
+  const int cols = as_int(static_cast<std::size_t>(energy_bins) + static_cast<std::size_t>(r_bins), "E + G");
+  const int r1 = as_int(replicates1, "R + 1"), k = as_int(rows, "a chunk's rows");
+  as_int(replicates1 * rows, "(R + 1) × rows");
+  as_int(rows * static_cast<std::size_t>(cols), "rows × (E + G)");
+  return DeviceSumsGemm{cols, r1, k, cols, k, cols};
+}
+
+void add_device_layout_sums(SetAccumulator& acc, std::span<const double> dev) {
+  std::vector<double>& host = acc.sums();
+  if (dev.size() != host.size()) throw Error(ExitCode::failure, "add_device_layout_sums: sums of the wrong size");
+  const std::size_t R1 = static_cast<std::size_t>(acc.replicates()) + 1, E = acc.energy_bins().count,
+                    G = acc.r_bins().count, per = acc.per_weighting();
+  for (std::size_t k = 0; k < acc.weightings(); ++k) {
+    const double* d = dev.data() + k * per;
+    double* h = host.data() + k * per;
+    for (std::size_t i = 0; i < kSetScalars * R1; ++i) h[i] += d[i];
+    const double* dr = d + kSetScalars * R1;  // [R1][E + G]
+    double* hist = h + kSetScalars * R1;      // [R1][E]
+    double* g = hist + R1 * E;                // [R1][G]
+    for (std::size_t r = 0; r < R1; ++r) {
+      for (std::size_t e = 0; e < E; ++e) hist[r * E + e] += dr[r * (E + G) + e];
+      for (std::size_t b = 0; b < G; ++b) g[r * G + b] += dr[r * (E + G) + E + b];
+    }
+  }
 }
 
 namespace {

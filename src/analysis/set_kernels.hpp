@@ -59,4 +59,18 @@ void check_set_chunk(const SetAccumulator& acc, std::span<const float> positions
                      std::span<const double> energy, const std::vector<Weighting>& weightings, int replicates,
                      std::size_t m);
 
+// The CUDA implementation's layout of an accumulator's sums, host-side so that it is tested on
+// the CPU (tests/analysis/test_set_kernels.cpp emulates the device path with it). Per weighting:
+// [7][R + 1] scalars as in sums(), then [R + 1][E + G], row r = replicate r's energy histogram
+// sums (E) then its g(r) sums (G): the row-major product A·B of A [R + 1][m] (c·w) and
+// B [m][E + G] (one-hot energy bins, pair counts).
+// The column-major DGEMM (no transposes) that adds A·B to that block: cuBLAS sees C^T = B^T·A^T.
+struct DeviceSumsGemm {
+  int m, n, k;         // C^T is m × n = (E + G) × (R + 1); k = the chunk's rows
+  int lda, ldb, ldc;   // B^T: (E + G) × k, ld E + G; A^T: k × (R + 1), ld k; C^T: ld E + G
+};
+DeviceSumsGemm device_sums_gemm(std::size_t replicates1, std::size_t rows, int energy_bins, int r_bins);
+// Adds sums in the device layout (acc.sums().size() doubles) to acc.sums().
+void add_device_layout_sums(SetAccumulator& acc, std::span<const double> device_layout);
+
 }  // namespace boltzmap

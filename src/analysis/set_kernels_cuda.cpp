@@ -14,7 +14,6 @@
 // integer-valued sums (the counts, the unweighted histograms and pair counts) are exact.
 // Launchers: kernels/analysis.cu. Tests: tests/gpu/test_analysis_parity.cpp.
 #include <algorithm>
-#include <limits>
 #include <map>
 
 #include "analysis.cuh"
@@ -41,12 +40,6 @@ void upload(cuda::DeviceBuffer<T>& buf, std::span<const T> src, cudaStream_t str
   reserve(buf, src.size(), stream);
   if (!src.empty())
     CUDA_CHECK(cudaMemcpyAsync(buf.data(), src.data(), src.size_bytes(), cudaMemcpyHostToDevice, stream));
-}
-
-int as_int(std::size_t v, const char* what) {
-  if (v > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw Error(ExitCode::failure, std::string("CudaSetKernels: ") + what + " exceeds a cuBLAS dimension");
-  return static_cast<int>(v);
 }
 
 class CudaSetKernels final : public SetKernels {
@@ -97,6 +90,7 @@ class CudaSetKernels final : public SetKernels {
     const std::size_t cols = static_cast<std::size_t>(E) + G;
     cuda::DeviceBuffer<double>& sums = device_sums(acc);
     if (m == 0) return;
+    const DeviceSumsGemm gemm = device_sums_gemm(R1, m, E, G);
     const cudaStream_t s = stream_.get();
 
     // 1. B = [one-hot energy bins | pair counts], shared by the weightings.
@@ -129,9 +123,8 @@ class CudaSetKernels final : public SetKernels {
                            base, a_.data(), s);
       // 3. sums[R1][E + G] += A[R1][m] · B[m][E + G] (row-major; cuBLAS sees the transposes).
       const double one = 1.0;
-      CUBLAS_CHECK(cublasDgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, as_int(cols, "E + G"), as_int(R1, "R + 1"),
-                               as_int(m, "a chunk's rows"), &one, b_.data(), as_int(cols, "E + G"), a_.data(),
-                               as_int(m, "a chunk's rows"), &one, base + kSetScalars * R1, as_int(cols, "E + G")));
+      CUBLAS_CHECK(cublasDgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, gemm.m, gemm.n, gemm.k, &one, b_.data(), gemm.lda,
+                               a_.data(), gemm.ldb, &one, base + kSetScalars * R1, gemm.ldc));
       // The next weighting's uploads overwrite log_w_/inside_ only after these kernels (one
       // stream), and pageable host memory is staged before cudaMemcpyAsync returns.
     }
@@ -141,24 +134,10 @@ class CudaSetKernels final : public SetKernels {
   void flush(SetAccumulator& acc) override {
     const auto it = sums_.find(&acc);
     if (it == sums_.end()) return;
-    const std::size_t R1 = static_cast<std::size_t>(acc.replicates()) + 1, E = acc.energy_bins().count,
-                      G = acc.r_bins().count, per = acc.per_weighting();
     std::vector<double> dev(it->second.size());
     cuda::copy_to_host(std::span<double>(dev), it->second, stream_.get());
     stream_.synchronize();
-    std::vector<double>& host = acc.sums();
-    for (std::size_t k = 0; k < acc.weightings(); ++k) {
-      const double* d = dev.data() + k * per;
-      double* h = host.data() + k * per;
-      for (std::size_t i = 0; i < kSetScalars * R1; ++i) h[i] += d[i];
-      const double* dr = d + kSetScalars * R1;  // [R1][E + G]
-      double* hist = h + kSetScalars * R1;      // [R1][E]
-      double* g = hist + R1 * E;                // [R1][G]
-      for (std::size_t r = 0; r < R1; ++r) {
-        for (std::size_t e = 0; e < E; ++e) hist[r * E + e] += dr[r * (E + G) + e];
-        for (std::size_t b = 0; b < G; ++b) g[r * G + b] += dr[r * (E + G) + E + b];
-      }
-    }
+    add_device_layout_sums(acc, dev);
     sums_.erase(it);
   }
 

@@ -163,7 +163,9 @@ TEST(SetTerms, EqualTheLoopTheyReplacedBitForBit) {
     }
     EXPECT_EQ(std::memcmp(hist.data(), old.hist.data(), hist.size() * sizeof(double)), 0);
     EXPECT_EQ(std::memcmp(cw.data(), old.cw.data(), cw.size() * sizeof(double)), 0);
-    if (weighted) EXPECT_TRUE(std::isfinite(s.su)) << "a zero-weight row's inf/NaN energy entered";
+    if (weighted) {
+      EXPECT_TRUE(std::isfinite(s.su)) << "a zero-weight row's inf/NaN energy entered";
+    }
   }
 }
 
@@ -191,6 +193,72 @@ TEST(SetKernels, CpuEqualsTheDirectCallsBitwise) {
       EXPECT_EQ(std::memcmp(seam.sums().data(), direct.sums().data(), seam.sums().size() * sizeof(double)), 0)
           << "D = " << D << ", R = " << R;
     }
+}
+
+// cuBLAS's column-major DGEMM without transposes, alpha = beta = 1: C[m×n] += A[m×k]·B[k×n].
+void dgemm_nn(int m, int n, int k, const double* A, int lda, const double* B, int ldb, double* C, int ldc) {
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < m; ++i) {
+      double s = 0;
+      for (int p = 0; p < k; ++p) s += A[i + static_cast<std::size_t>(p) * lda] * B[p + static_cast<std::size_t>(j) * ldb];
+      C[i + static_cast<std::size_t>(j) * ldc] += s;
+    }
+}
+
+// The CUDA path's algorithm on the host, step for step as set_kernels_cuda.cpp and
+// kernels/analysis.cu do it (B = [one-hot | pair counts], per weighting the row weights, each
+// replicate's ScalarSums and A = c·w, then the DGEMM with device_sums_gemm's arguments into the
+// device layout, add_device_layout_sums at the end): it must give the CPU's sums, the scalars
+// bitwise (the same terms in the same order here) and the histograms to reordering (10⁻¹³
+// relative: a few hundred terms). This checks the layouts, offsets and GEMM arguments the GPU
+// code uses, which no GPU-less machine can run.
+TEST(SetKernels, TheDevicePathsLayoutAndGemmGiveTheCpuSums) {
+  for (int D : {2, 3}) {
+    const int R = 13;
+    const test::SetCase c = test::make_set_case(D, R, 300, 55 + D);
+    SetAccumulator cpu = c.accumulator(), emulated = c.accumulator();
+    auto k = make_cpu_set_kernels();
+    std::vector<double> dev(emulated.sums().size(), 0.0);
+    const std::size_t R1 = R + 1, E = c.eb.count, G = c.rb.count, cols = E + G, row = static_cast<std::size_t>(c.N) * D;
+    for (const auto& [f, m] : {std::pair<std::size_t, std::size_t>{0, 120}, {120, 180}}) {
+      const std::vector<std::uint8_t> counts = c.chunk_counts(f, m);
+      k->set_counts(counts, R, m);
+      k->add(cpu, c.positions(f, m), c.N, D, c.L, std::span<const double>(c.u).subspan(f, m), c.weightings(f, m));
+      std::vector<double> B(m * cols, 0.0), A(R1 * m);
+      for (std::size_t j = 0; j < m; ++j) {
+        for (std::size_t e = 0; e < E; ++e) B[j * cols + e] = c.eb.index(c.u[f + j]) == static_cast<int>(e) ? 1.0 : 0.0;
+        add_pair_histogram(c.x.data() + (f + j) * row, c.N, D, c.L, c.rb, B.data() + j * cols + E);
+      }
+      const auto ws = c.weightings(f, m);
+      for (std::size_t q = 0; q < ws.size(); ++q) {
+        const double* lw = ws[q].log_w.empty() ? nullptr : ws[q].log_w.data();
+        const std::uint8_t* inside = ws[q].inside.empty() ? nullptr : ws[q].inside.data();
+        double* base = dev.data() + q * emulated.per_weighting();
+        for (std::size_t r = 0; r < R1; ++r) {
+          ScalarSums s;
+          for (std::size_t j = 0; j < m; ++j) {
+            const unsigned cj = counts[r * m + j];
+            const RowWeight rw = row_weight(lw, inside, j, emulated.shift()[q], emulated.shift_raw()[q]);
+            A[r * m + j] = cj == 0 ? 0.0 : s.add(static_cast<double>(cj), rw.w, rw.wraw, rw.in, c.u[f + j]);
+          }
+          for (int p = 0; p < kSetScalars; ++p) base[static_cast<std::size_t>(p) * R1 + r] += s.get(p);
+        }
+        const DeviceSumsGemm gm = device_sums_gemm(R1, m, static_cast<int>(E), static_cast<int>(G));
+        dgemm_nn(gm.m, gm.n, gm.k, B.data(), gm.lda, A.data(), gm.ldb, base + kSetScalars * R1, gm.ldc);
+      }
+    }
+    add_device_layout_sums(emulated, dev);
+    for (std::size_t i = 0; i < cpu.sums().size(); ++i) {
+      const std::size_t o = i % cpu.per_weighting();
+      if (o < kSetScalars * R1)
+        EXPECT_TRUE(std::memcmp(&cpu.sums()[i], &emulated.sums()[i], sizeof(double)) == 0)
+            << "D = " << D << ", scalar " << o / R1 << " of replicate " << o % R1 << ": " << emulated.sums()[i] << " vs "
+            << cpu.sums()[i];
+      else
+        EXPECT_NEAR(emulated.sums()[i], cpu.sums()[i], 1e-13 * std::abs(cpu.sums()[i])) << "D = " << D << ", sum " << i;
+    }
+  }
+  EXPECT_THROW(device_sums_gemm(std::size_t{1} << 20, std::size_t{1} << 12, 80, 100), Error);  // (R+1)·m > 2³¹
 }
 
 TEST(SetKernels, RefusesChunksThatDisagreeInSize) {
