@@ -11,7 +11,10 @@
 // clears them. Work buffers grow to the largest chunk and are reused (no allocation per chunk in
 // steady state); each new one is poisoned (0xFF: NaN) so an unwritten entry shows in the tests.
 // Summation order: the scalars by a block reduction over the rows, the histograms by cuBLAS;
-// integer-valued sums (the counts, the unweighted histograms and pair counts) are exact.
+// integer-valued sums (the counts, the unweighted histograms and pair counts) are exact. One
+// difference beyond rounding: a NaN weight (a NaN log-weight) makes its replicates' whole
+// histogram and g(r) rows NaN here (the product spreads it), a single bin on the CPU; analyze
+// refuses a non-finite result either way.
 // Launchers: kernels/analysis.cu. Tests: tests/gpu/test_analysis_parity.cpp.
 #include <algorithm>
 #include <map>
