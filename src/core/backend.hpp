@@ -4,7 +4,8 @@
 // the per-stage table below (has_cuda_implementation): auto picks CUDA only where the stage has a
 // CUDA implementation and a GPU is visible, and says why otherwise; cuda fails hard (exit 6, naming
 // the stage) where either is missing. Never a silent fallback. In this version the sample stage has
-// a CUDA implementation (the CUDA MC engine) and the others not yet (issue 14 fills the table).
+// a CUDA implementation (the CUDA MC engine) and the analyze stage (its per-chunk pair histograms
+// and bootstrap sums); the others not yet (issue 14 fills the table).
 // Tests: tests/core/test_backend.cpp, tests/app/stages.sh.
 #pragma once
 #include <string>

@@ -20,22 +20,24 @@ tiny_input name=st walkers=40 train=80 validation=40 evaluation=200 batch=40 \
 gpu_visible() { command -v nvidia-smi > /dev/null && nvidia-smi -L 2> /dev/null | grep -q '^GPU'; }
 
 # ---- backend = "cuda": refused, exit 6, naming the stage, nothing written
-if gpu_visible; then
-  ok "sample with backend = \"cuda\" on this GPU machine: left to tools/gpu-check"
-else
-  timeout 60 "$boltzmap" sample in.toml --set backend=cuda > cuda_sample.log 2>&1; rc=$?
-  [[ $rc -eq 6 ]] && grep -qE "in.toml: backend = \"cuda\" for the sample stage, but (no CUDA device is visible|this binary was built without CUDA)" cuda_sample.log \
-    && [[ ! -e out/st ]] && ok "sample refuses backend = \"cuda\" without a usable GPU (exit 6, says why, writes nothing)" \
-    || bad "sample with backend = cuda (rc $rc)" cuda_sample.log
-fi
-for cmd in preprocess train map analyze; do
+for cmd in sample analyze; do  # the stages with a CUDA implementation
+  if gpu_visible; then
+    ok "$cmd with backend = \"cuda\" on this GPU machine: left to tools/gpu-check"
+    continue
+  fi
+  timeout 60 "$boltzmap" $cmd in.toml --set backend=cuda > cuda_$cmd.log 2>&1; rc=$?
+  [[ $rc -eq 6 ]] && grep -qE "in.toml: backend = \"cuda\" for the $cmd stage, but (no CUDA device is visible|this binary was built without CUDA)" cuda_$cmd.log \
+    && [[ ! -e out/st ]] && ok "$cmd refuses backend = \"cuda\" without a usable GPU (exit 6, says why, writes nothing)" \
+    || bad "$cmd with backend = cuda (rc $rc)" cuda_$cmd.log
+done
+for cmd in preprocess train map; do
   timeout 60 "$boltzmap" $cmd in.toml --set backend=cuda > cuda_$cmd.log 2>&1; rc=$?
   [[ $rc -eq 6 ]] && grep -qF "in.toml: backend = \"cuda\", but the $cmd stage has no CUDA implementation in this version" cuda_$cmd.log \
     && [[ ! -e out/st ]] && ok "$cmd refuses backend = \"cuda\" (exit 6, names the stage, writes nothing)" \
     || bad "$cmd with backend = cuda (rc $rc)" cuda_$cmd.log
 done
 timeout 60 "$boltzmap" run in.toml --set backend=cuda > cuda_run.log 2>&1; rc=$?
-[[ $rc -eq 6 ]] && grep -qF "but the train, map and analyze stages have no CUDA implementation" cuda_run.log \
+[[ $rc -eq 6 ]] && grep -qF "but the train and map stages have no CUDA implementation" cuda_run.log \
   && ! grep -q "run: stage" cuda_run.log && [[ ! -e out/st ]] && ok "run refuses backend = \"cuda\" before its first stage" \
   || bad "run with backend = cuda (rc $rc)" cuda_run.log
 timeout 60 "$mpiexec" -n 2 "$boltzmap" train in.toml --set backend=cuda > cuda_np2.log 2>&1; rc=$?
@@ -50,16 +52,16 @@ declare -A role1=([sample]=sampler [preprocess]="idle (waits for rank 0)" [train
 host=$(hostname)
 for cmd in sample preprocess train map analyze; do
   timeout 120 "$mpiexec" -n 2 "$boltzmap" $cmd in.toml --set backend=auto > auto_$cmd.log 2>&1; rc=$?
-  if [[ $cmd == sample ]]; then
-    # sample has a CUDA implementation: on the CPU here because no GPU is usable, and it says that
-    why='backend auto: the sample stage runs on the CPU \((CUDA compiled in, no GPU visible|built without CUDA)\)'
-    gpu_visible && why='backend auto: the sample stage runs on CUDA \('
+  if [[ $cmd == sample || $cmd == analyze ]]; then
+    # sample and analyze have a CUDA implementation: on the CPU here because no GPU is usable, and they say that
+    why="backend auto: the $cmd stage runs on the CPU \\((CUDA compiled in, no GPU visible|built without CUDA)\\)"
+    gpu_visible && why="backend auto: the $cmd stage runs on CUDA \\("
   else
     why="backend auto: the $cmd stage runs on the CPU \(it has no CUDA implementation in this version; "
   fi
   [[ $rc -eq 0 ]] && grep -qE "$why" auto_$cmd.log \
     && ok "$cmd with backend = \"auto\" runs where it says, and says why" || bad "$cmd with backend = auto (rc $rc)" auto_$cmd.log
-  [[ $cmd == sample ]] && gpu_visible && continue  # the rank table's device column names the GPU there
+  [[ $cmd == sample || $cmd == analyze ]] && gpu_visible && continue  # the rank table's device column names the GPU there
   rows=$(grep -cE "^.* +[01]  $host +.* cpu \([0-9]+ threads\)$" auto_$cmd.log)
   grep -qE "rank  host +role +backend/device$" auto_$cmd.log && [[ $rows -eq 2 ]] \
     && grep -qE " 0  $host +${role0[$cmd]} +cpu \(" auto_$cmd.log && grep -qF " 1  $host" auto_$cmd.log \
