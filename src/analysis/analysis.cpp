@@ -8,9 +8,11 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include <Eigen/Dense>
 
+#include "analysis/set_kernels.hpp"
 #include "core/error.hpp"
 #include "core/parallel_errors.hpp"
 #include "core/rng.hpp"
@@ -336,7 +338,7 @@ AnalysisResult analyze(EvaluationSource& src_a, EvaluationSource& src_b, int N, 
       m_id_a = m_flow_a, m_id_b = m_flow_a;
   {
     std::vector<std::uint8_t> counts;
-    std::vector<double> h;
+    const std::unique_ptr<SetKernels> kernels = make_set_kernels(o.backend);
     RowMat coef(o.chunk, kMomentCols);
     for (Side* s : {&a, &b}) {
       const bool is_a = s == &a;
@@ -347,12 +349,13 @@ AnalysisResult analyze(EvaluationSource& src_a, EvaluationSource& src_b, int N, 
         check_rows(r, m, row, Columns::all, is_a ? 'A' : 'B');
         counts.resize(static_cast<std::size_t>(R1) * m);
         s->counts.fill(static_cast<std::size_t>(first), m, counts.data());
-        pair_histograms(r.positions, m, N, D, L_own, back.r_bins, h);
-        back.reference.add(h, r.energy, {Weighting{}, Weighting{{}, r.in_domain}}, counts, m);
-        pair_histograms(r.source_positions, m, N, D, out.L_target, out.r_bins, h);
-        out.identity.add(h, r.identity_energy, {Weighting{}, Weighting{r.identity_log_weight, {}}}, counts, m);
-        pair_histograms(r.mapped_positions, m, N, D, out.L_target, out.r_bins, h);
-        out.mapped.add(h, r.mapped_energy, {Weighting{}, Weighting{r.log_weight_unrestricted, r.in_domain}}, counts, m);
+        // The three sets of these rows (set_kernels.hpp: on the CPU or the GPU, the same sums).
+        kernels->set_counts(counts, o.replicates, m);
+        kernels->add(back.reference, r.positions, N, D, L_own, r.energy, {Weighting{}, Weighting{{}, r.in_domain}});
+        kernels->add(out.identity, r.source_positions, N, D, out.L_target, r.identity_energy,
+                     {Weighting{}, Weighting{r.identity_log_weight, {}}});
+        kernels->add(out.mapped, r.mapped_positions, N, D, out.L_target, r.mapped_energy,
+                     {Weighting{}, Weighting{r.log_weight_unrestricted, r.in_domain}});
         for (const bool flow : {true, false}) {
           const double d0 = flow ? bar0 : bar0_id;
           if (!std::isfinite(d0)) continue;
@@ -364,6 +367,8 @@ AnalysisResult analyze(EvaluationSource& src_a, EvaluationSource& src_b, int N, 
         }
       });
     }
+    for (DirectionSums* d : {&ab, &ba})
+      for (SetAccumulator* acc : {&d->reference, &d->identity, &d->mapped}) kernels->flush(*acc);
   }
   // The sums of every rank, added (one message).
   {

@@ -38,6 +38,7 @@
 #include "analysis/mapping.hpp"
 #include "analysis/observables.hpp"
 #include "analysis/set_statistics.hpp"
+#include "core/backend.hpp"
 #include "parallel/comm.hpp"
 
 namespace boltzmap {
@@ -52,6 +53,9 @@ struct AnalysisOptions {
   // taken in B's box, and every ΔF gains the removed particle's −D·ln(L_B/L_A) (analysis.cpp).
   double box_length_b = 0.0;
   std::int64_t chunk = 8192;  // configurations per read and per accumulation (memory per rank)
+  // Where the per-chunk pair histograms and sums run (set_kernels.hpp): the analyze stage's
+  // resolved backend. The BAR moments, the scans and the finish stay on the host.
+  BackendKind backend = BackendKind::cpu;
 };
 
 // One direction's inputs: the source's samples mapped (a MappedSet or its file) and the target's

@@ -11,6 +11,7 @@
 
 #include <Eigen/Dense>
 
+#include "analysis/set_terms.hpp"
 #include "core/error.hpp"
 #include "core/parallel_errors.hpp"
 
@@ -20,7 +21,7 @@ namespace {
 
 using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr int kScalars = 7;  // s0 = Σc, s1 = Σcw, s2 = Σcw², su = ΣcwU, in = Σc·inside, s1raw = Σc·w_raw, s1out
+constexpr int kScalars = kSetScalars;  // set_terms.hpp: s0 = Σc, s1 = Σcw, s2 = Σcw², su = ΣcwU, in, s1raw, s1out
 constexpr int kReplicateBlock = 16;
 
 }  // namespace
@@ -70,11 +71,13 @@ void SetAccumulator::add(std::span<const double> h, std::span<const double> ener
   const int blocks = (R1_ + kReplicateBlock - 1) / kReplicateBlock;
   for (std::size_t k = 0; k < K; ++k) {
     const Weighting& wt = weightings[k];
+    const double* lw = wt.log_w.empty() ? nullptr : wt.log_w.data();
+    const std::uint8_t* inside = wt.inside.empty() ? nullptr : wt.inside.data();
     for (std::size_t j = 0; j < m; ++j) {
-      in[j] = wt.inside.empty() || wt.inside[j];
-      const double lw = wt.log_w.empty() ? 0.0 : wt.log_w[j];
-      w[j] = in[j] ? std::exp(lw - shift_[k]) : 0.0;
-      wraw[j] = std::exp(lw - shift_raw_[k]);
+      const RowWeight rw = row_weight(lw, inside, j, shift_[k], shift_raw_[k]);
+      in[j] = rw.in;
+      w[j] = rw.w;
+      wraw[j] = rw.wraw;
     }
     double* base = sums_.data() + k * per_weighting_;
     double* hist = base + static_cast<std::size_t>(kScalars) * R1_;
@@ -90,23 +93,15 @@ void SetAccumulator::add(std::span<const double> h, std::span<const double> ener
         for (int rr = 0; rr < rows; ++rr) {
           const int r = r0 + rr;
           const std::uint8_t* c = counts.data() + static_cast<std::size_t>(r) * m;
-          double s0 = 0, s1 = 0, s2 = 0, su = 0, sin = 0, s1raw = 0, s1out = 0;
+          ScalarSums s;
           for (std::size_t j = 0; j < m; ++j) {
             if (c[j] == 0) continue;
-            const double cj = c[j], x = cj * w[j];
-            s0 += cj;
-            s1 += x;
-            s2 += x * w[j];
-            sin += in[j] ? cj : 0.0;
-            s1raw += cj * wraw[j];
-            s1out += in[j] ? 0.0 : cj * wraw[j];
-            if (x == 0.0) continue;  // weight zero: its energy (even inf/NaN) must not enter
-            su += x * energy[j];
+            const double x = s.add(c[j], w[j], wraw[j], in[j] != 0, energy[j]);
+            if (x == 0.0) continue;
             if (ebin[j] >= 0) hist[static_cast<std::size_t>(r) * E_ + ebin[j]] += x;
             cw(rr, static_cast<Eigen::Index>(j)) = x;
           }
-          const double add[kScalars] = {s0, s1, s2, su, sin, s1raw, s1out};
-          for (int q = 0; q < kScalars; ++q) base[static_cast<std::size_t>(q) * R1_ + r] += add[q];
+          for (int q = 0; q < kScalars; ++q) base[static_cast<std::size_t>(q) * R1_ + r] += s.get(q);
         }
         Eigen::Map<RowMat> gb(g + static_cast<std::size_t>(r0) * G, rows, static_cast<Eigen::Index>(G));
         gb.noalias() += cw * hm;

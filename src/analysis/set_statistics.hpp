@@ -53,6 +53,15 @@ class SetAccumulator {
   void add(std::span<const double> h, std::span<const double> energy, const std::vector<Weighting>& weightings,
            std::span<const std::uint8_t> counts, std::size_t m);
   std::vector<double>& sums() { return sums_; }
+  const std::vector<double>& sums() const { return sums_; }
+  // The layout of sums() and what a chunk needs (a SetKernels backend fills the same sums).
+  int replicates() const { return R1_ - 1; }
+  const Bins& energy_bins() const { return energy_bins_; }
+  const Bins& r_bins() const { return r_bins_; }
+  const std::vector<double>& shift() const { return shift_; }          // per weighting, −∞ replaced by 0
+  const std::vector<double>& shift_raw() const { return shift_raw_; }  // per weighting, −∞ replaced by 0
+  std::size_t weightings() const { return shift_.size(); }
+  std::size_t per_weighting() const { return per_weighting_; }  // (R + 1)·(7 + E + G) doubles
   std::vector<SetStatistics> finish(int n_particles, int dim, double L) const;
 
  private:
@@ -60,7 +69,7 @@ class SetAccumulator {
   Bins energy_bins_, r_bins_;
   std::vector<double> shift_, shift_raw_;
   std::size_t per_weighting_;
-  std::vector<double> sums_;  // per weighting: [7][R + 1] scalars, [R + 1][E] histogram, [R + 1][G] g(r)
+  std::vector<double> sums_;  // per weighting: [7][R + 1] scalars (set_terms.hpp's order), [R + 1][E] histogram, [R + 1][G] g(r)
 };
 
 // Pair histograms of m configurations [m][N][D] into h [m][r bins] (threads over rows).

@@ -265,6 +265,7 @@ int cmd_analyze(const AnalyzeArgs& args, const Comm& comm, const Accelerators& a
   opt.seed = e.seed;
   opt.box_length_b = L_b;
   opt.chunk = e.analysis.chunk_configurations;
+  opt.backend = backend.kind;  // the per-chunk pair histograms and sums (analysis/set_kernels.hpp)
   const AnalysisResult res = analyze(*src_a, *src_b, N, D, L, opt, comm);
   if (res.bar_replicates_solved_exactly > 0 && comm.root())
     spdlog::info("BAR: {} bootstrap replicate(s) lay beyond the Taylor series' range and were solved directly",

@@ -3,8 +3,10 @@
 // and handed to every stage; each stage then resolves the input's choice against its own entry of
 // the per-stage table below (has_cuda_implementation): auto picks CUDA only where the stage has a
 // CUDA implementation and a GPU is visible, and says why otherwise; cuda fails hard (exit 6, naming
-// the stage) where either is missing. Never a silent fallback. In this version the sample stage has
-// a CUDA implementation (the CUDA MC engine) and the others not yet (issue 14 fills the table).
+// the stage) where either is missing. Never a silent fallback. In this version three stages have
+// a CUDA implementation: sample (the CUDA MC engine), train (the real-NVP's steps; the equivariant
+// flow is refused by app/stage_start.cpp) and analyze (its per-chunk pair histograms and bootstrap
+// sums); preprocess and map not yet (issue 14).
 // Tests: tests/core/test_backend.cpp, tests/app/stages.sh.
 #pragma once
 #include <string>

@@ -1,7 +1,7 @@
 // The per-stage backend choice (src/core/backend.hpp) with made-up accelerators, so that every
 // case runs on any machine: "auto" picks the CPU for a stage without a CUDA implementation even
 // with a GPU present, and says why; "cuda" is refused with exit 6 naming the stage (or, for `run`,
-// every stage); "cpu" is the CPU. The sample stage has a CUDA implementation: "auto" takes the GPU
+// every stage); "cpu" is the CPU. The sample, train (real-NVP) and analyze stages have a CUDA implementation: "auto" takes the GPU
 // when one is visible and says so, runs on the CPU otherwise (saying why), and "cuda" is refused
 // (exit 6) only where no GPU is usable. Through the executable: tests/app/stages.sh.
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@ namespace boltzmap {
 namespace {
 
 // The stages without a CUDA implementation in this version.
-const PipelineStage kStages[] = {PipelineStage::preprocess, PipelineStage::map, PipelineStage::analyze};
+const PipelineStage kStages[] = {PipelineStage::preprocess, PipelineStage::map};
 
 Accelerators with_gpu() { return {true, {"Test GPU (sm_90, 80 GiB)"}}; }
 Accelerators without_cuda() { return {false, {}}; }
@@ -33,9 +33,10 @@ template <class F> std::string backend_error(F f) {
   return "";
 }
 
-TEST(Backend, SampleAndTrainHaveACudaImplementation) {
+TEST(Backend, SampleTrainAndAnalyzeHaveACudaImplementation) {
   EXPECT_TRUE(has_cuda_implementation(PipelineStage::sample));
   EXPECT_TRUE(has_cuda_implementation(PipelineStage::train));
+  EXPECT_TRUE(has_cuda_implementation(PipelineStage::analyze));
   for (PipelineStage s : kStages) EXPECT_FALSE(has_cuda_implementation(s)) << stage_name(s);
 }
 
@@ -113,17 +114,22 @@ TEST(Backend, RunNamesEveryStageWithoutCuda) {
     resolve_backends("cuda", {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze},
                      with_gpu(), "in.toml");
   });
-  EXPECT_NE(what.find("but the map and analyze stages have no CUDA implementation"), std::string::npos) << what;
-  // One missing stage is named as well, before any question of a GPU (here: none).
+  EXPECT_NE(what.find("but the map stage has no CUDA implementation"), std::string::npos) << what;
+  // Named before any question of a GPU (here: none); one missing stage above, two here.
   EXPECT_EQ(backend_error([] {
-              resolve_backends("cuda", {PipelineStage::sample, PipelineStage::train, PipelineStage::map}, without_cuda(),
+              resolve_backends("cuda", {PipelineStage::sample, PipelineStage::preprocess, PipelineStage::map}, without_cuda(),
                                "in.toml");
             }),
-            "in.toml: backend = \"cuda\", but the map stage has no CUDA implementation in this version; use backend = "
+            "in.toml: backend = \"cuda\", but the preprocess and map stages have no CUDA implementation in this version; use backend = "
             "\"cpu\" or \"auto\"");
   const auto all = resolve_backends("auto", {PipelineStage::sample, PipelineStage::analyze}, with_gpu(), "in.toml");
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_NE(all[1].reason.find("the analyze stage"), std::string::npos);
+  EXPECT_EQ(all[1].reason, "backend auto: the analyze stage runs on CUDA (cuda:0 Test GPU (sm_90, 80 GiB))");
+  const Backend n = resolve_backend("auto", PipelineStage::analyze, cuda_without_gpu(), "in.toml");
+  EXPECT_EQ(n.kind, BackendKind::cpu);
+  EXPECT_EQ(n.reason, "backend auto: the analyze stage runs on the CPU (CUDA compiled in, no GPU visible)");
+  EXPECT_EQ(backend_error([] { resolve_backend("cuda", PipelineStage::analyze, cuda_without_gpu(), "in.toml"); }),
+            "in.toml: backend = \"cuda\" for the analyze stage, but no CUDA device is visible; use backend = \"cpu\" or \"auto\"");
 }
 
 }  // namespace
