@@ -262,7 +262,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
                flow_text, trainer.flow().parameter_count(),
                e.training.total_epochs(), e.training.phases.size(), e.training.batch_size,
                trainers.size() > 1 ? fmt::format(" split over {} trainer ranks (gradients: {})", trainers.size(),
-                                                 make_gradient_reducer(trainers)->name())
+                                                 trainer.gradient_reducer_name())
                                    : std::string());
   if (std::filesystem::exists(ckpt)) {
     check_resume_input(ckpt, e);

@@ -88,6 +88,9 @@ class Trainer {
   // Error(backend) in a build without CUDA and for a flow kind without a CUDA twin.
   std::string use_cuda_steps();
   bool cuda_steps() const { return cuda_ != nullptr; }
+  // The reducer that sums the trainers' gradients, for the log ("MPI allreduce over 2 trainer
+  // ranks", "NCCL … over 4 trainer ranks (one GPU each)"); "none" when training alone.
+  std::string gradient_reducer_name() const { return reducer_ ? reducer_->name() : std::string("none"); }
 
   // One epoch (the next one); throws Error(numerical) on a non-finite loss, before any update,
   // and on a non-finite metric after the epoch (the caller must then write nothing from it).
