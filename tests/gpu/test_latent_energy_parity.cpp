@@ -59,6 +59,7 @@ LatentSetup make_setup(const Case& c, int rows, std::uint64_t seed) {
     data.insert(data.end(), x.begin(), x.end());
   }
   PreprocessSettings settings;
+  settings.reference_lattice = c.dim == 2 ? "centered-square" : "bcc";  // the relabelling sites of each dimension
   s.pre = std::make_unique<Preprocessor>(settings, c.n, c.dim, L);
   const BatchView views[2] = {{data.data(), fit_rows, c.n, c.dim}, {data.data(), fit_rows, c.n, c.dim}};
   s.pre->fit(views, 3);
