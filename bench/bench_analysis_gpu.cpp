@@ -5,7 +5,7 @@
 // rows), two weightings (every weight 1; log-weights with a domain mask), for R = 100 and R = 1000
 // bootstrap replicates: one set of analyze's six. Timed: set_counts + add for every chunk, then
 // flush (host↔device copies included), after one untimed warm-up pass (buffers allocated).
-// The ceilings, from the device's attributes (cudaDeviceGetAttribute):
+// The ceilings (bench/gpu_peaks.hpp, from the device's attributes):
 //   fp64 peak = SMs × clock × 2 × (FP64 FMA units per SM: 64 on sm_80/sm_90, else 2) — the vector
 //               rate; cuBLAS's DGEMM uses the FP64 tensor cores on sm_80/sm_90, twice that;
 //   memory bandwidth = 2 × memory clock × bus width / 8.
@@ -37,6 +37,7 @@
 #include "core/error.hpp"
 #include "parallel/comm.hpp"
 #include "physics/lattice.hpp"
+#include "gpu_peaks.hpp"
 #include "system_ia.hpp"
 
 using namespace boltzmap;
@@ -45,15 +46,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-int attribute(cudaDeviceAttr a) {
-  int device = 0, v = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&v, a, device) != cudaSuccess) {
-    cudaGetLastError();
-    return 0;
-  }
-  return v;
 }
 
 struct Data {
@@ -126,11 +118,8 @@ int main(int argc, char** argv) {
     auto gpu = make_cuda_set_kernels();
     auto cpu = make_cpu_set_kernels();
 
-    const double sms = attribute(cudaDevAttrMultiProcessorCount), clock_khz = attribute(cudaDevAttrClockRate);
-    const int major = attribute(cudaDevAttrComputeCapabilityMajor), minor = attribute(cudaDevAttrComputeCapabilityMinor);
-    const double fma_units = (major == 8 && minor == 0) || major == 9 ? 64 : 2;
-    const double fp64_peak = sms * clock_khz * 1e3 * 2 * fma_units;
-    const double bandwidth = 2.0 * attribute(cudaDevAttrMemoryClockRate) * 1e3 * attribute(cudaDevAttrGlobalMemoryBusWidth) / 8;
+    const bench::GpuPeaks peaks = bench::gpu_peaks();  // bench/gpu_peaks.hpp: the formulas
+    const double fma_units = peaks.fp64_units, fp64_peak = peaks.fp64_flops, bandwidth = peaks.bytes_per_second;
 
     std::printf("{\n  \"benchmark\": \"analysis_gpu\",\n  \"device\": \"%s\",\n", gpu->description().c_str());
     std::printf("  \"set\": \"%zu configurations, N = 32, 2D, L = %.4f, 80 energy bins, 100 r bins, 2 weightings, chunk %zu\",\n",

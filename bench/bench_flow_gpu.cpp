@@ -33,6 +33,7 @@
 #include "parallel/comm.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/walkers.hpp"
+#include "gpu_peaks.hpp"
 #include "system_ia.hpp"
 
 using namespace boltzmap;
@@ -72,16 +73,6 @@ double time_ms(cudaStream_t stream, int warmup, int reps, const std::function<vo
   return static_cast<double>(ms) / reps;
 }
 
-// FP32 lanes per SM (CUDA C Programming Guide, "Arithmetic Instructions" throughput table: 32-bit
-// floating-point add/multiply/FMA results per clock per SM): 64 on sm_60, sm_70, sm_75 and sm_80
-// (A100), 128 on sm_61/62, sm_86/87/89 (Ampere/Ada consumer), sm_90 (H100/H200) and sm_100+.
-int fp32_lanes_per_sm(int major, int minor) {
-  if (major == 6) return minor == 0 ? 64 : 128;
-  if (major == 7) return 64;
-  if (major == 8) return minor == 0 ? 64 : 128;
-  return 128;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -117,13 +108,10 @@ int main(int argc, char** argv) {
     CUDA_CHECK(cudaGetDevice(&dev));
     cudaDeviceProp prop{};
     CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
-    int clock_khz = 0, mem_khz = 0, bus_bits = 0;
-    CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
-    const int lanes = fp32_lanes_per_sm(prop.major, prop.minor);
-    const double peak_flops = static_cast<double>(prop.multiProcessorCount) * lanes * 2.0 * clock_khz * 1e3;
-    const double peak_bytes = 2.0 * mem_khz * 1e3 * bus_bits / 8.0;  // double data rate
+    const bench::GpuPeaks peaks = bench::gpu_peaks();  // bench/gpu_peaks.hpp: the formulas
+    const double clock_khz = peaks.clock_khz, mem_khz = peaks.memory_clock_khz;
+    const int bus_bits = static_cast<int>(peaks.bus_bits), lanes = peaks.fp32_lanes;
+    const double peak_flops = peaks.fp32_flops, peak_bytes = peaks.bytes_per_second;
 
     // ---- matrix-product FLOPs of one forward (or inverse) pass
     const NvpLayout L = realnvp_layout(shape);
