@@ -7,6 +7,10 @@
 // GEMM, ×3 with the backward pass: the weight and the input gradient; element-wise work not
 // counted) and the fraction of the device's FP32 peak (SMs × FP32 lanes per SM × 2 × clock), the
 // Adam step's bytes against the memory peak; and RealNvp<float> on the CPU at the same batch.
+// Then the issue's two end-to-end figures on the host's clock: a training step as the Trainer
+// runs it (CudaTrainSteps: raw batches copied in and preprocessed on the device, both losses,
+// Adam, one wait; target 5 ms) and mapping 2.5×10⁴ configurations with their weights (CudaMapper,
+// copies in and out included; target 10 ms), with map_configurations on the CPU beside it.
 // Prints JSON on stdout and a short table on stderr. Without a usable GPU it prints a JSON note
 // and exits 0. Used by tools/gpu-check.
 //   bench_flow_gpu [--batch B] [--reps R]
@@ -24,12 +28,16 @@
 #include "core/backend.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "analysis/mapping.hpp"
+#include "analysis/mapping_cuda.hpp"
 #include "flow/adam_cuda.hpp"
 #include "flow/latent_energy_cuda.hpp"
 #include "flow/loss.hpp"
 #include "flow/loss_cuda.hpp"
 #include "flow/realnvp.hpp"
 #include "flow/realnvp_cuda.hpp"
+#include "flow/train_steps_cuda.hpp"
+#include "transforms/preprocessor_cuda.hpp"
 #include "parallel/comm.hpp"
 #include "physics/lattice.hpp"
 #include "sampling/walkers.hpp"
@@ -150,6 +158,14 @@ int main(int argc, char** argv) {
     // batch_preprocessing_seconds; 2·2048·62 floats, ≈ 1 MB). Systems IA → IB (ε = ½) on
     // configurations from a short MC run, the preprocessing fitted on them, this random flow.
     double step_ms = -1;
+    // The same step as the Trainer issues it (CudaTrainSteps): the raw batches (configurations and
+    // their draws) copied in, preprocessed on the device, the losses, Adam, and the host's one wait;
+    // timed on the host's clock. And the device preprocessing of the two batches alone.
+    double full_step_ms = -1, device_pre_ms = -1;
+    // Mapping 2.5×10⁴ configurations with weights (CudaMapper, host clock: the copies in and out
+    // included) against the issue's 10 ms, and map_configurations on the CPU.
+    const int map_rows = 25000;
+    double map_ms = -1, cpu_map_ms = -1;
     {
       const System a = bench::system_ia();
       System b = a;
@@ -186,6 +202,67 @@ int main(int argc, char** argv) {
         sadam.step(gpu.parameters_device(), sgrad.data(), 1e-9);
       });
       gpu.upload_parameters(std::span<const float>(cpu.parameters().data(), np));
+
+      {
+        std::vector<int> choice[4];
+        for (int k = 0; k < 2; ++k) {
+          choice[2 * k].resize(batch);
+          choice[2 * k + 1].resize(batch);
+          pre.training_choices(3, static_cast<std::uint64_t>(k) * batch, choice[2 * k], choice[2 * k + 1]);
+        }
+        CudaPreprocessor dpre(pre, st);
+        auto dx0 = to_device(xs[0], st), dx1 = to_device(xs[1], st);
+        cuda::DeviceBuffer<int> dc(4 * static_cast<std::size_t>(batch));
+        for (int k = 0; k < 4; ++k)
+          CUDA_CHECK(cudaMemcpyAsync(dc.data() + static_cast<std::size_t>(k) * batch, choice[k].data(), sizeof(int) * batch,
+                                     cudaMemcpyHostToDevice, st));
+        cuda::DeviceBuffer<float> dz(n);
+        device_pre_ms = time_ms(st, warmup, reps, [&] {
+          dpre.forward(dx0.data(), dc.data(), dc.data() + batch, batch, dz.data());
+          dpre.forward(dx1.data(), dc.data() + 2 * static_cast<std::size_t>(batch), dc.data() + 3 * static_cast<std::size_t>(batch),
+                       batch, dz.data());
+        });
+        dpre.check();
+
+        RealNvp<float> host_flow(shape, 2022);
+        std::copy(cpu.parameters().begin(), cpu.parameters().end(), host_flow.parameters().begin());
+        Adam host_adam;
+        CudaTrainSteps steps(host_flow, host_adam, pre, ea, eb, nullptr);
+        const RawBatch ra{xs[0].data(), choice[0].data(), choice[1].data(), batch};
+        const RawBatch rb{xs[1].data(), choice[2].data(), choice[3].data(), batch};
+        bool finite = true;
+        auto one = [&] {
+          steps.losses_and_gradient(ra, rb, 1.0, 1.0, batch, &finite);
+          steps.step(1e-9);
+        };
+        for (int i = 0; i < warmup; ++i) one();
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < reps; ++i) one();
+        steps.download(host_flow, host_adam);  // waits for the last Adam step
+        full_step_ms = seconds_since(t0) * 1e3 / reps;
+        if (!finite) throw Error(ExitCode::numerical, "bench_flow_gpu: a non-finite gradient in the timed steps");
+      }
+
+      {
+        std::vector<float> xm;
+        xm.reserve(static_cast<std::size_t>(map_rows) * N * Dm);
+        while (xm.size() < static_cast<std::size_t>(map_rows) * N * Dm)
+          xm.insert(xm.end(), xs[0].begin(),
+                    xs[0].begin() + static_cast<std::ptrdiff_t>(std::min(xs[0].size(), static_cast<std::size_t>(map_rows) * N * Dm - xm.size())));
+        CudaMapper mapper(pre, cpu, a, b, map_rows);
+        mapper.map(Direction::a_to_b, xm);  // warm-up (the workspace's first allocation)
+        double t[3];
+        for (double& v : t) {
+          const auto t0 = std::chrono::steady_clock::now();
+          mapper.map(Direction::a_to_b, xm);
+          v = seconds_since(t0) * 1e3;
+        }
+        std::sort(t, t + 3);
+        map_ms = t[1];
+        const auto t0 = std::chrono::steady_clock::now();
+        map_configurations(pre, cpu, a, b, Direction::a_to_b, xm);
+        cpu_map_ms = seconds_since(t0) * 1e3;
+      }
     }
 
     // The default-math cuBLAS mode, for comparison (both FP32, no TF32).
@@ -265,8 +342,11 @@ int main(int argc, char** argv) {
     std::printf("  \"flops_note\": \"matrix products only: 2*rows*in*out per GEMM, x3 with a backward pass\",\n");
     std::printf("  \"gpu_ms\": {\"forward\": %.4g, \"inverse\": %.4g, \"forward_backward\": %.4g, \"inverse_backward\": %.4g, "
                 "\"adam_step\": %.4g, \"forward_backward_cublas_default_math\": %.4g, \"forward_backward_graph\": %.4g, "
-                "\"training_step_both_losses\": %.4g},\n",
-                fwd, inv, fwd_bwd, inv_bwd, adam_ms, fwd_bwd_default, graph_ms, step_ms);
+                "\"training_step_both_losses\": %.4g, \"device_preprocessing_2_batches\": %.4g},\n",
+                fwd, inv, fwd_bwd, inv_bwd, adam_ms, fwd_bwd_default, graph_ms, step_ms, device_pre_ms);
+    std::printf("  \"host_clock_ms\": {\"training_step_as_the_trainer_runs_it\": %.4g, \"mapping_%d_with_weights\": %.4g, "
+                "\"cpu_mapping_%d_with_weights\": %.4g},\n  \"mapping_target_ms\": 10,\n",
+                full_step_ms, map_rows, map_ms, map_rows, cpu_map_ms);
     std::printf("  \"training_step_target_ms\": 5, \"paper_protocol_minutes_at_this_step\": %.3g,\n",
                 step_ms * 3000.0 * (9000.0 / batch) / 60000.0);
     std::printf("  \"graph\": \"%s\",\n", graph_note.c_str());
@@ -288,11 +368,13 @@ int main(int argc, char** argv) {
                  "  inverse+backward       %8.4f   %8.2f%%\n"
                  "  fwd+bwd as CUDA graph  %8.4f   %8.2f%%   (%s)\n"
                  "  Adam step              %8.4f   %8.2f%% of memory peak\n"
+                 "  training step (all)    %8.4f   (raw batches in, device preprocessing; target 5 ms)\n"
+                 "  map 2.5e4 + weights    %8.4f   (target 10 ms; cpu %.1f ms)\n"
                  "  peak: %d SMs x %d lanes x 2 x %.0f MHz = %.1f TFLOP/s\n\n",
                  batch, threads, fwd, 100 * frac(gemm_flops, fwd), cpu_fwd, inv, 100 * frac(gemm_flops, inv), fwd_bwd,
                  100 * frac(3 * gemm_flops, fwd_bwd), cpu_fwd_bwd, inv_bwd, 100 * frac(3 * gemm_flops, inv_bwd), graph_ms,
                  graph_ms > 0 ? 100 * frac(3 * gemm_flops, graph_ms) : 0.0, graph_note.c_str(), adam_ms,
-                 100 * adam_bytes / (adam_ms * 1e-3) / peak_bytes, prop.multiProcessorCount, lanes, clock_khz / 1e3,
+                 100 * adam_bytes / (adam_ms * 1e-3) / peak_bytes, full_step_ms, map_ms, cpu_map_ms, prop.multiProcessorCount, lanes, clock_khz / 1e3,
                  peak_flops / 1e12);
     return 0;
   } catch (const Error& e) {

@@ -4,7 +4,8 @@
 // canonical domain), the domain flag and the identity map's energies and weights (layout in
 // README, "Output files"). Data-parallel: each rank maps a block of configurations and writes its
 // hyperslab collectively; it reads its rows of the evaluation set a chunk at a time (memory per rank
-// does not grow with the sample). Tests: tests/app/analysis_pipeline.sh.
+// does not grow with the sample). On CUDA (backend, real-NVP only) each rank maps its chunks on its
+// GPU (analysis/mapping_cuda.hpp). Tests: tests/app/analysis_pipeline.sh, tests/gpu/test_mapping_parity.cpp.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +17,9 @@
 #include <spdlog/spdlog.h>
 
 #include "analysis/mapping.hpp"
+#ifdef BOLTZMAP_HAVE_CUDA
+#include "analysis/mapping_cuda.hpp"
+#endif
 #include "app/commands.hpp"
 #include "app/job_input.hpp"
 #include "app/resources.hpp"
@@ -95,6 +99,21 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
                                     "since training?); retrain, or restore the input",
                                     args.input, label, L, L_model));
   }
+#ifdef BOLTZMAP_HAVE_CUDA
+  // On CUDA: the preprocessing and flow copied to this rank's GPU once, for both directions. The
+  // model file decides the flow (the input's flow.kind may differ, warned above).
+  std::unique_ptr<CudaMapper> gpu;
+  if (backend.kind == BackendKind::cuda) {
+    if (std::string(model.flow->kind()) != "realnvp" && backend.requested != "cuda") {
+      if (comm.root())
+        spdlog::info("backend auto: the map stage runs on the CPU ({}'s flow.kind = \"{}\" has no CUDA implementation)",
+                     model_path, model.flow->kind());
+    } else {
+      all_or_none(comm, [&] { gpu = std::make_unique<CudaMapper>(model.pre, *model.flow, sys[0], sys[1]); });
+      if (comm.root()) spdlog::info("map on the GPU: {}", gpu->description());
+    }
+  }
+#endif
   nlohmann::json summary;
   for (Direction dir : {Direction::a_to_b, Direction::b_to_a}) {
     const bool ab = dir == Direction::a_to_b;
@@ -156,8 +175,15 @@ int cmd_map(const MapArgs& args, const Comm& comm, const Accelerators& acc) {
           src->rows().observable("mc_moves", first, k, moves_d);
           for (std::int64_t i = 0; i < k; ++i) moves[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(moves_d[static_cast<std::size_t>(i)]);
         }
-        m = map_configurations(model.pre, *model.flow, sys[ab ? 0 : 1], sys[ab ? 1 : 0], dir, x,
-                               [&](std::size_t j) { progress.update(static_cast<double>(done + static_cast<std::int64_t>(j)) * comm.size()); });
+        const auto report = [&](std::size_t j) {
+          progress.update(static_cast<double>(done + static_cast<std::int64_t>(j)) * comm.size());
+        };
+#ifdef BOLTZMAP_HAVE_CUDA
+        if (gpu)
+          m = gpu->map(dir, x, report);
+        else
+#endif
+          m = map_configurations(model.pre, *model.flow, sys[ab ? 0 : 1], sys[ab ? 1 : 0], dir, x, report);
         // A finite configuration mapped by a finite flow has a finite log-Jacobian and mapped
         // coordinates; its log-weight may be −∞ (weight zero) but never NaN.
         for (std::size_t i = 0; i < m.log_jacobian.size(); ++i) {

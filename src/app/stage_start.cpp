@@ -11,15 +11,17 @@
 namespace boltzmap {
 
 Backend resolve_stage_backend(const Experiment& e, PipelineStage s, const Accelerators& acc) {
-  // The train stage's CUDA steps exist for the real-NVP only (flow/train_steps_cuda.hpp).
-  if (s == PipelineStage::train && e.flow.kind != "realnvp") {
+  // The train and map stages' CUDA code exists for the real-NVP only (flow/train_steps_cuda.hpp,
+  // analysis/mapping_cuda.hpp).
+  if ((s == PipelineStage::train || s == PipelineStage::map) && e.flow.kind != "realnvp") {
     const std::string why = "flow.kind = \"" + e.flow.kind + "\" has no CUDA implementation in this version";
+    const std::string stage = stage_name(s);
     if (e.backend == "cuda")
-      throw Error(ExitCode::backend, e.source_file + ": backend = \"cuda\" for the train stage, but " + why +
+      throw Error(ExitCode::backend, e.source_file + ": backend = \"cuda\" for the " + stage + " stage, but " + why +
                                          "; use backend = \"cpu\" or \"auto\"");
     Backend b = resolve_backend("cpu", s, acc, e.source_file);
     b.requested = e.backend;
-    if (e.backend == "auto") b.reason = "backend auto: the train stage runs on the CPU (" + why + ")";
+    if (e.backend == "auto") b.reason = "backend auto: the " + stage + " stage runs on the CPU (" + why + ")";
     return b;
   }
   return resolve_backend(e.backend, s, acc, e.source_file);

@@ -46,9 +46,9 @@ bool has_cuda_implementation(PipelineStage s) {
   switch (s) {  // issue 14 fills the table stage by stage
     case PipelineStage::sample: return true;  // the CUDA MC engine (sampling/mc_engine.hpp, kernels/mcmc.cu)
     case PipelineStage::train: return true;  // the real-NVP's steps on the GPU (flow/train_steps_cuda.hpp)
+    case PipelineStage::map: return true;  // the real-NVP's mapping and weights on the GPU (analysis/mapping_cuda.hpp)
     case PipelineStage::analyze: return true;  // the per-chunk pair histograms and sums (analysis/set_kernels.hpp, kernels/analysis.cu)
-    case PipelineStage::preprocess:
-    case PipelineStage::map: return false;
+    case PipelineStage::preprocess: return false;  // fitted once, on the CPU (the device runs the fitted transform)
   }
   return false;
 }

@@ -12,6 +12,7 @@
 #include "flow/realnvp.hpp"
 #include "flow/realnvp_cuda.hpp"
 #include "loss.cuh"
+#include "transforms/preprocessor_cuda.hpp"
 #ifdef BOLTZMAP_HAVE_NCCL
 #include "parallel/gradient_reducer_nccl.hpp"
 #endif
@@ -32,48 +33,66 @@ const RealNvp<float>& as_realnvp(const Flow<float>& flow) {
 
 struct CudaTrainSteps::Impl {
   CudaRealNvp flow;
+  CudaPreprocessor pre;
   CudaAdam adam;
   CudaLatentEnergy energy_a, energy_b;
   CudaLossWorkspace work;
   const GradientReducer* reducer;
   cuda::DeviceBuffer<float> grad;  // [parameters]
   cuda::DeviceBuffer<float> z_a, z_b;  // [capacity][width]
+  cuda::DeviceBuffer<float> x_a, x_b;  // [capacity][N][D]
+  cuda::DeviceBuffer<int> choices;     // [4][capacity]: centre_a, element_a, centre_b, element_b
   cuda::DeviceBuffer<int> finite{1};
   std::vector<float> host_grad;  // the gradient's trip through the host for an MPI reducer
   int capacity = 0;
-  Impl(const RealNvp<float>& f, const LatentEnergy& ea, const LatentEnergy& eb, const GradientReducer* r)
-      : flow(f), adam(f.parameter_count(), flow.stream()), energy_a(ea), energy_b(eb), reducer(r),
+  Impl(const RealNvp<float>& f, const Preprocessor& p, const LatentEnergy& ea, const LatentEnergy& eb,
+       const GradientReducer* r)
+      : flow(f), pre(p, flow.stream()), adam(f.parameter_count(), flow.stream()), energy_a(ea), energy_b(eb), reducer(r),
         grad(f.parameter_count()) {}
 };
 
-CudaTrainSteps::CudaTrainSteps(const Flow<float>& flow, const Adam& adam, const LatentEnergy& energy_a,
-                               const LatentEnergy& energy_b, const GradientReducer* reducer)
-    : impl_(std::make_unique<Impl>(as_realnvp(flow), energy_a, energy_b, reducer)) {
+CudaTrainSteps::CudaTrainSteps(const Flow<float>& flow, const Adam& adam, const Preprocessor& pre,
+                               const LatentEnergy& energy_a, const LatentEnergy& energy_b, const GradientReducer* reducer)
+    : impl_(std::make_unique<Impl>(as_realnvp(flow), pre, energy_a, energy_b, reducer)) {
   impl_->adam.load(adam);
 }
 
 CudaTrainSteps::~CudaTrainSteps() = default;
 
-LossValues CudaTrainSteps::losses_and_gradient(const Flow<float>::Mat& z_a, const Flow<float>::Mat& z_b,
-                                               double lambda_dir, double lambda_inv, std::int64_t batch_rows,
-                                               bool* finite) {
+LossValues CudaTrainSteps::losses_and_gradient(RawBatch a, RawBatch b, double lambda_dir, double lambda_inv,
+                                               std::int64_t batch_rows, bool* finite) {
   Impl& s = *impl_;
   const int width = s.flow.width();
+  const std::size_t row = static_cast<std::size_t>(s.pre.n_particles()) * s.pre.dim();
   cudaStream_t st = s.flow.stream();
-  const int rows = static_cast<int>(std::max(z_a.rows(), z_b.rows()));
+  const int rows = std::max(a.rows, b.rows);
   if (rows > s.capacity) {
-    s.z_a = cuda::DeviceBuffer<float>(static_cast<std::size_t>(rows) * width);
-    s.z_b = cuda::DeviceBuffer<float>(static_cast<std::size_t>(rows) * width);
+    const auto r = static_cast<std::size_t>(rows);
+    s.z_a = cuda::DeviceBuffer<float>(r * width);
+    s.z_b = cuda::DeviceBuffer<float>(r * width);
+    s.x_a = cuda::DeviceBuffer<float>(r * row);
+    s.x_b = cuda::DeviceBuffer<float>(r * row);
+    s.choices = cuda::DeviceBuffer<int>(4 * r);
     s.capacity = rows;
   }
-  // The host batches stay alive (the Trainer's buffers) until the synchronisation below.
-  if (z_a.size() > 0)
-    CUDA_CHECK(cudaMemcpyAsync(s.z_a.data(), z_a.data(), sizeof(float) * z_a.size(), cudaMemcpyHostToDevice, st));
-  if (z_b.size() > 0)
-    CUDA_CHECK(cudaMemcpyAsync(s.z_b.data(), z_b.data(), sizeof(float) * z_b.size(), cudaMemcpyHostToDevice, st));
+  // The raw batches to the device and preprocessed there. The host arrays (the Trainer's buffers)
+  // stay alive until the synchronisation below.
+  const auto upload = [&](RawBatch h, float* x, int* choices) {
+    if (h.rows <= 0) return;
+    const auto r = static_cast<std::size_t>(h.rows);
+    CUDA_CHECK(cudaMemcpyAsync(x, h.x, sizeof(float) * r * row, cudaMemcpyHostToDevice, st));
+    CUDA_CHECK(cudaMemcpyAsync(choices, h.centre, sizeof(int) * r, cudaMemcpyHostToDevice, st));
+    CUDA_CHECK(cudaMemcpyAsync(choices + s.capacity, h.element, sizeof(int) * r, cudaMemcpyHostToDevice, st));
+  };
+  int* ch = s.choices.data();
+  upload(a, s.x_a.data(), ch);
+  upload(b, s.x_b.data(), ch + 2 * static_cast<std::size_t>(s.capacity));
+  s.pre.forward(s.x_a.data(), ch, ch + s.capacity, a.rows, s.z_a.data());
+  s.pre.forward(s.x_b.data(), ch + 2 * static_cast<std::size_t>(s.capacity), ch + 3 * static_cast<std::size_t>(s.capacity),
+                b.rows, s.z_b.data());
   s.grad.fill_bytes(0, st);
-  cuda_losses(s.flow, s.energy_a, s.energy_b, s.z_a.data(), static_cast<int>(z_a.rows()), s.z_b.data(),
-              static_cast<int>(z_b.rows()), lambda_dir, lambda_inv, s.grad.data(), s.work, batch_rows);
+  cuda_losses(s.flow, s.energy_a, s.energy_b, s.z_a.data(), a.rows, s.z_b.data(), b.rows, lambda_dir, lambda_inv,
+              s.grad.data(), s.work, batch_rows);
   if (s.reducer) {
 #ifdef BOLTZMAP_HAVE_NCCL
     if (const auto* nccl = dynamic_cast<const NcclGradientReducer*>(s.reducer)) {
@@ -92,6 +111,7 @@ LossValues CudaTrainSteps::losses_and_gradient(const Flow<float>::Mat& z_a, cons
   int flag = 0;
   CUDA_CHECK(cudaMemcpyAsync(&flag, s.finite.data(), sizeof flag, cudaMemcpyDeviceToHost, st));
   const CudaLossValues v = cuda_loss_values(s.flow, s.work);  // synchronises the stream
+  s.pre.check();  // a relabelling that met a non-finite coordinate (none: returns at once)
   *finite = flag == 1;
   return {v.dir, v.inv};
 }

@@ -3,9 +3,12 @@
 // (CudaRealNvp, CudaAdam), the losses and their gradient are cuda_losses (flow/loss_cuda.hpp), the
 // gradient is summed over the trainer ranks by NCCL on the device (NcclGradientReducer) or, where
 // make_gradient_reducer chose MPI, through the host, and its finiteness is checked on the device.
-// The batches are preprocessed on the host as before (bench_flow's batch_preprocessing_seconds
-// says what that costs) and copied in; per step the host waits once, for the two loss values and
-// the finite flag, so that a non-finite step is refused before Adam moves anything — as on the CPU.
+// The batches come in raw — the configurations and their (centre, symmetry) draws, as gathered
+// by the Trainer — and are preprocessed on the device (transforms/preprocessor_cuda.hpp: the CPU's
+// own row functions, then the PCA as one SGEMM), so the host's share of a step is a gather and a
+// copy (bench_flow's batch_preprocessing_seconds is what the host would otherwise spend). Per
+// step the host waits once, for the two loss values and the finite flag, so that a non-finite
+// step is refused before Adam moves anything — as on the CPU.
 // The host's copies of the parameters and moments (Trainer::flow(), Trainer::adam) are brought up
 // to date by download() (the Trainer calls it before validation, checkpoints and the model file)
 // and pushed by upload() (after a restore).
@@ -19,24 +22,35 @@
 #include "flow/flow.hpp"
 #include "flow/loss.hpp"
 #include "parallel/gradient_reducer.hpp"
+#include "transforms/preprocessor.hpp"
 
 namespace boltzmap {
 
+// A batch as the Trainer gathers it (host memory): x [rows][N][D] and each row's draws.
+struct RawBatch {
+  const float* x = nullptr;
+  const int* centre = nullptr;
+  const int* element = nullptr;
+  int rows = 0;
+};
+
 class CudaTrainSteps {
  public:
-  // flow must be a RealNvp<float> (else Error(backend)); the energies are the trainer's clamped
-  // ones; reducer: the trainers' (null when training alone). Copies the flow and adam to the device.
-  CudaTrainSteps(const Flow<float>& flow, const Adam& adam, const LatentEnergy& energy_a, const LatentEnergy& energy_b,
-                 const GradientReducer* reducer);
+  // flow must be a RealNvp<float> (else Error(backend)); pre: the fitted preprocessing; the
+  // energies are the trainer's clamped ones; reducer: the trainers' (null when training alone).
+  // Copies the flow, adam and the preprocessing to the device.
+  CudaTrainSteps(const Flow<float>& flow, const Adam& adam, const Preprocessor& pre, const LatentEnergy& energy_a,
+                 const LatentEnergy& energy_b, const GradientReducer* reducer);
   ~CudaTrainSteps();
   CudaTrainSteps(const CudaTrainSteps&) = delete;
   CudaTrainSteps& operator=(const CudaTrainSteps&) = delete;
 
-  // This rank's share of a step (z_a may have no rows): the losses (this share's part, not yet
+  // This rank's share of a step (a may have no rows): the losses (this share's part, not yet
   // summed over the ranks) and the whole batch's gradient (summed over the trainer ranks) on the
-  // device; *finite: whether every gradient element is finite.
-  LossValues losses_and_gradient(const Flow<float>::Mat& z_a, const Flow<float>::Mat& z_b, double lambda_dir,
-                                 double lambda_inv, std::int64_t batch_rows, bool* finite);
+  // device; *finite: whether every gradient element is finite. A row whose relabelling meets a
+  // non-finite coordinate is numerical_error.
+  LossValues losses_and_gradient(RawBatch a, RawBatch b, double lambda_dir, double lambda_inv, std::int64_t batch_rows,
+                                 bool* finite);
   // Adam's step on the device with the gradient of the last losses_and_gradient.
   void step(double lr);
   // The device's parameters and moments into the host's flow and adam (synchronises).

@@ -97,7 +97,7 @@ Trainer::~Trainer() = default;
 std::string Trainer::use_cuda_steps() {
 #ifdef BOLTZMAP_HAVE_CUDA
   if (group_size_ > 1) reducer_ = make_gradient_reducer(*trainers_, true);
-  cuda_ = std::make_unique<CudaTrainSteps>(*flow_, adam, energy_a_, energy_b_, group_size_ > 1 ? reducer_.get() : nullptr);
+  cuda_ = std::make_unique<CudaTrainSteps>(*flow_, adam, pre_, energy_a_, energy_b_, group_size_ > 1 ? reducer_.get() : nullptr);
   return cuda_->description();
 #else
   throw Error(ExitCode::backend, "the CUDA training steps need a build with CUDA (-DBOLTZMAP_CUDA=ON)");
@@ -113,8 +113,8 @@ std::pair<int, std::int64_t> Trainer::phase_of(std::int64_t epoch) const {
   return {static_cast<int>(phases.size()) - 1, phases.back().epochs};
 }
 
-void Trainer::preprocess(std::span<const float> set, std::span<const std::int64_t> rows, bool training,
-                         std::uint64_t id0, Flow<float>::Mat& z, PreprocessBuffers& buf) const {
+void Trainer::gather(std::span<const float> set, std::span<const std::int64_t> rows, bool training,
+                     std::uint64_t id0, PreprocessBuffers& buf) const {
   const int stride = n_ * d_, k = static_cast<int>(rows.size());
   buf.x.resize(static_cast<std::size_t>(k) * stride);
   for (int i = 0; i < k; ++i) std::copy_n(set.data() + rows[i] * stride, stride, buf.x.data() + static_cast<std::size_t>(i) * stride);
@@ -124,6 +124,12 @@ void Trainer::preprocess(std::span<const float> set, std::span<const std::int64_
     pre_.training_choices(seed_augment_, id0, buf.centre, buf.element);
   else
     Preprocessor::evaluation_choices(buf.centre, buf.element);
+}
+
+void Trainer::preprocess(std::span<const float> set, std::span<const std::int64_t> rows, bool training,
+                         std::uint64_t id0, Flow<float>::Mat& z, PreprocessBuffers& buf) const {
+  gather(set, rows, training, id0, buf);
+  const int k = static_cast<int>(rows.size());
   z.resize(k, pre_.latent_dim());
   pre_.forward(BatchView{buf.x.data(), k, n_, d_}, buf.centre, buf.element, z.data());
 }
@@ -134,15 +140,30 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
   const std::uint64_t id0 = static_cast<std::uint64_t>(step_) * 2 * batch;
   // This trainer rank's share of the batch: rows [mine) of B's and of the pool's, with the
   // augmentation draws of those rows (keyed by their place in the whole batch).
+  // On CUDA the rows and their choices go to the device as they are (CudaTrainSteps preprocesses
+  // them there); on the CPU they are preprocessed here.
   const Range mine = block_of(k, group_rank_, group_size_);
-  preprocess(data_.b_train, rows.subspan(mine.begin, mine.count()), true, id0 + mine.begin, b.zb, b.pre);
+  gather(data_.b_train, rows.subspan(mine.begin, mine.count()), true, id0 + mine.begin, b.pre);
+  if (!cuda_) {
+    b.zb.resize(b.pre.centre.size(), pre_.latent_dim());
+    pre_.forward(BatchView{b.pre.x.data(), static_cast<int>(b.pre.centre.size()), n_, d_}, b.pre.centre, b.pre.element,
+                 b.zb.data());
+  }
   if (P.lambda_inv > 0) {
     const std::span<const float> a = pool_->next_batch(step_, k, mine);
     b.first_rows.resize(static_cast<std::size_t>(mine.count()));
     std::iota(b.first_rows.begin(), b.first_rows.end(), std::int64_t{0});
-    preprocess(a, b.first_rows, true, id0 + batch + mine.begin, b.za, b.pre);
+    gather(a, b.first_rows, true, id0 + batch + mine.begin, b.pre_a);
   } else {
-    b.za.resize(0, pre_.latent_dim());
+    b.pre_a.x.clear();
+    b.pre_a.centre.clear();
+    b.pre_a.element.clear();
+  }
+  if (!cuda_) {
+    b.za.resize(b.pre_a.centre.size(), pre_.latent_dim());
+    if (b.za.rows() > 0)
+      pre_.forward(BatchView{b.pre_a.x.data(), static_cast<int>(b.pre_a.centre.size()), n_, d_}, b.pre_a.centre,
+                   b.pre_a.element, b.za.data());
   }
   // The whole batch's gradient and losses on every trainer rank, before anything can throw: the
   // checks below then fail (or pass) on every rank alike.
@@ -150,7 +171,10 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
   bool grad_finite = true;
   if (cuda_) {
 #ifdef BOLTZMAP_HAVE_CUDA
-    L = cuda_->losses_and_gradient(b.za, b.zb, P.lambda_dir, P.lambda_inv, k, &grad_finite);  // gradient reduced
+    const auto raw = [](const PreprocessBuffers& p) {
+      return RawBatch{p.x.data(), p.centre.data(), p.element.data(), static_cast<int>(p.centre.size())};
+    };
+    L = cuda_->losses_and_gradient(raw(b.pre_a), raw(b.pre), P.lambda_dir, P.lambda_inv, k, &grad_finite);  // gradient reduced
 #endif
   } else {
     b.grad.assign(flow_->parameter_count(), 0.0f);

@@ -154,12 +154,15 @@ class Trainer {
   struct StepBuffers {
     std::vector<std::int64_t> order;       // this epoch's order of B's training rows
     std::vector<std::int64_t> first_rows;  // 0, 1, …, k − 1
-    PreprocessBuffers pre;
+    PreprocessBuffers pre, pre_a;  // B's rows, the pool's (A's) rows
     Flow<float>::Mat za, zb;
     ParamVector<float> grad;
     LossWorkspace<float> loss;
   };
 
+  // The given rows of a set and their (c, g) choices (training or evaluation) into buf.
+  void gather(std::span<const float> set, std::span<const std::int64_t> rows, bool training, std::uint64_t id0,
+              PreprocessBuffers& buf) const;
   // z = the preprocessed batch of the given rows of a set, with training or evaluation choices.
   void preprocess(std::span<const float> set, std::span<const std::int64_t> rows, bool training, std::uint64_t id0,
                   Flow<float>::Mat& z, PreprocessBuffers& buf) const;

@@ -3,13 +3,15 @@
 // LinearAssignment solves min Σ_i cost[i][σ(i)] over permutations σ exactly in O(n³) worst case
 // with Jonker–Volgenant's shortest augmenting paths (a row-reduction start, then one Dijkstra
 // search per row left unassigned); on near-lattice liquids most rows are placed by the start and
-// a call costs close to O(n²). periodic_cost builds the cost matrix. CPU only: relabelling runs in
-// the data pipeline, not on the device.
+// a call costs close to O(n²). periodic_cost (assignment_core.hpp) builds the cost matrix. The
+// algorithm is assignment_core.hpp's solve_assignment, which the CUDA preprocessing runs too.
 // Tests: tests/transforms/test_assignment.cpp (brute force over all permutations for n ≤ 8, an
 // optimality certificate for n = 31, greedy/random comparisons, boundary and tie cases).
 // Bench: bench/bench_assignment.cpp.
 #pragma once
 #include <vector>
+
+#include "transforms/assignment_core.hpp"
 
 namespace boltzmap {
 
@@ -42,10 +44,5 @@ class LinearAssignment {
   std::vector<int> todo_;         // columns not yet scanned in the current search
   std::vector<int> scanned_;      // columns scanned in the current search, in order
 };
-
-// The periodic squared-distance cost of METHOD.md: cost[i][s] = |minimum_image(x_i − site_s)|².
-// x: [particle][dim] float32 (n particles); sites: [site][dim] double (n sites); box side L;
-// cost: [particle][site] row-major n×n, double. The differences are taken in double.
-void periodic_cost(const float* x, const double* sites, int n, int dim, double L, double* cost);
 
 }  // namespace boltzmap

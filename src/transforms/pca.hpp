@@ -30,6 +30,12 @@ class Pca {
   // W⁻¹ = VΛ^(1/2) (or V) in double: y = W⁻¹ z + μ; its transpose carries gradients back to z.
   Eigen::MatrixXd inverse_matrix() const;
 
+  // The float copies that forward() and inverse() use (W, W⁻¹, μ): the CUDA preprocessing's
+  // products use the same numbers.
+  const Eigen::MatrixXf& forward_matrix_f() const { return w_; }
+  const Eigen::MatrixXf& inverse_matrix_f() const { return w_inv_; }
+  const Eigen::VectorXf& mean_f() const { return mean_f_; }
+
   // out[r] = W (in[r] − μ); in and out are [rows][m] (may not alias).
   void forward(BatchView in, float* out) const;
   // out[r] = W⁻¹ in[r] + μ.

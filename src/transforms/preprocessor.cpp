@@ -2,12 +2,13 @@
 #include "transforms/preprocessor.hpp"
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "physics/box.hpp"
 #include "core/rng.hpp"
-#include "transforms/centre.hpp"
-#include "transforms/drop.hpp"
+#include "transforms/preprocess_row.hpp"
 #include "transforms/symmetry.hpp"
 #include "transforms/wrap.hpp"
 
@@ -36,12 +37,7 @@ double Preprocessor::box_log_det() const {
 
 void scale_coordinates(std::span<float> x, double factor, double L_new) {
   if (factor == 1.0) return;
-  const double inv = 1.0 / L_new;
-  for (float& v : x) {
-    float y = static_cast<float>(wrap_into_box(static_cast<double>(v) * factor, L_new, inv));
-    if (!(y < static_cast<float>(L_new))) y = 0.0f;  // the float rounding of a value just below L_new
-    v = y;
-  }
+  for (float& v : x) v = scale_coordinate(v, factor, L_new);
 }
 
 void Preprocessor::into_preprocessing_box(char label, std::span<float> x) const {
@@ -68,17 +64,40 @@ void Preprocessor::evaluation_choices(std::span<int> centre, std::span<int> elem
   std::fill(element.begin(), element.end(), 0);
 }
 
+PreprocessRowParams Preprocessor::row_params(bool wrap) const {
+  PreprocessRowParams p;
+  p.n = n_;
+  p.dim = dim_;
+  p.L = L_;
+  p.relabel = !settings_.torus;
+  p.sites = relabel_.site_coordinates().data();
+  p.centres = wrap && fitted() ? centres_.data() : nullptr;
+  return p;
+}
+
 void Preprocessor::canonical(BatchView x, std::span<const int> centre, std::span<const int> element, float* y,
                              bool wrap) const {
-  std::vector<float> work(x.span().begin(), x.span().end());
-  BatchView w{work.data(), x.rows, n_, dim_};
-  std::vector<float> shift(static_cast<size_t>(x.rows) * dim_);
-  centre_forward(w, centre, L_, shift);
-  symmetry_forward(w, element, L_);
-  BatchView out{y, x.rows, n_ - 1, dim_};
-  drop_forward(w, centre, out);
-  if (!settings_.torus) relabel_.forward(out);
-  if (wrap) wrap_forward(out, centres_, L_);
+  const PreprocessRowParams p = row_params(wrap);
+  const int m = latent_dim();
+  std::string failure;  // an exception must not leave an OpenMP region: keep the first message
+#pragma omp parallel
+  {
+    // One row's workspace per thread, allocated once per call.
+    std::vector<float> f(preprocess_row_floats(n_, dim_));
+    std::vector<double> d(preprocess_row_doubles(n_));
+    std::vector<int> i(preprocess_row_ints(n_));
+    const PreprocessRowScratch scratch = preprocess_row_scratch(f.data(), d.data(), i.data(), n_, dim_);
+#pragma omp for schedule(static)
+    for (int r = 0; r < x.rows; ++r) {
+      const int bad = canonical_row(p, x.row(r), centre[r], element[r], y + static_cast<std::size_t>(r) * m, scratch);
+      if (bad >= 0) {
+#pragma omp critical
+        if (failure.empty())
+          failure = "relabelling configuration " + std::to_string(r) + ": cost row " + std::to_string(bad) + " has NaN or inf";
+      }
+    }
+  }
+  if (!failure.empty()) throw numerical_error(failure);
 }
 
 void Preprocessor::fit(std::span<const BatchView> training, std::uint64_t seed) {
@@ -125,11 +144,11 @@ void Preprocessor::forward(BatchView x, std::span<const int> centre, std::span<c
 }
 
 void Preprocessor::inverse(const float* z, BatchView x) const {
-  AlignedFloats y(static_cast<size_t>(x.rows) * latent_dim());
-  BatchView yv{y.data(), x.rows, n_ - 1, dim_};
-  pca_.inverse(z, BatchView{y.data(), x.rows, 1, latent_dim()});
-  wrap_inverse(yv, L_);
-  drop_inverse(yv, L_, x);
+  const int m = latent_dim();
+  AlignedFloats y(static_cast<size_t>(x.rows) * m);
+  pca_.inverse(z, BatchView{y.data(), x.rows, 1, m});
+  const PreprocessRowParams p = row_params(true);
+  for (int r = 0; r < x.rows; ++r) uncanonical_row(p, y.data() + static_cast<size_t>(r) * m, x.row(r));
 }
 
 void Preprocessor::in_domain(const float* z, int rows, std::span<std::uint8_t> inside) const {
@@ -141,25 +160,16 @@ void Preprocessor::in_domain(const float* z, int rows, std::span<std::uint8_t> i
   const int m = latent_dim();
   AlignedFloats y(static_cast<size_t>(rows) * m);
   pca_.inverse(z, BatchView{y.data(), rows, 1, m});
-  // Window test first; only rows that pass it are relabelled (a non-finite coordinate fails it,
-  // and the assignment solver must never see one).
-  std::vector<int> pass;
-  const double half = 0.5 * L_;
-  for (int r = 0; r < rows; ++r) {
-    bool ok = true;
-    for (int j = 0; j < m; ++j) {
-      const double u = static_cast<double>(y[static_cast<size_t>(r) * m + j]) - centres_[j];
-      ok &= u >= -half && u < half;
-    }
-    inside[r] = 0;
-    if (ok) pass.push_back(r);
+  const PreprocessRowParams p = row_params(true);
+#pragma omp parallel
+  {
+    std::vector<float> f(preprocess_row_floats(n_, dim_));
+    std::vector<double> d(preprocess_row_doubles(n_));
+    std::vector<int> i(preprocess_row_ints(n_));
+    const PreprocessRowScratch scratch = preprocess_row_scratch(f.data(), d.data(), i.data(), n_, dim_);
+#pragma omp for schedule(static)
+    for (int r = 0; r < rows; ++r) inside[r] = in_domain_row(p, y.data() + static_cast<size_t>(r) * m, scratch);
   }
-  AlignedFloats packed(pass.size() * static_cast<size_t>(m));
-  for (size_t k = 0; k < pass.size(); ++k)
-    std::copy_n(y.data() + static_cast<size_t>(pass[k]) * m, m, packed.data() + k * m);
-  std::vector<std::uint8_t> identity(pass.size());
-  relabel_.forward(BatchView{packed.data(), static_cast<int>(pass.size()), n_ - 1, dim_}, identity);
-  for (size_t k = 0; k < pass.size(); ++k) inside[pass[k]] = identity[k];
 }
 
 }  // namespace boltzmap

@@ -33,6 +33,7 @@
 #include "core/config.hpp"
 #include "transforms/batch.hpp"
 #include "transforms/pca.hpp"
+#include "transforms/preprocess_row.hpp"
 #include "transforms/relabel.hpp"
 
 namespace boltzmap {
@@ -88,6 +89,10 @@ class Preprocessor {
   const Relabel& relabel() const { return relabel_; }
   const std::vector<double>& wrap_centres() const { return centres_; }
   const Pca& pca() const { return pca_; }
+  // What the per-row functions (preprocess_row.hpp) need, pointing into this object: the sites,
+  // and the wrap centres when `wrap` and fitted (else null: no wrap). For the CUDA preprocessing,
+  // which copies the arrays to the device.
+  PreprocessRowParams row_params(bool wrap) const;
   // Restores a fitted state (model file).
   void set_state(std::vector<double> wrap_centres, Pca pca);
 

@@ -6,7 +6,6 @@
 #include "core/error.hpp"
 #include "physics/box.hpp"
 #include "physics/lattice.hpp"
-#include "transforms/assignment.hpp"
 
 namespace boltzmap {
 
@@ -32,27 +31,21 @@ void Relabel::forward(BatchView b, std::span<std::uint8_t> identity) const {
   std::string failure;  // an exception must not leave an OpenMP region: keep the first message
 #pragma omp parallel
   {
-    LinearAssignment solver(n_);  // one per thread, allocated once per call
-    std::vector<double> cost(static_cast<size_t>(n_) * n_);
-    std::vector<int> site_of(n_);
+    // One workspace per thread, allocated once per call.
+    std::vector<double> cost(static_cast<size_t>(n_) * n_), work_d(assignment_work_doubles(n_));
+    std::vector<int> site_of(n_), work_i(assignment_work_ints(n_));
     std::vector<float> tmp(static_cast<size_t>(n_) * dim_);
+    const AssignmentWork w = assignment_work(work_d.data(), work_i.data(), n_);
 #pragma omp for schedule(static)
     for (int r = 0; r < b.rows; ++r) {
-      float* x = b.row(r);
-      periodic_cost(x, sites_.data(), n_, dim_, L_, cost.data());
-      try {
-        solver.solve(cost.data(), n_, site_of.data());
-      } catch (const std::exception& e) {
+      bool same = false;
+      const int bad = relabel_row(b.row(r), sites_.data(), n_, dim_, L_, cost.data(), site_of.data(), tmp.data(), w, &same);
+      if (bad >= 0) {
 #pragma omp critical
-        if (failure.empty()) failure = "relabelling configuration " + std::to_string(r) + ": " + e.what();
+        if (failure.empty())
+          failure = "relabelling configuration " + std::to_string(r) + ": cost row " + std::to_string(bad) + " has NaN or inf";
         continue;
       }
-      bool same = true;
-      for (int i = 0; i < n_; ++i) {
-        same &= site_of[i] == i;
-        for (int d = 0; d < dim_; ++d) tmp[site_of[i] * dim_ + d] = x[i * dim_ + d];
-      }
-      std::copy(tmp.begin(), tmp.end(), x);
       if (!identity.empty()) identity[r] = same;
     }
   }

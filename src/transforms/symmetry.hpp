@@ -4,8 +4,9 @@
 // symmetries of U (log|det| = 0). Element g enumerates (permutation, signs):
 // g = perm_index·2^D + sign_bits. Tests: tests/transforms/test_layers.cpp.
 #pragma once
-#include <array>
 #include <span>
+
+#include "core/hd.hpp"
 
 #include "physics/box.hpp"
 #include "transforms/batch.hpp"
@@ -13,15 +14,17 @@
 namespace boltzmap {
 
 struct SignedPermutation {
-  std::array<int, 3> perm{0, 1, 2};
-  std::array<int, 3> sign{1, 1, 1};
+  int perm[3] = {0, 1, 2};
+  int sign[3] = {1, 1, 1};
 };
 
-inline int symmetry_group_order(int dim) { return dim == 2 ? 8 : 48; }
+BOLTZMAP_HD int symmetry_group_order(int dim) { return dim == 2 ? 8 : 48; }
 
-inline SignedPermutation symmetry_element(int g, int dim) {
-  static constexpr int perms2[2][3] = {{0, 1, 2}, {1, 0, 2}};
-  static constexpr int perms3[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+// Host and device code (the tables are local constants: device code may not have statics).
+BOLTZMAP_HD SignedPermutation symmetry_element(int g, int dim) {
+  // The permutations in lexicographic order: 2D {01, 10}; 3D {012, 021, 102, 120, 201, 210}.
+  constexpr int perms2[2][3] = {{0, 1, 2}, {1, 0, 2}};
+  constexpr int perms3[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
   SignedPermutation e;
   const int p = g >> dim, bits = g & ((1 << dim) - 1);
   for (int d = 0; d < dim; ++d) {
@@ -32,7 +35,7 @@ inline SignedPermutation symmetry_element(int g, int dim) {
 }
 
 // The inverse element: x_{p(d)} = L/2 + s_d (y_d − L/2)  ⇒  q(p(d)) = d with the same sign.
-inline SignedPermutation inverse_element(const SignedPermutation& e, int dim) {
+BOLTZMAP_HD SignedPermutation inverse_element(const SignedPermutation& e, int dim) {
   SignedPermutation inv;
   for (int d = 0; d < dim; ++d) {
     inv.perm[e.perm[d]] = d;
@@ -41,15 +44,19 @@ inline SignedPermutation inverse_element(const SignedPermutation& e, int dim) {
   return inv;
 }
 
-inline void apply_element(BatchView b, int r, const SignedPermutation& e, double L) {
-  const float Lf = static_cast<float>(L), inv = 1.0f / Lf, half = 0.5f * Lf;
-  float* x = b.row(r);
-  for (int i = 0; i < b.particles; ++i) {
+// One configuration x [particles][dim] (dim ≤ 3). Host and device code.
+BOLTZMAP_HD void apply_element_row(float* x, int particles, int dim, const SignedPermutation& e, float L) {
+  const float inv = 1.0f / L, half = 0.5f * L;
+  for (int i = 0; i < particles; ++i) {
     float u[3];
-    for (int d = 0; d < b.dim; ++d) u[d] = x[i * b.dim + d] - half;
-    for (int d = 0; d < b.dim; ++d)
-      x[i * b.dim + d] = wrap_into_box(half + static_cast<float>(e.sign[d]) * u[e.perm[d]], Lf, inv);
+    for (int d = 0; d < dim; ++d) u[d] = x[i * dim + d] - half;
+    for (int d = 0; d < dim; ++d)
+      x[i * dim + d] = wrap_into_box(half + static_cast<float>(e.sign[d]) * u[e.perm[d]], L, inv);
   }
+}
+
+inline void apply_element(BatchView b, int r, const SignedPermutation& e, double L) {
+  apply_element_row(b.row(r), b.particles, b.dim, e, static_cast<float>(L));
 }
 
 // Applies element element[r] to row r.

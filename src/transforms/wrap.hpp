@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "core/hd.hpp"
 #include "physics/box.hpp"
 #include "transforms/batch.hpp"
 
@@ -31,23 +32,27 @@ inline std::vector<double> fit_wrap_centres(BatchView b, double L) {
   return centres;
 }
 
-inline void wrap_forward(BatchView b, std::span<const double> centres, double L) {
-  const int m = b.row_size();
-  for (int r = 0; r < b.rows; ++r) {
-    float* x = b.row(r);
-    for (int j = 0; j < m; ++j) {
-      const double u = static_cast<double>(x[j]) - centres[j];
-      x[j] = static_cast<float>(centres[j] + minimum_image(u, L, 1.0 / L));
-    }
+// One row of m = particles·dim coordinates: y_j = c_j + minimum_image(y_j − c_j) (in double).
+// Host and device code.
+BOLTZMAP_HD void wrap_row(float* x, int m, const double* centres, double L) {
+  for (int j = 0; j < m; ++j) {
+    const double u = static_cast<double>(x[j]) - centres[j];
+    x[j] = static_cast<float>(centres[j] + minimum_image(u, L, 1.0 / L));
   }
 }
 
+// One row of m coordinates back into [0, L) (float). Host and device code.
+BOLTZMAP_HD void wrap_inverse_row(float* x, int m, float L) {
+  const float inv = 1.0f / L;
+  for (int j = 0; j < m; ++j) x[j] = wrap_into_box(x[j], L, inv);
+}
+
+inline void wrap_forward(BatchView b, std::span<const double> centres, double L) {
+  for (int r = 0; r < b.rows; ++r) wrap_row(b.row(r), b.row_size(), centres.data(), L);
+}
+
 inline void wrap_inverse(BatchView b, double L) {
-  const float Lf = static_cast<float>(L), inv = 1.0f / Lf;
-  for (int r = 0; r < b.rows; ++r) {
-    float* x = b.row(r);
-    for (int j = 0; j < b.row_size(); ++j) x[j] = wrap_into_box(x[j], Lf, inv);
-  }
+  for (int r = 0; r < b.rows; ++r) wrap_inverse_row(b.row(r), b.row_size(), static_cast<float>(L));
 }
 
 }  // namespace boltzmap

@@ -45,7 +45,10 @@ grep -q "^analyze (\`run\` runs it)" check3.log && grep -q "^map (up to date" ch
 "$boltzmap" check in.toml --set systems.A.cutoff=9 > bad.log 2>&1; rc=$?
 [[ $rc -eq 3 ]] && grep -q "systems.A.cutoff" bad.log && ok "bad key: exit 3 naming it" || bad "bad key (rc $rc)" bad.log
 "$boltzmap" check in.toml --set backend=cuda > cuda.log 2>&1; rc=$?
-[[ $rc -eq 6 ]] && grep -q "the map.* no CUDA implementation" cuda.log && ok "backend = cuda: exit 6 naming the stages without CUDA" || bad "backend cuda (rc $rc)" cuda.log
+if ! { command -v nvidia-smi > /dev/null && nvidia-smi -L 2> /dev/null | grep -q '^GPU'; }; then
+  [[ $rc -eq 6 ]] && grep -qE "backend = \"cuda\" for the sample stage, but (no CUDA device is visible|this binary was built without CUDA)" cuda.log \
+    && ok "backend = cuda without a GPU: exit 6 saying why" || bad "backend cuda (rc $rc)" cuda.log
+fi
 "$boltzmap" check in.toml --sampler-ranks 2 > split.log 2>&1; rc=$?
 [[ $rc -eq 3 ]] && grep -q -- "--sampler-ranks" split.log && ok "impossible role split: exit 3" || bad "role split (rc $rc)" split.log
 "$boltzmap" check in.toml --no-input --set systems.A.sampler.walkers=1000000 --set systems.A.datasets.evaluation=1000000000000 > disk.log 2>&1; rc=$?

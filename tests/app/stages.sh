@@ -21,7 +21,7 @@ gpu_visible() { command -v nvidia-smi > /dev/null && nvidia-smi -L 2> /dev/null 
 
 # ---- backend = "cuda": refused, exit 6, naming the stage, nothing written. The stages with a
 # CUDA implementation (core/backend.cpp) refuse it only for want of a GPU; the others always.
-cuda_stages=" sample train analyze "
+cuda_stages=" sample train map analyze "
 has_cuda() { [[ $cuda_stages == *" $1 "* ]]; }
 for cmd in sample preprocess train map analyze; do
   if has_cuda $cmd; then
@@ -45,10 +45,17 @@ timeout 60 "$boltzmap" train in.toml --set backend=cuda --set flow.kind=equivari
 [[ $rc -eq 6 ]] && grep -qF 'backend = "cuda" for the train stage, but flow.kind = "equivariant" has no CUDA implementation' cuda_equivariant.log \
   && [[ ! -e out/st ]] && ok "train refuses backend = \"cuda\" for the equivariant flow (exit 6, says why)" \
   || bad "train, equivariant flow, backend = cuda (rc $rc)" cuda_equivariant.log
-timeout 60 "$boltzmap" run in.toml --set backend=cuda > cuda_run.log 2>&1; rc=$?
-[[ $rc -eq 6 ]] && grep -qF "but the map stage has no CUDA implementation" cuda_run.log \
-  && ! grep -q "run: stage" cuda_run.log && [[ ! -e out/st ]] && ok "run refuses backend = \"cuda\" before its first stage" \
-  || bad "run with backend = cuda (rc $rc)" cuda_run.log
+timeout 60 "$boltzmap" map in.toml --set backend=cuda --set flow.kind=equivariant > cuda_equivariant_map.log 2>&1; rc=$?
+[[ $rc -eq 6 ]] && grep -qF 'backend = "cuda" for the map stage, but flow.kind = "equivariant" has no CUDA implementation' cuda_equivariant_map.log \
+  && [[ ! -e out/st ]] && ok "map refuses backend = \"cuda\" for the equivariant flow (exit 6, says why)" \
+  || bad "map, equivariant flow, backend = cuda (rc $rc)" cuda_equivariant_map.log
+if ! gpu_visible; then
+  # Every stage of run has a CUDA implementation: without a GPU the first one is refused, before it starts.
+  timeout 60 "$boltzmap" run in.toml --set backend=cuda > cuda_run.log 2>&1; rc=$?
+  [[ $rc -eq 6 ]] && grep -qE "backend = \"cuda\" for the sample stage, but (no CUDA device is visible|this binary was built without CUDA)" cuda_run.log \
+    && ! grep -q "run: stage" cuda_run.log && [[ ! -e out/st ]] && ok "run refuses backend = \"cuda\" before its first stage" \
+    || bad "run with backend = cuda (rc $rc)" cuda_run.log
+fi
 if ! gpu_visible; then
   timeout 60 "$mpiexec" -n 2 "$boltzmap" train in.toml --set backend=cuda > cuda_np2.log 2>&1; rc=$?
   [[ $rc -eq 6 ]] && grep -qE "backend = \"cuda\" for the train stage, but (no CUDA device is visible|this binary was built without CUDA)" cuda_np2.log \

@@ -15,7 +15,7 @@ namespace boltzmap {
 namespace {
 
 // The stages without a CUDA implementation in this version.
-const PipelineStage kStages[] = {PipelineStage::preprocess, PipelineStage::map};
+const PipelineStage kStages[] = {PipelineStage::preprocess};
 
 Accelerators with_gpu() { return {true, {"Test GPU (sm_90, 80 GiB)"}}; }
 Accelerators without_cuda() { return {false, {}}; }
@@ -33,9 +33,10 @@ template <class F> std::string backend_error(F f) {
   return "";
 }
 
-TEST(Backend, SampleTrainAndAnalyzeHaveACudaImplementation) {
+TEST(Backend, SampleTrainMapAndAnalyzeHaveACudaImplementation) {
   EXPECT_TRUE(has_cuda_implementation(PipelineStage::sample));
   EXPECT_TRUE(has_cuda_implementation(PipelineStage::train));
+  EXPECT_TRUE(has_cuda_implementation(PipelineStage::map));
   EXPECT_TRUE(has_cuda_implementation(PipelineStage::analyze));
   for (PipelineStage s : kStages) EXPECT_FALSE(has_cuda_implementation(s)) << stage_name(s);
 }
@@ -90,7 +91,7 @@ TEST(Backend, AutoRunsEachStageOnTheCpuAndSaysWhy) {
       EXPECT_NE(b.reason.find(std::string("the ") + stage_name(s) + " stage runs on the CPU"), std::string::npos) << b.reason;
       EXPECT_NE(b.reason.find("no CUDA implementation"), std::string::npos) << b.reason;
     }
-  EXPECT_NE(resolve_backend("auto", PipelineStage::map, without_cuda(), "in.toml").reason.find("built without CUDA"),
+  EXPECT_NE(resolve_backend("auto", PipelineStage::preprocess, without_cuda(), "in.toml").reason.find("built without CUDA"),
             std::string::npos);
 }
 
@@ -110,17 +111,21 @@ TEST(Backend, CpuIsTheCpu) {
 }
 
 TEST(Backend, RunNamesEveryStageWithoutCuda) {
-  const std::string what = backend_error([] {
-    resolve_backends("cuda", {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze},
-                     with_gpu(), "in.toml");
-  });
-  EXPECT_NE(what.find("but the map stage has no CUDA implementation"), std::string::npos) << what;
-  // Named before any question of a GPU (here: none); one missing stage above, two here.
+  // run's four stages all have one: with a GPU every one runs on it; without, the first is refused.
+  const auto run = resolve_backends(
+      "cuda", {PipelineStage::sample, PipelineStage::train, PipelineStage::map, PipelineStage::analyze}, with_gpu(), "in.toml");
+  ASSERT_EQ(run.size(), 4u);
+  for (const Backend& b : run) EXPECT_EQ(b.kind, BackendKind::cuda) << b.reason;
+  EXPECT_EQ(backend_error([] {
+              resolve_backends("cuda", {PipelineStage::sample, PipelineStage::map}, cuda_without_gpu(), "in.toml");
+            }),
+            "in.toml: backend = \"cuda\" for the sample stage, but no CUDA device is visible; use backend = \"cpu\" or \"auto\"");
+  // A stage without one is named before any question of a GPU (here: none).
   EXPECT_EQ(backend_error([] {
               resolve_backends("cuda", {PipelineStage::sample, PipelineStage::preprocess, PipelineStage::map}, without_cuda(),
                                "in.toml");
             }),
-            "in.toml: backend = \"cuda\", but the preprocess and map stages have no CUDA implementation in this version; use backend = "
+            "in.toml: backend = \"cuda\", but the preprocess stage has no CUDA implementation in this version; use backend = "
             "\"cpu\" or \"auto\"");
   const auto all = resolve_backends("auto", {PipelineStage::sample, PipelineStage::analyze}, with_gpu(), "in.toml");
   ASSERT_EQ(all.size(), 2u);
