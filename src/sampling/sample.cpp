@@ -1,4 +1,8 @@
-// See sample.hpp.
+// See sample.hpp. The production loop overlaps: at a save that takes no checkpoint, the next
+// chunk of moves is started (McEngine::start; on the GPU it runs while the host works) once the
+// save's frames and energies are on the host, before the host work on them (P_ex, the gather to
+// rank 0); the loop's next advance finishes that chunk. The chunks, and so the recomputations
+// and the data, are those of a run without overlap (tests/app/sample_resume.sh compares bits).
 #include "sampling/sample.hpp"
 
 #include <algorithm>
@@ -147,11 +151,20 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   Progress progress("sample " + sys_name, global_moves, "moves", opt.progress && comm.root());
   double done_moves = static_cast<double>(W) * static_cast<double>(c.moves);
   double drift = c.max_energy_drift;
-  auto advance = [&](std::uint64_t moves, float step) {
-    const std::uint64_t acc = walkers.run(moves, step);
-    done_moves += static_cast<double>(W) * static_cast<double>(moves);
+  std::uint64_t started_moves = 0;  // of the chunk started last
+  auto start_chunk = [&](std::uint64_t moves, float step) {
+    walkers.start(moves, step);
+    started_moves = moves;
+  };
+  auto finish_chunk = [&]() {
+    const std::uint64_t acc = walkers.finish();
+    done_moves += static_cast<double>(W) * static_cast<double>(started_moves);
     progress.update(done_moves);
     return acc;
+  };
+  auto advance = [&](std::uint64_t moves, float step) {
+    start_chunk(moves, step);
+    return finish_chunk();
   };
 
   // ---- the output files, created (and their space reserved) before any walker moves, so a
@@ -190,6 +203,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   std::vector<float> one_config(static_cast<size_t>(stride));
   std::vector<float> frame_buf(static_cast<size_t>(local) * stride);
   std::vector<double> energy_buf(local);
+  std::vector<double> save_energy(local);  // a save's energies, kept while the next chunk runs
   auto checkpoint = [&]() {
     if (pending_count > 0 && comm.root())
       write_saves_file(folder.sample_saves(label, pending_first), pending_first, pending_count, W, N, D, pending_pos,
@@ -255,9 +269,11 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   const std::int64_t every = cfg.sampler.checkpoint_every_saves;
   for (std::int64_t s = pending_first; s < saves; ++s) {
     const std::uint64_t save_at = eq + static_cast<std::uint64_t>(s + 1) * between;
-    while (walkers.moves_done() < save_at) {
-      const std::uint64_t m = std::min(save_at - walkers.moves_done(), chunk_moves);
-      prod_acc += advance(m, step);
+    // The chunks up to the save; the first may be in flight already, started at the last save
+    // with the size this loop would give it.
+    while (walkers.in_flight() || walkers.moves_done() < save_at) {
+      if (!walkers.in_flight()) start_chunk(std::min(save_at - walkers.moves_done(), chunk_moves), step);
+      prod_acc += finish_chunk();
       drift = std::max(drift, walkers.recompute_energies());  // saved energies are exact
       if (walkers.moves_done() == save_at) break;
       const int sig = stop_signal();
@@ -266,13 +282,22 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
         return interrupted(sig);
       }
     }
-    const auto energies = walkers.energies();
+    {
+      const auto en = walkers.energies();
+      std::copy(en.begin(), en.end(), save_energy.begin());
+    }
     walkers.configurations(frame_buf);  // the save's frames (from the device, for the CUDA engine)
+    // The next save's first chunk runs while the host works on this save, unless this save takes
+    // a checkpoint (which reads the walkers' state as of this save). A signal noticed below
+    // finishes that chunk first and checkpoints after it: a state between chunks, as the
+    // while-loop above takes one. The checks are the same on every rank.
+    const bool checkpoint_due = pending_count + 1 >= every || s + 1 == saves;
+    if (!checkpoint_due && between > 0) start_chunk(std::min(between, chunk_moves), step);
     for (int w = 0; w < local; ++w) {
-      if (!std::isfinite(energies[w]))
+      if (!std::isfinite(save_energy[w]))
         throw numerical_error(fmt::format("system {}: walker {} has energy {} at save {}", sys_name, mine.begin + w,
-                                          energies[w], s));
-      series[static_cast<size_t>(w) * saves + s] = energies[w];
+                                          save_energy[w], s));
+      series[static_cast<size_t>(w) * saves + s] = save_energy[w];
       pressure_sum[static_cast<size_t>(w)] +=
           excess_pressure<float>(sys, std::span<const float>(frame_buf.data() + static_cast<size_t>(w) * stride, stride));
     }
@@ -284,12 +309,16 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                        std::span<float>(comm.root() ? pending_pos.data() + static_cast<size_t>(pending_count) * W * stride : nullptr,
                                         comm.root() ? static_cast<size_t>(W) * stride : 0),
                        W, stride);
-    comm.gather_blocks(std::span<const double>(energies.data(), energies.size()),
+    comm.gather_blocks(std::span<const double>(save_energy),
                        std::span<double>(comm.root() ? pending_energy.data() + static_cast<size_t>(pending_count) * W : nullptr,
                                          comm.root() ? static_cast<size_t>(W) : 0),
                        W, 1);
     ++pending_count;
     const int sig = stop_signal();
+    if (sig != 0 && walkers.in_flight()) {  // the chunk ends first: the checkpoint is its state
+      prod_acc += finish_chunk();
+      drift = std::max(drift, walkers.recompute_energies());
+    }
     if (sig != 0 || pending_count >= every || s + 1 == saves) checkpoint();
     if (sig != 0 && s + 1 < saves) return interrupted(sig);
     if (sig != 0 && comm.root())
