@@ -1,7 +1,8 @@
-// See sample.hpp. The production loop overlaps: at a save that takes no checkpoint, the next
-// chunk of moves is started (McEngine::start; on the GPU it runs while the host works) once the
-// save's frames and energies are on the host, before the host work on them (P_ex, the gather to
-// rank 0); the loop's next advance finishes that chunk. The chunks, and so the recomputations
+// See sample.hpp. The production loop overlaps: at every save but the last, the next chunk of
+// moves is started (McEngine::start; on the GPU it runs while the host works) once the save's
+// frames and energies are on the host, before the host work on them (P_ex, the gather to rank 0,
+// a checkpoint: written from those host copies, so it holds the save's state while the walkers
+// move on); the loop's next advance finishes that chunk. The chunks, and so the recomputations
 // and the data, are those of a run without overlap (tests/app/sample_resume.sh compares bits).
 #include "sampling/sample.hpp"
 
@@ -204,7 +205,11 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   std::vector<float> frame_buf(static_cast<size_t>(local) * stride);
   std::vector<double> energy_buf(local);
   std::vector<double> save_energy(local);  // a save's energies, kept while the next chunk runs
-  auto checkpoint = [&]() {
+  std::uint64_t save_moves = 0;             // the moves per walker at that save
+  std::uint64_t checkpoint_moves = c.moves;  // those of the last checkpoint
+  // The state now, between chunks; or, with at_save, that of the save just made, from its host
+  // copies (frame_buf, save_energy, save_moves), the walkers free to run the next chunk.
+  auto checkpoint = [&](bool at_save) {
     if (pending_count > 0 && comm.root())
       write_saves_file(folder.sample_saves(label, pending_first), pending_first, pending_count, W, N, D, pending_pos,
                        pending_energy);
@@ -213,7 +218,8 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     pending_pos.clear();
     pending_energy.clear();
     SampleCheckpoint now;
-    now.moves = walkers.moves_done();
+    now.moves = at_save ? save_moves : walkers.moves_done();
+    checkpoint_moves = now.moves;
     now.step = c.step;
     now.equilibration_accepted = c.equilibration_accepted;
     now.production_accepted = comm.sum(prod_acc);
@@ -221,10 +227,15 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     now.seconds = c.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     now.seconds = comm.max(now.seconds);
     now.saves_done = pending_first;
-    now.positions.resize(static_cast<size_t>(local) * stride);
-    walkers.configurations(now.positions);
-    const auto en = walkers.energies();
-    now.energies.assign(en.begin(), en.end());
+    if (at_save) {
+      now.positions = frame_buf;
+      now.energies = save_energy;
+    } else {
+      now.positions.resize(static_cast<size_t>(local) * stride);
+      walkers.configurations(now.positions);
+      const auto en = walkers.energies();
+      now.energies.assign(en.begin(), en.end());
+    }
     now.pressure_sums = pressure_sum;
     write_sample_checkpoint(ckpt, now, W, stride, e.resolved_toml, label, comm);
   };
@@ -238,7 +249,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
       spdlog::warn("system {}: signal {} ({}) received{}: checkpoint {} saved after {} of {} saves ({} trial moves per "
                    "walker); run the same command to resume",
                    sys_name, sig, strsignal(sig), comm.size() > 1 ? " by one of the ranks" : "", ckpt, pending_first,
-                   saves, walkers.moves_done());
+                   saves, checkpoint_moves);
     }
     st.stopped = sig;
     return st;
@@ -260,7 +271,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     }
     drift = std::max(drift, walkers.recompute_energies());
     const int sig = stop_signal();
-    if (sig != 0 || walkers.moves_done() == eq) checkpoint();
+    if (sig != 0 || walkers.moves_done() == eq) checkpoint(false);
     if (sig != 0) return interrupted(sig);
   }
   if (!cfg.sampler.step_size) spdlog::info("system {}: tuned step size Δ = {:.5g}", sys_name, step);
@@ -278,7 +289,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
       if (walkers.moves_done() == save_at) break;
       const int sig = stop_signal();
       if (sig != 0) {
-        checkpoint();
+        checkpoint(false);
         return interrupted(sig);
       }
     }
@@ -287,12 +298,11 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
       std::copy(en.begin(), en.end(), save_energy.begin());
     }
     walkers.configurations(frame_buf);  // the save's frames (from the device, for the CUDA engine)
-    // The next save's first chunk runs while the host works on this save, unless this save takes
-    // a checkpoint (which reads the walkers' state as of this save). A signal noticed below
-    // finishes that chunk first and checkpoints after it: a state between chunks, as the
-    // while-loop above takes one. The checks are the same on every rank.
-    const bool checkpoint_due = pending_count + 1 >= every || s + 1 == saves;
-    if (!checkpoint_due && between > 0) start_chunk(std::min(between, chunk_moves), step);
+    save_moves = save_at;
+    // The next save's first chunk (the size the while-loop gives it) runs while the host works on
+    // this save.
+    const bool last = s + 1 == saves;
+    if (!last && between > 0) start_chunk(std::min(between, chunk_moves), step);
     for (int w = 0; w < local; ++w) {
       if (!std::isfinite(save_energy[w]))
         throw numerical_error(fmt::format("system {}: walker {} has energy {} at save {}", sys_name, mine.begin + w,
@@ -315,12 +325,11 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                        W, 1);
     ++pending_count;
     const int sig = stop_signal();
-    if (sig != 0 && walkers.in_flight()) {  // the chunk ends first: the checkpoint is its state
-      prod_acc += finish_chunk();
-      drift = std::max(drift, walkers.recompute_energies());
+    if (sig != 0 || pending_count >= every || last) checkpoint(true);  // prod_acc, drift: up to this save
+    if (sig != 0 && !last) {
+      if (walkers.in_flight()) walkers.finish();  // a chunk past the checkpoint: a resume makes it again
+      return interrupted(sig);
     }
-    if (sig != 0 || pending_count >= every || s + 1 == saves) checkpoint();
-    if (sig != 0 && s + 1 < saves) return interrupted(sig);
     if (sig != 0 && comm.root())
       spdlog::info("system {}: signal {} ({}) received after the last save: finishing normally", sys_name, sig, strsignal(sig));
   }
