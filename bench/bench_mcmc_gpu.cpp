@@ -2,7 +2,10 @@
 // ε = 1, r_c = 3, r_in = 0.8, T = 1, ρ = 0.735, Δ = 0.175): W walkers (default 2.5×10⁴, the
 // reference generation of experiment I) × M moves (default 10⁴, one decorrelated configuration
 // each) in one run() from the lattice after a short warm-up, then one O(N²) recomputation and one
-// copy of every frame to the host, each timed; the CPU engine (all threads) on a smaller count
+// copy of every frame to the host, each timed; a save cycle as the sample stage makes it
+// (1000 moves, the frames to the host, P_ex of every frame on one host thread: its per-save
+// host work less the gather and the disk) timed serial (run, then the host work) and overlapped
+// (the next moves started before the host work: McEngine::start/finish); the CPU engine (all threads) on a smaller count
 // for the rate; and how many of those smaller CPU walkers the GPU reproduced bit for bit (the
 // same walker indices and moves on both). Prints JSON on stdout and a short table on stderr.
 // Used by tools/gpu-check. Exit 6 without a usable GPU.
@@ -17,6 +20,7 @@
 
 #include "core/error.hpp"
 #include "parallel/comm.hpp"
+#include "physics/energy.hpp"
 #include "physics/lattice.hpp"
 #include "system_ia.hpp"
 #include "sampling/mc_engine.hpp"
@@ -62,6 +66,35 @@ int main(int argc, char** argv) {
     gpu->configurations(frames);
     const double copy_s = seconds_since(t0);
 
+    // ---- save cycles, serial and overlapped
+    const std::uint64_t between = 1000;
+    const int cycles = 5;
+    double pressure = 0, host_s = 0;
+    auto host_work = [&]() {  // P_ex of every frame, one thread (sample.cpp's loop over walkers)
+      const auto h0 = std::chrono::steady_clock::now();
+      for (int w = 0; w < walkers; ++w)
+        pressure += excess_pressure<float>(sys, std::span<const float>(frames.data() + static_cast<size_t>(w) * stride, stride));
+      host_s += seconds_since(h0);
+    };
+    t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < cycles; ++k) {
+      gpu->run(between, step);
+      gpu->configurations(frames);
+      host_work();
+    }
+    const double serial_s = seconds_since(t0) / cycles;
+    gpu->run(between, step);
+    t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < cycles; ++k) {
+      gpu->configurations(frames);
+      gpu->start(between, step);
+      host_work();
+      gpu->finish();
+    }
+    const double overlapped_s = seconds_since(t0) / cycles;
+    host_s /= 2 * cycles;
+    pressure /= 2.0 * cycles * walkers;
+
     // ---- CPU: the rate on fewer walkers, and the same walkers on the GPU for the bit-for-bit count
     auto cpu = make_cpu_engine(sys, seed, 0, cpu_walkers, start);
     auto twin = make_cuda_engine(sys, seed, 0, cpu_walkers, start);
@@ -89,6 +122,9 @@ int main(int argc, char** argv) {
                 "\"max_energy_drift\": %.3g, \"frames_to_host_seconds\": %.6g},\n",
                 walkers, static_cast<unsigned long long>(moves), gpu_s, gpu_rate, gpu_rate * 2 * 31,
                 static_cast<double>(acc) / total, recompute_s, drift, copy_s);
+    std::printf("  \"save_cycle\": {\"moves_per_save\": %llu, \"host_work_seconds\": %.6g, \"serial_seconds\": %.6g, "
+                "\"overlapped_seconds\": %.6g, \"mean_excess_pressure\": %.6g},\n",
+                static_cast<unsigned long long>(between), host_s, serial_s, overlapped_s, pressure);
     std::printf("  \"cpu\": {\"walkers\": %d, \"moves_per_walker\": %llu, \"threads\": %d, \"seconds\": %.6g, "
                 "\"trial_moves_per_second\": %.4g, \"acceptance\": %.4f, \"seconds_for_gpu_count\": %.4g},\n",
                 cpu_walkers, static_cast<unsigned long long>(cpu_moves), omp_get_max_threads(), cpu_s, cpu_rate,
@@ -101,10 +137,12 @@ int main(int argc, char** argv) {
                  "  gpu (%-18.18s) %8d %13llu %9.4f %15.4g\n"
                  "  cpu (%3d threads)      %8d %13llu %9.4f %15.4g\n"
                  "  %d walkers x 10^4 moves: gpu %.3f s (target 0.25 s, paper 90 s), cpu %.1f s; speedup %.0fx\n"
+                 "  a save cycle (10^3 moves, frames, P_ex on the host %.4f s): serial %.4f s, overlapped %.4f s\n"
                  "  bit-identical walkers gpu vs cpu: %d of %d\n\n",
                  gpu->description().c_str(), walkers, static_cast<unsigned long long>(moves), gpu_s, gpu_rate,
                  omp_get_max_threads(), cpu_walkers, static_cast<unsigned long long>(cpu_moves), cpu_s, cpu_rate,
-                 walkers, gpu_s * 1e4 / moves, total / cpu_rate * 1e4 / moves, gpu_rate / cpu_rate, identical,
+                 walkers, gpu_s * 1e4 / moves, total / cpu_rate * 1e4 / moves, gpu_rate / cpu_rate, host_s, serial_s,
+                 overlapped_s, identical,
                  cpu_walkers);
     return identical == cpu_walkers ? 0 : 1;
   } catch (const Error& e) {

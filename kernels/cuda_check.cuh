@@ -3,7 +3,8 @@
 // --debug-sync, also synchronises the stream so an asynchronous fault names its launch). Each
 // failure throws boltzmap::Error with the statement, file:line, rank and host (check_failed) and
 // the CUDA device (cuda_describe). And the one ownership model on the GPU (STYLE 5): RAII
-// DeviceBuffer<T>, explicit host↔device copies with sizes checked, an RAII Stream.
+// DeviceBuffer<T>, explicit host↔device copies with sizes checked, an RAII Stream and Event, and
+// PinnedBuffer<T> (page-locked host memory: the staging a copy needs to be truly asynchronous).
 // Host code only (usable from .cpp files compiled by g++ and from .cu files). The describe
 // functions are inline so that a file linking no cuBLAS or NCCL can include this header.
 // Tests: tests/gpu/test_cuda_check.cpp (skipped without a GPU).
@@ -138,6 +139,63 @@ class DeviceBuffer {
  private:
   T* p_ = nullptr;
   std::size_t n_ = 0;
+};
+
+// n elements of T in page-locked (pinned) host memory (uninitialised), freed with the object.
+// Move-only. A cudaMemcpyAsync from or to it is a DMA that does not block the host; to pageable
+// memory the driver stages the copy through its own pinned buffer and the host waits.
+template <class T>
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  explicit PinnedBuffer(std::size_t n) : n_(n) {
+    if (n > 0) CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&p_), n * sizeof(T)));
+  }
+  ~PinnedBuffer() {
+    if (p_) cudaFreeHost(p_);
+  }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  PinnedBuffer(PinnedBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  std::size_t size() const { return n_; }
+  T& operator[](std::size_t i) { return p_[i]; }
+  const T& operator[](std::size_t i) const { return p_[i]; }
+  std::span<T> span() { return {p_, n_}; }
+  std::span<const T> span() const { return {p_, n_}; }
+
+ private:
+  T* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+// An owned CUDA event without timing (the cheapest kind): "the work enqueued so far on a stream
+// is done", waited for by the host without synchronising the whole stream's later work.
+class Event {
+ public:
+  Event() { CUDA_CHECK(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming)); }
+  ~Event() {
+    if (e_) cudaEventDestroy(e_);
+  }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  Event(Event&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  Event& operator=(Event&& o) noexcept {
+    std::swap(e_, o.e_);
+    return *this;
+  }
+  cudaEvent_t get() const { return e_; }
+  void record(cudaStream_t stream) { CUDA_CHECK(cudaEventRecord(e_, stream)); }
+  void synchronize() const { CUDA_CHECK(cudaEventSynchronize(e_)); }
+
+ private:
+  cudaEvent_t e_ = nullptr;
 };
 
 // Explicit copies, whole buffers only (sizes must match: a mismatch is a bug, thrown as such).

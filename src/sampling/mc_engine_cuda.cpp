@@ -1,9 +1,11 @@
 // See mc_engine.hpp: the CUDA engine (built only with CUDA). Every walker's configuration
-// ([walker][dim][particle], float32) and tracked energy stay in device memory across run()
-// calls; the host sees them only when asked (energies(), configurations(): a save or a
-// checkpoint). Starting energies are computed on the host with the same function as WalkerSet
-// (total_energy_soa), so a fresh engine starts bit-identical to the CPU one. Launchers:
-// kernels/mcmc.cu. Tests: tests/gpu/test_mcmc_parity.cpp.
+// ([walker][dim][particle], float32) and tracked energy stay in device memory across runs; the
+// host sees them only when asked (energies(), configurations(): a save or a checkpoint), through
+// a pinned staging buffer. start() enqueues the moves kernel, the copy of the accepted count
+// (into pinned memory) and an event on the engine's stream, and returns; finish() waits for the
+// event, so the host works while the walkers move. Starting energies are computed on the host
+// with the same function as WalkerSet (total_energy_soa), so a fresh engine starts bit-identical
+// to the CPU one. Launchers: kernels/mcmc.cu. Tests: tests/gpu/test_mcmc_parity.cpp.
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -27,6 +29,7 @@ class CudaMcEngine final : public McEngine {
         x_(static_cast<std::size_t>(count) * stride_),
         energy_(static_cast<std::size_t>(count)),
         counter_(1),
+        accepted_host_(1),
         energy_host_(static_cast<std::size_t>(count)),
         staging_(static_cast<std::size_t>(count) * stride_) {
     if (static_cast<int>(start.size()) != stride_) throw Error(ExitCode::failure, "CudaMcEngine: start has wrong size");
@@ -39,36 +42,43 @@ class CudaMcEngine final : public McEngine {
   McEngineKind kind() const override { return McEngineKind::cuda; }
   std::string description() const override { return "cuda " + device_ + " (one warp per walker, O(N) ΔU)"; }
 
-  std::uint64_t run(std::uint64_t moves, float step) override {
-    counter_.fill_bytes(0, stream_.get());
-    cuda::mcmc_run(params_, x_.data(), energy_.data(), counter_.data(), count_, first_, moves_done_, moves, step,
-                   stream_.get());
-    unsigned long long acc = 0;
-    cuda::copy_to_host(std::span<unsigned long long>(&acc, 1), counter_, stream_.get());
-    stream_.synchronize();
-    moves_done_ += moves;
-    energy_fresh_ = false;
-    return acc;
+  int count() const override { return count_; }
+  std::uint32_t first_walker() const override { return first_; }
+  const System& system() const override { return params_.system; }
+
+  ~CudaMcEngine() override {
+    // A run still in flight (an exception between start and finish) must not outlive the
+    // buffers it writes; no throw from a destructor.
+    if (in_flight()) cudaStreamSynchronize(stream_.get());
   }
 
-  double recompute_energies() override {
+ protected:
+  void start_moves(std::uint64_t counter0, std::uint64_t moves, float step) override {
+    energy_fresh_ = false;
+    counter_.fill_bytes(0, stream_.get());
+    cuda::mcmc_run(params_, x_.data(), energy_.data(), counter_.data(), count_, first_, counter0, moves, step,
+                   stream_.get());
+    cuda::copy_to_host(accepted_host_.span(), counter_, stream_.get());
+    done_.record(stream_.get());
+  }
+
+  std::uint64_t finish_moves() override {
+    done_.synchronize();
+    return accepted_host_[0];
+  }
+
+  double recompute_energies_now() override {
     counter_.fill_bytes(0, stream_.get());  // the bits of +0.0
     cuda::mcmc_recompute(params_, x_.data(), energy_.data(), counter_.data(), count_, stream_.get());
-    unsigned long long bits = 0;
-    cuda::copy_to_host(std::span<unsigned long long>(&bits, 1), counter_, stream_.get());
+    cuda::copy_to_host(accepted_host_.span(), counter_, stream_.get());
     stream_.synchronize();
     energy_fresh_ = false;
     double worst;
-    std::memcpy(&worst, &bits, sizeof worst);
+    std::memcpy(&worst, &accepted_host_[0], sizeof worst);
     return worst;
   }
 
-  int count() const override { return count_; }
-  std::uint32_t first_walker() const override { return first_; }
-  std::uint64_t moves_done() const override { return moves_done_; }
-  const System& system() const override { return params_.system; }
-
-  std::span<const double> energies() override {
+  std::span<const double> energies_now() override {
     if (!energy_fresh_) {
       cuda::copy_to_host(std::span<double>(energy_host_), energy_, stream_.get());
       stream_.synchronize();
@@ -77,9 +87,9 @@ class CudaMcEngine final : public McEngine {
     return energy_host_;
   }
 
-  void configurations(std::span<float> out) override {
+  void configurations_now(std::span<float> out) override {
     if (out.size() != staging_.size()) throw Error(ExitCode::failure, "McEngine::configurations: output of the wrong size");
-    cuda::copy_to_host(std::span<float>(staging_), x_, stream_.get());
+    cuda::copy_to_host(staging_.span(), x_, stream_.get());  // pinned: a DMA at full bandwidth
     stream_.synchronize();
     const int n = params_.system.n_particles, D = params_.system.box.dimension;
     for (int w = 0; w < count_; ++w) {  // [dim][particle] → [particle][dim]
@@ -90,7 +100,7 @@ class CudaMcEngine final : public McEngine {
     }
   }
 
-  void restore(std::span<const float> configs, std::span<const double> energies, std::uint64_t moves_done) override {
+  void restore_now(std::span<const float> configs, std::span<const double> energies, std::uint64_t) override {
     if (configs.size() != staging_.size() || energies.size() != static_cast<std::size_t>(count_))
       throw Error(ExitCode::failure, "CudaMcEngine::restore: state of the wrong size");
     load(configs);
@@ -98,7 +108,6 @@ class CudaMcEngine final : public McEngine {
     cuda::copy_to_device(energy_, std::span<const double>(energy_host_), stream_.get());
     stream_.synchronize();
     energy_fresh_ = true;
-    moves_done_ = moves_done;
   }
 
  private:
@@ -112,7 +121,7 @@ class CudaMcEngine final : public McEngine {
         for (int d = 0; d < D; ++d) s[d * n + i] = in[i * D + d];
       energy_host_[static_cast<std::size_t>(w)] = D == 2 ? total_energy_soa<2>(params_, s) : total_energy_soa<3>(params_, s);
     }
-    cuda::copy_to_device(x_, std::span<const float>(staging_), stream_.get());
+    cuda::copy_to_device(x_, std::span<const float>(staging_.span()), stream_.get());
     cuda::copy_to_device(energy_, std::span<const double>(energy_host_), stream_.get());
     stream_.synchronize();
     energy_fresh_ = true;
@@ -122,14 +131,15 @@ class CudaMcEngine final : public McEngine {
   std::uint32_t first_;
   int count_;
   int stride_;
-  std::uint64_t moves_done_ = 0;
   std::string device_;
   cuda::Stream stream_;
   cuda::DeviceBuffer<float> x_;                    // [walker][dim][particle], float32
   cuda::DeviceBuffer<double> energy_;              // [walker] tracked U
-  cuda::DeviceBuffer<unsigned long long> counter_;  // accepted moves of a run(), or the drift's bits
+  cuda::DeviceBuffer<unsigned long long> counter_;  // accepted moves of a run, or the drift's bits
+  cuda::PinnedBuffer<unsigned long long> accepted_host_;  // counter_'s copy, read after done_
+  cuda::Event done_;                                // a started run's moves and count are done
   std::vector<double> energy_host_;                // [walker], valid when energy_fresh_
-  std::vector<float> staging_;                     // [walker][dim][particle]
+  cuda::PinnedBuffer<float> staging_;              // [walker][dim][particle]
   bool energy_fresh_ = false;
 };
 

@@ -1,4 +1,9 @@
-// See sample.hpp.
+// See sample.hpp. The production loop overlaps: at every save but the last, the next chunk of
+// moves is started (McEngine::start; on the GPU it runs while the host works) once the save's
+// frames and energies are on the host, before the host work on them (P_ex, the gather to rank 0,
+// a checkpoint: written from those host copies, so it holds the save's state while the walkers
+// move on); the loop's next advance finishes that chunk. The chunks, and so the recomputations
+// and the data, are those of a run without overlap (tests/app/sample_resume.sh compares bits).
 #include "sampling/sample.hpp"
 
 #include <algorithm>
@@ -147,11 +152,20 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   Progress progress("sample " + sys_name, global_moves, "moves", opt.progress && comm.root());
   double done_moves = static_cast<double>(W) * static_cast<double>(c.moves);
   double drift = c.max_energy_drift;
-  auto advance = [&](std::uint64_t moves, float step) {
-    const std::uint64_t acc = walkers.run(moves, step);
-    done_moves += static_cast<double>(W) * static_cast<double>(moves);
+  std::uint64_t started_moves = 0;  // of the chunk started last
+  auto start_chunk = [&](std::uint64_t moves, float step) {
+    walkers.start(moves, step);
+    started_moves = moves;
+  };
+  auto finish_chunk = [&]() {
+    const std::uint64_t acc = walkers.finish();
+    done_moves += static_cast<double>(W) * static_cast<double>(started_moves);
     progress.update(done_moves);
     return acc;
+  };
+  auto advance = [&](std::uint64_t moves, float step) {
+    start_chunk(moves, step);
+    return finish_chunk();
   };
 
   // ---- the output files, created (and their space reserved) before any walker moves, so a
@@ -190,7 +204,12 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   std::vector<float> one_config(static_cast<size_t>(stride));
   std::vector<float> frame_buf(static_cast<size_t>(local) * stride);
   std::vector<double> energy_buf(local);
-  auto checkpoint = [&]() {
+  std::vector<double> save_energy(local);  // a save's energies, kept while the next chunk runs
+  std::uint64_t save_moves = 0;             // the moves per walker at that save
+  std::uint64_t checkpoint_moves = c.moves;  // those of the last checkpoint
+  // The state now, between chunks; or, with at_save, that of the save just made, from its host
+  // copies (frame_buf, save_energy, save_moves), the walkers free to run the next chunk.
+  auto checkpoint = [&](bool at_save) {
     if (pending_count > 0 && comm.root())
       write_saves_file(folder.sample_saves(label, pending_first), pending_first, pending_count, W, N, D, pending_pos,
                        pending_energy);
@@ -199,7 +218,8 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     pending_pos.clear();
     pending_energy.clear();
     SampleCheckpoint now;
-    now.moves = walkers.moves_done();
+    now.moves = at_save ? save_moves : walkers.moves_done();
+    checkpoint_moves = now.moves;
     now.step = c.step;
     now.equilibration_accepted = c.equilibration_accepted;
     now.production_accepted = comm.sum(prod_acc);
@@ -207,10 +227,15 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     now.seconds = c.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     now.seconds = comm.max(now.seconds);
     now.saves_done = pending_first;
-    now.positions.resize(static_cast<size_t>(local) * stride);
-    walkers.configurations(now.positions);
-    const auto en = walkers.energies();
-    now.energies.assign(en.begin(), en.end());
+    if (at_save) {
+      now.positions = frame_buf;
+      now.energies = save_energy;
+    } else {
+      now.positions.resize(static_cast<size_t>(local) * stride);
+      walkers.configurations(now.positions);
+      const auto en = walkers.energies();
+      now.energies.assign(en.begin(), en.end());
+    }
     now.pressure_sums = pressure_sum;
     write_sample_checkpoint(ckpt, now, W, stride, e.resolved_toml, label, comm);
   };
@@ -224,7 +249,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
       spdlog::warn("system {}: signal {} ({}) received{}: checkpoint {} saved after {} of {} saves ({} trial moves per "
                    "walker); run the same command to resume",
                    sys_name, sig, strsignal(sig), comm.size() > 1 ? " by one of the ranks" : "", ckpt, pending_first,
-                   saves, walkers.moves_done());
+                   saves, checkpoint_moves);
     }
     st.stopped = sig;
     return st;
@@ -246,7 +271,7 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
     }
     drift = std::max(drift, walkers.recompute_energies());
     const int sig = stop_signal();
-    if (sig != 0 || walkers.moves_done() == eq) checkpoint();
+    if (sig != 0 || walkers.moves_done() == eq) checkpoint(false);
     if (sig != 0) return interrupted(sig);
   }
   if (!cfg.sampler.step_size) spdlog::info("system {}: tuned step size Δ = {:.5g}", sys_name, step);
@@ -255,24 +280,34 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
   const std::int64_t every = cfg.sampler.checkpoint_every_saves;
   for (std::int64_t s = pending_first; s < saves; ++s) {
     const std::uint64_t save_at = eq + static_cast<std::uint64_t>(s + 1) * between;
-    while (walkers.moves_done() < save_at) {
-      const std::uint64_t m = std::min(save_at - walkers.moves_done(), chunk_moves);
-      prod_acc += advance(m, step);
+    // The chunks up to the save; the first may be in flight already, started at the last save
+    // with the size this loop would give it.
+    while (walkers.in_flight() || walkers.moves_done() < save_at) {
+      if (!walkers.in_flight()) start_chunk(std::min(save_at - walkers.moves_done(), chunk_moves), step);
+      prod_acc += finish_chunk();
       drift = std::max(drift, walkers.recompute_energies());  // saved energies are exact
       if (walkers.moves_done() == save_at) break;
       const int sig = stop_signal();
       if (sig != 0) {
-        checkpoint();
+        checkpoint(false);
         return interrupted(sig);
       }
     }
-    const auto energies = walkers.energies();
+    {
+      const auto en = walkers.energies();
+      std::copy(en.begin(), en.end(), save_energy.begin());
+    }
     walkers.configurations(frame_buf);  // the save's frames (from the device, for the CUDA engine)
+    save_moves = save_at;
+    // The next save's first chunk (the size the while-loop gives it) runs while the host works on
+    // this save.
+    const bool last = s + 1 == saves;
+    if (!last && between > 0) start_chunk(std::min(between, chunk_moves), step);
     for (int w = 0; w < local; ++w) {
-      if (!std::isfinite(energies[w]))
+      if (!std::isfinite(save_energy[w]))
         throw numerical_error(fmt::format("system {}: walker {} has energy {} at save {}", sys_name, mine.begin + w,
-                                          energies[w], s));
-      series[static_cast<size_t>(w) * saves + s] = energies[w];
+                                          save_energy[w], s));
+      series[static_cast<size_t>(w) * saves + s] = save_energy[w];
       pressure_sum[static_cast<size_t>(w)] +=
           excess_pressure<float>(sys, std::span<const float>(frame_buf.data() + static_cast<size_t>(w) * stride, stride));
     }
@@ -284,14 +319,17 @@ SampleStats sample_system(const Experiment& e, char label, const Comm& comm, con
                        std::span<float>(comm.root() ? pending_pos.data() + static_cast<size_t>(pending_count) * W * stride : nullptr,
                                         comm.root() ? static_cast<size_t>(W) * stride : 0),
                        W, stride);
-    comm.gather_blocks(std::span<const double>(energies.data(), energies.size()),
+    comm.gather_blocks(std::span<const double>(save_energy),
                        std::span<double>(comm.root() ? pending_energy.data() + static_cast<size_t>(pending_count) * W : nullptr,
                                          comm.root() ? static_cast<size_t>(W) : 0),
                        W, 1);
     ++pending_count;
     const int sig = stop_signal();
-    if (sig != 0 || pending_count >= every || s + 1 == saves) checkpoint();
-    if (sig != 0 && s + 1 < saves) return interrupted(sig);
+    if (sig != 0 || pending_count >= every || last) checkpoint(true);  // prod_acc, drift: up to this save
+    if (sig != 0 && !last) {
+      if (walkers.in_flight()) walkers.finish();  // a chunk past the checkpoint: a resume makes it again
+      return interrupted(sig);
+    }
     if (sig != 0 && comm.root())
       spdlog::info("system {}: signal {} ({}) received after the last save: finishing normally", sys_name, sig, strsignal(sig));
   }

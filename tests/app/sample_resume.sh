@@ -2,7 +2,9 @@
 # mpi_sample_resume_np2: `boltzmap sample` interrupted resumes to the same data sets, bit for bit,
 # as an uninterrupted run (issue 11): SIGTERM after ≥ 1 save checkpoints and exits 0 leaving no
 # data file, and the rerun resumes; a SIGKILL resumes from the last periodic checkpoint
-# (checkpoint_every_saves = 2); on 2 ranks SIGUSR1 to rank 1 stops both ranks, and the rerun on 2
+# (checkpoint_every_saves = 2); with one chunk of moves per save, so that a signal is noticed at
+# a save while the next save's moves run (the overlap), SIGTERM checkpoints that save's state and
+# the rerun gives the same bits; on 2 ranks SIGUSR1 to rank 1 stops both ranks, and the rerun on 2
 # ranks (and one on 1 rank of a 2-rank checkpoint) resumes; summary.json's sample.A keys equal the
 # uninterrupted run's (but the timings); a checkpoint of another input is refused with exit 3
 # naming the file and the differing line; `boltzmap run` stops after a signal in its sample stage and
@@ -17,14 +19,16 @@ set -m  # background jobs keep their signals
 tiny_input name=sr seed=11 eq=2000 between=12000 train=400 validation=200 evaluation=1000 \
   extra="$(tiny_analysis 10)" > in.toml
 sed -i 's/^moves_between_saves = 12000$/moves_between_saves = 12000\ncheckpoint_every_saves = 2/' in.toml
+# 26 saves of 200 walkers, 1000 moves (one chunk) apart.
+sed 's/^moves_between_saves = 12000$/moves_between_saves = 1000/; s/^train = 400$/train = 4000/' in.toml > in1k.toml
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1} OMP_NUM_THREADS=1
 sample() {  # sample DIR LOG NP [more args]
   local dir=$1 log=$2 np=$3
   shift 3
   if [[ $np -eq 2 ]]; then
-    timeout 200 "$mpiexec" -n 2 "$boltzmap" sample "$tmp/in.toml" --system A --no-progress "$@" --set output_dir="$tmp/$dir" > "$log" 2>&1
+    timeout 200 "$mpiexec" -n 2 "$boltzmap" sample "$tmp/${input:-in.toml}" --system A --no-progress "$@" --set output_dir="$tmp/$dir" > "$log" 2>&1
   else
-    timeout 200 "$boltzmap" sample "$tmp/in.toml" --system A --no-progress "$@" --set output_dir="$tmp/$dir" > "$log" 2>&1
+    timeout 200 "$boltzmap" sample "$tmp/${input:-in.toml}" --system A --no-progress "$@" --set output_dir="$tmp/$dir" > "$log" 2>&1
   fi
 }
 wait_for() {  # wait_for FILE: up to 60 s
@@ -86,6 +90,17 @@ sample term term.resumed.log 1 && grep -q "resuming from .*checkpoint.h5" term.r
 same_data straight term && ok "SIGTERM: resumed data sets equal the uninterrupted ones bitwise" || bad "SIGTERM: same data"
 same_summary straight term && ok "SIGTERM: summary sample.A equals the uninterrupted one (but timings)" || bad "SIGTERM: same summary"
 [[ ! -e term/data/checkpoints ]] && ok "SIGTERM: the checkpoint is gone once the data sets are in place" || bad "SIGTERM: checkpoint left"
+
+# One chunk per save: SIGTERM is noticed at a save with the next chunk in flight; the checkpoint
+# holds that save's state (moves = equilibration + saves done × 1000) and the rerun the same bits.
+input=in1k.toml sample straight1k straight1k.log 1 || bad "uninterrupted sample, one chunk per save" straight1k.log
+input=in1k.toml stop term1k TERM 1
+at=$(grep -o "saved after [0-9]* of 26 saves ([0-9]* trial moves" term1k.log | grep -o "[0-9]*" | sed -n '1p;3p' | tr '\n' ' ')
+read -r k m <<< "$at"
+[[ $rc -eq 0 && -n ${k:-} && ${m:-0} -eq $((2000 + k * 1000)) ]] && no_data term1k \
+  && ok "one chunk per save, SIGTERM: the checkpoint is save $k's state ($m moves), exit 0" || bad "one chunk per save, SIGTERM (rc $rc, '$at')" term1k.log
+input=in1k.toml sample term1k term1k.resumed.log 1 && grep -q "resuming from" term1k.resumed.log && same_data straight1k term1k \
+  && same_summary straight1k term1k && ok "one chunk per save: resumed to the same data sets and summary" || bad "one chunk per save: resume" term1k.resumed.log
 
 # SIGKILL: the rerun resumes from the last periodic checkpoint.
 stop kill KILL 1

@@ -1,7 +1,8 @@
 // kernels/cuda_check.cuh: the CUDA instance of the check family names the failing statement,
 // file:line, the rank/host identity and the device (runs without a GPU: a CUDA call that fails
 // for want of one is as good a failure as any); DeviceBuffer and the explicit copies round-trip
-// bits and refuse a size mismatch (GPU only); the --debug-sync switch.
+// bits and refuse a size mismatch (GPU only); PinnedBuffer is page-locked memory the copies
+// use, and an Event waits for the copy (GPU only); the --debug-sync switch.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -71,6 +72,34 @@ TEST(DeviceBuffer, RoundTripAndSizeChecks) {
   EXPECT_EQ(moved.size(), n);
   EXPECT_EQ(buf.size(), 0u);  // NOLINT(bugprone-use-after-move): the moved-from state is part of the contract
   EXPECT_EQ(buf.data(), nullptr);
+}
+
+TEST(PinnedBuffer, IsPageLockedAndAnEventWaitsForTheCopy) {
+  BOLTZMAP_GPU_OR_SKIP();
+  cuda::Stream stream;
+  cuda::Event done;
+  const std::size_t n = 1 << 20;
+  cuda::PinnedBuffer<float> host(n);
+  ASSERT_EQ(host.size(), n);
+  ASSERT_NE(host.data(), nullptr);
+  cudaPointerAttributes attr{};
+  CUDA_CHECK(cudaPointerGetAttributes(&attr, host.data()));
+  EXPECT_EQ(attr.type, cudaMemoryTypeHost) << "cudaMallocHost memory is registered host memory";
+  for (std::size_t k = 0; k < n; ++k) host[k] = static_cast<float>(k) * 0.25f + 1.0f;
+  cuda::DeviceBuffer<float> buf(n);
+  cuda::copy_to_device(buf, std::span<const float>(host.span()), stream.get());
+  stream.synchronize();
+  for (std::size_t k = 0; k < n; ++k) host[k] = -1.0f;
+  cuda::copy_to_host(host.span(), buf, stream.get());
+  done.record(stream.get());
+  done.synchronize();
+  bool same = true;
+  for (std::size_t k = 0; k < n; ++k) same = same && host[k] == static_cast<float>(k) * 0.25f + 1.0f;
+  EXPECT_TRUE(same);
+  cuda::PinnedBuffer<float> moved(std::move(host));
+  EXPECT_EQ(moved.size(), n);
+  EXPECT_EQ(host.size(), 0u);  // NOLINT(bugprone-use-after-move): the moved-from state is part of the contract
+  EXPECT_EQ(host.data(), nullptr);
 }
 
 }  // namespace

@@ -1,11 +1,16 @@
 // The MC engine seam (src/sampling/mc_engine.hpp) on the CPU: the CPU engine is WalkerSet (the
 // same chains, energies, drift and checkpoint state), its block kernel makes exactly the moves of
 // the partner-ordered replay that the CUDA kernel follows (tests/support/mc_replay.hpp: so the GPU
-// twin is held to the CPU's bits), and make_cuda_engine refuses with exit 6 where no GPU is usable.
+// twin is held to the CPU's bits), start() + finish() is run() (the same chains, counts, energies
+// and drift; moves_done() counts a run once it is finished), a call that reads or changes the
+// state while a run is in flight is refused (ExitCode::failure) and changes nothing, and
+// make_cuda_engine refuses with exit 6 where no GPU is usable.
 // The CUDA engine itself: tests/gpu/test_mcmc_parity.cpp.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "core/backend.hpp"
@@ -96,6 +101,85 @@ TEST(McEngine, BlockKernelMakesThePartnerOrderedMoves) {
     EXPECT_GT(counts.accepted, 0u);
     EXPECT_LT(counts.accepted, static_cast<std::uint64_t>(W) * moves);
   }
+}
+
+// start() + finish() makes the chains run() makes: the same accepted counts, energies, drift and
+// configurations, chunk by chunk; moves_done() counts a run only once finish() returns, and a run
+// of 0 moves is a run (0 accepted, nothing moved).
+TEST(McEngine, StartFinishIsRun) {
+  constexpr std::uint64_t seed = 1618;
+  for (const EngineCase& c : cases()) {
+    SCOPED_TRACE(c.name);
+    const std::vector<float> start = test::to_float(test::jittered_lattice(c.s, 0.1, seed, 3));
+    const int W = 19;
+    auto by_run = make_cpu_engine(c.s, seed, 7, W, start);
+    auto split = make_cpu_engine(c.s, seed, 7, W, start);
+    std::uint64_t total = 0;
+    for (const std::uint64_t moves : {250u, 0u, 400u}) {
+      const std::uint64_t want = by_run->run(moves, c.step);
+      EXPECT_FALSE(split->in_flight());
+      split->start(moves, c.step);
+      EXPECT_TRUE(split->in_flight());
+      EXPECT_EQ(split->moves_done(), total) << "a started run counts only once finished";
+      EXPECT_EQ(split->count(), W);  // what does not read the walkers' state is allowed in flight
+      EXPECT_EQ(split->first_walker(), 7u);
+      EXPECT_EQ(split->finish(), want) << moves << " moves";
+      EXPECT_FALSE(split->in_flight());
+      total += moves;
+      EXPECT_EQ(split->moves_done(), total);
+      EXPECT_EQ(split->recompute_energies(), by_run->recompute_energies());
+    }
+    EXPECT_EQ(by_run->moves_done(), total);
+    const std::vector<float> a = all_configs(*by_run), b = all_configs(*split);
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
+    const auto ea = by_run->energies(), eb = split->energies();
+    EXPECT_EQ(std::vector<double>(ea.begin(), ea.end()), std::vector<double>(eb.begin(), eb.end()));
+  }
+}
+
+// While a run is in flight, a second start(), energies(), configurations(), recompute_energies()
+// and restore() are refused with ExitCode::failure naming the call and "in flight", and change
+// nothing (the engine then finishes to the chains of an engine that was never misused); finish()
+// without a run in flight is refused too.
+TEST(McEngine, InFlightCallsAreRefused) {
+  constexpr std::uint64_t seed = 31415;
+  const EngineCase c = cases().front();
+  const std::vector<float> start = test::to_float(test::jittered_lattice(c.s, 0.1, seed, 4));
+  const int W = 17;
+  auto engine = make_cpu_engine(c.s, seed, 0, W, start);
+  auto ref = make_cpu_engine(c.s, seed, 0, W, start);
+  auto refused = [](const std::string& call, const std::string& says, const std::function<void()>& f) {
+    try {
+      f();
+      ADD_FAILURE() << call << " succeeded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::failure) << e.what();
+      EXPECT_NE(std::string(e.what()).find(call), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  refused("finish", "no run in flight", [&] { engine->finish(); });
+  std::vector<float> configs = all_configs(*engine);
+  const auto e0 = engine->energies();
+  const std::vector<double> energies(e0.begin(), e0.end());
+
+  engine->start(300, c.step);
+  refused("start", "in flight", [&] { engine->start(300, c.step); });
+  refused("energies", "in flight", [&] { engine->energies(); });
+  refused("configurations", "in flight", [&] { engine->configurations(configs); });
+  refused("recompute_energies", "in flight", [&] { engine->recompute_energies(); });
+  refused("restore", "in flight", [&] { engine->restore(configs, energies, 0); });
+  EXPECT_TRUE(engine->in_flight());
+  EXPECT_EQ(engine->moves_done(), 0u);
+  EXPECT_EQ(engine->finish(), ref->run(300, c.step));
+  refused("finish", "no run in flight", [&] { engine->finish(); });
+  EXPECT_EQ(engine->moves_done(), 300u);
+  EXPECT_EQ(all_configs(*engine), all_configs(*ref));
+  const auto a = engine->energies(), b = ref->energies();
+  EXPECT_EQ(std::vector<double>(a.begin(), a.end()), std::vector<double>(b.begin(), b.end()));
+  // and it goes on as usual
+  EXPECT_EQ(engine->run(100, c.step), ref->run(100, c.step));
+  EXPECT_EQ(engine->moves_done(), 400u);
 }
 
 TEST(McEngine, CudaEngineRefusedWithoutAUsableGpu) {
