@@ -222,6 +222,7 @@ int cmd_train(const TrainArgs& args, const Comm& comm, const Accelerators& acc) 
   log_role_split(e, comm, roles);
   if (!trains) {
     PoolServer server(pool_params(e), e.training, *link, trainers);  // on a sampler rank: the sampler ranks
+    if (backend.kind == BackendKind::cuda) server.use_cuda_engine();  // the pool's walkers on this rank's GPU
     return follow_training(comm, server);
   }
   const int N = e.box.n_particles, D = e.box.dimension;

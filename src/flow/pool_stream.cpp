@@ -186,7 +186,7 @@ bool PoolServer::advance_some(Batch& b) {
     b.guessed |= from >= 0;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  advance_pool_rows(p_, b.step, i0, starts_, b.out.data() + i0 * stride_);
+  mc_.advance(p_, b.step, i0, starts_, b.out.data() + i0 * stride_);
   stats_.busy_seconds += since(t0);
   b.done += n;
   return true;

@@ -98,6 +98,8 @@ class PoolServer {
   PoolServer(const PoolParams& p, const TrainingSettings& t, PoolLink link, Comm samplers);
   bool poll();
   bool stopped() const { return stopped_; }
+  // This sampler rank's pool MC on its GPU (the CUDA engine) from now on.
+  void use_cuda_engine() { mc_.set_kind(McEngineKind::cuda); }
 
  private:
   struct Batch {
@@ -115,6 +117,7 @@ class PoolServer {
   void release(Batch& b);       // waits for its sends, then empties it
 
   PoolParams p_;
+  PoolAdvancer mc_;
   TrainingSettings training_;
   PoolLink link_;
   Comm samplers_;

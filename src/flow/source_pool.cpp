@@ -56,6 +56,30 @@ void advance_pool_rows(const PoolParams& p, std::int64_t step, std::int64_t i0, 
     ws.configuration(w, std::span<float>(out + static_cast<std::size_t>(w) * stride, static_cast<std::size_t>(stride)));
 }
 
+void PoolAdvancer::set_kind(McEngineKind kind) {
+  if (kind != kind_) engines_.clear();
+  kind_ = kind;
+}
+
+void PoolAdvancer::advance(const PoolParams& p, std::int64_t step, std::int64_t i0, std::span<const float* const> starts,
+                           float* out) {
+  const int count = static_cast<int>(starts.size());
+  if (count == 0) return;
+  const std::size_t stride = static_cast<std::size_t>(p.a.n_particles) * p.a.box.dimension;
+  gathered_.resize(static_cast<std::size_t>(count) * stride);
+  for (int w = 0; w < count; ++w) std::copy_n(starts[w], stride, gathered_.data() + static_cast<std::size_t>(w) * stride);
+  // Walker ids as advance_pool_rows's: step·batch_size + i0 + w.
+  const auto first = static_cast<std::uint32_t>(step * p.batch_size + i0);
+  std::unique_ptr<McEngine>& e = engines_[count];
+  const std::span<const float> one(gathered_.data(), stride);
+  if (!e)
+    e = kind_ == McEngineKind::cuda ? make_cuda_engine(p.a, p.seed, first, count, one)
+                                    : make_cpu_engine(p.a, p.seed, first, count, one);
+  e->reset(first, gathered_);
+  if (p.mc_steps > 0) e->run(static_cast<std::uint64_t>(p.mc_steps), p.step_size);
+  e->configurations(std::span<float>(out, static_cast<std::size_t>(count) * stride));
+}
+
 PoolSchedule::PoolSchedule(const TrainingSettings& t, std::int64_t b_train_rows)
     : rows_(b_train_rows), batch_(t.batch_size), per_epoch_((b_train_rows + t.batch_size - 1) / t.batch_size) {
   for (const auto& ph : t.phases) lambda_inv_.insert(lambda_inv_.end(), static_cast<std::size_t>(ph.epochs), ph.lambda_inv);
@@ -90,7 +114,7 @@ std::span<const float> LocalSourcePool::next_batch(std::int64_t step, int k, Ran
   float* out = advanced_.data() + static_cast<std::size_t>(mine.begin) * stride_;
   starts_.resize(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) starts_[i] = pool_.data() + members_[mine.begin + i] * stride_;
-  advance_pool_rows(p_, step, mine.begin, starts_, out);
+  mc_.advance(p_, step, mine.begin, starts_, out);
   seconds_ += since(t0);
   return {out, static_cast<std::size_t>(count) * stride_};
 }

@@ -13,6 +13,8 @@
 // trainer's steps), mpi_train_parallel, mpi_pool_stream_np1_2_4.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "core/config.hpp"
 #include "parallel/comm.hpp"
 #include "physics/energy.hpp"
+#include "sampling/mc_engine.hpp"
 
 namespace boltzmap {
 
@@ -46,6 +49,25 @@ void pool_members(std::int64_t P, std::uint64_t seed, std::int64_t step, int k, 
 // of walkers: keep runs ≥ 16 rows where possible).
 void advance_pool_rows(const PoolParams& p, std::int64_t step, std::int64_t i0, std::span<const float* const> starts,
                        float* out);
+
+// advance_pool_rows on an MC engine (sampling/mc_engine.hpp) of the chosen kind: the CPU engine
+// (WalkerSet: the same numbers as advance_pool_rows, bit for bit) or the CUDA engine on this
+// rank's GPU, whose walkers make the CPU's moves (up to the Metropolis near-ties that
+// mc_engine.hpp describes). It keeps one engine per row count, reset() for each refresh, so the
+// CUDA engine's device memory is allocated once per count (a pool step draws the batch share or
+// the epoch's last, smaller one).
+class PoolAdvancer {
+ public:
+  explicit PoolAdvancer(McEngineKind kind = McEngineKind::cpu) : kind_(kind) {}
+  McEngineKind kind() const { return kind_; }
+  void set_kind(McEngineKind kind);  // drops the engines of the other kind
+  void advance(const PoolParams& p, std::int64_t step, std::int64_t i0, std::span<const float* const> starts, float* out);
+
+ private:
+  McEngineKind kind_;
+  std::map<int, std::unique_ptr<McEngine>> engines_;
+  std::vector<float> gathered_;  // [rows][N][D]: the starts, contiguous
+};
 
 // The steps that draw from the pool: an epoch is ⌈n_b / batch⌉ steps (n_b: B's training rows), step
 // j of it draws min(batch, n_b − j·batch) rows when its phase has λ_inv > 0.
@@ -76,6 +98,9 @@ class SourcePool {
   // Seconds spent in next_batch and commit so far waiting for the pool: running its MC (local) or
   // waiting for the sampler ranks' batches (streamed). Over the step time: the stall share.
   virtual double seconds() const = 0;
+  // The pool's MC on this rank's GPU from now on (the CUDA engine; the same numbers up to
+  // near-ties). A pool whose MC runs elsewhere (the sampler ranks') ignores it.
+  virtual void use_cuda_engine() {}
 };
 
 class LocalSourcePool final : public SourcePool {
@@ -88,9 +113,11 @@ class LocalSourcePool final : public SourcePool {
   const std::vector<float>& contents() const override { return pool_; }
   void restore(std::vector<float> contents) override;
   double seconds() const override { return seconds_; }
+  void use_cuda_engine() override { mc_.set_kind(McEngineKind::cuda); }
 
  private:
   PoolParams p_;
+  PoolAdvancer mc_;
   std::vector<float> pool_;
   std::optional<Comm> trainers_;
   int stride_;

@@ -98,6 +98,7 @@ std::string Trainer::use_cuda_steps() {
 #ifdef BOLTZMAP_HAVE_CUDA
   if (group_size_ > 1) reducer_ = make_gradient_reducer(*trainers_, true);
   cuda_ = std::make_unique<CudaTrainSteps>(*flow_, adam, pre_, energy_a_, energy_b_, group_size_ > 1 ? reducer_.get() : nullptr);
+  if (pool_) pool_->use_cuda_engine();  // a local pool's MC on this rank's GPU too (a streamed one's is the samplers')
   return cuda_->description();
 #else
   throw Error(ExitCode::backend, "the CUDA training steps need a build with CUDA (-DBOLTZMAP_CUDA=ON)");

@@ -83,7 +83,8 @@ class Trainer {
   // From now on the optimiser steps run on the current CUDA device (flow/train_steps_cuda.hpp:
   // parameters and moments on the GPU, the losses there, gradients summed by NCCL where each
   // trainer rank has a GPU of its own); the host's flow() and adam are brought up to date after
-  // every epoch (before validation) and before a refused step's error. Collective over the
+  // every epoch (before validation) and before a refused step's error. A local source pool's MC
+  // moves to the same GPU (SourcePool::use_cuda_engine). Collective over the
   // trainer ranks (the reducer is chosen anew). Returns the log line saying what runs. Throws
   // Error(backend) in a build without CUDA and for a flow kind without a CUDA twin.
   std::string use_cuda_steps();

@@ -52,6 +52,12 @@ void McEngine::restore(std::span<const float> configs, std::span<const double> e
   moves_done_ = moves_done;
 }
 
+void McEngine::reset(std::uint32_t first_walker, std::span<const float> configs) {
+  require_idle("reset");
+  reset_now(first_walker, configs);
+  moves_done_ = 0;
+}
+
 namespace {
 
 const char* kernel_name(MoveKernel k) {
@@ -67,7 +73,7 @@ class CpuMcEngine final : public McEngine {
  public:
   CpuMcEngine(const System& system, std::uint64_t seed, std::uint32_t first, int count, std::span<const float> start,
               MoveKernel kernel)
-      : walkers_(system, seed, first, count, start), kernel_(kernel) {}
+      : walkers_(system, seed, first, count, start), seed_(seed), kernel_(kernel) {}
   McEngineKind kind() const override { return McEngineKind::cpu; }
   std::string description() const override { return std::string("cpu (") + kernel_name(kernel_) + ")"; }
   int count() const override { return walkers_.count(); }
@@ -93,9 +99,20 @@ class CpuMcEngine final : public McEngine {
   void restore_now(std::span<const float> configs, std::span<const double> energies, std::uint64_t moves_done) override {
     walkers_.restore(configs, energies, moves_done);
   }
+  // A fresh WalkerSet, as make_cpu_engine would build it, then every walker's configuration.
+  void reset_now(std::uint32_t first, std::span<const float> configs) override {
+    const int n = walkers_.count();
+    const std::size_t stride = static_cast<std::size_t>(walkers_.system().n_particles) * walkers_.system().box.dimension;
+    if (configs.size() != stride * static_cast<std::size_t>(n))
+      throw Error(ExitCode::failure, "McEngine::reset: configurations of the wrong size");
+    WalkerSet fresh(walkers_.system(), seed_, first, n, configs.first(stride));
+    for (int w = 0; w < n; ++w) fresh.set_configuration(w, configs.subspan(w * stride, stride));
+    walkers_ = std::move(fresh);
+  }
 
  private:
   WalkerSet walkers_;
+  std::uint64_t seed_;
   MoveKernel kernel_;
   std::uint64_t accepted_ = 0;  // of the run start_moves made
 };

@@ -67,6 +67,11 @@ class McEngine {
   // A checkpoint's state: configurations [walker][particle][dim], tracked energies set exactly,
   // the move counter of all walkers.
   void restore(std::span<const float> configs, std::span<const double> energies, std::uint64_t moves_done);
+  // Every walker starts over as global walker first_walker + w from configs
+  // [walker][particle][dim], its energy computed as at construction, moves_done() 0: the engine
+  // a new one with these walkers would be, without allocating one (the source pool's refreshes,
+  // flow/source_pool.hpp). An error while a run is in flight, as restore().
+  void reset(std::uint32_t first_walker, std::span<const float> configs);
 
  protected:
   // What each engine implements; the public calls above check the in-flight state around them.
@@ -77,6 +82,7 @@ class McEngine {
   virtual std::span<const double> energies_now() = 0;
   virtual void configurations_now(std::span<float> out) = 0;
   virtual void restore_now(std::span<const float> configs, std::span<const double> energies, std::uint64_t moves_done) = 0;
+  virtual void reset_now(std::uint32_t first_walker, std::span<const float> configs) = 0;
 
  private:
   void require_idle(const char* call) const;

@@ -110,6 +110,12 @@ class CudaMcEngine final : public McEngine {
     energy_fresh_ = true;
   }
 
+  void reset_now(std::uint32_t first, std::span<const float> configs) override {
+    if (configs.size() != staging_.size()) throw Error(ExitCode::failure, "CudaMcEngine::reset: state of the wrong size");
+    first_ = first;
+    load(configs);  // energies from total_energy_soa, as at construction
+  }
+
  private:
   // Configurations in file layout → device layout, with energies recomputed on the host.
   void load(std::span<const float> configs) {

@@ -1,11 +1,14 @@
 // PoolSchedule (src/flow/source_pool.hpp) against the steps Trainer::train_epoch takes (an epoch is
 // ⌈n_b / batch⌉ steps, the last one smaller; only phases with λ_inv > 0 draw), advance_pool_rows
 // in runs against a LocalSourcePool batch (the streamed pool's samplers advance runs of rows and
-// must get the same bits). The streamed pool itself:
+// must get the same bits), PoolAdvancer's reused engines against advance_pool_rows. The streamed
+// pool itself:
 // tests/mpi/test_pool_stream.cpp (mpi_pool_stream_np3).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "flow/source_pool.hpp"
@@ -65,6 +68,32 @@ TEST(PoolRows, OneRowAtATimeEqualsALocalBatch) {
   for (int i = 0; i < k; ++i) {
     EXPECT_EQ(std::memcmp(rows.data() + i * stride, batch.data() + i * stride, stride * sizeof(float)), 0) << "row " << i;
     EXPECT_NE(std::memcmp(rows.data() + i * stride, pool.data() + members[i] * stride, stride * sizeof(float)), 0) << "row " << i << " moved";
+  }
+}
+
+// PoolAdvancer keeps one engine per row count and reset()s it for every refresh: the rows of every
+// refresh, whatever was advanced before on the same engine, are advance_pool_rows's bit for bit.
+TEST(PoolRows, AReusedEngineEqualsAFreshWalkerSet) {
+  const PoolParams p{test::make_system(PotentialKind::lj, 1.0, 2.5, 0.8, 2, 8, 3.6515), 9, 16, 30, 0.3f};
+  const int stride = 16, P = 40;
+  std::vector<float> pool;
+  for (int r = 0; r < P; ++r) {
+    const auto x = test::to_float(test::jittered_lattice(p.a, 0.2, 4, r));
+    pool.insert(pool.end(), x.begin(), x.end());
+  }
+  PoolAdvancer mc;
+  EXPECT_EQ(mc.kind(), McEngineKind::cpu);
+  // (step, first row, rows): a count seen before comes back after another one.
+  for (const auto& [step, i0, n] : {std::tuple{3, 0, 16}, std::tuple{4, 0, 16}, std::tuple{5, 11, 5}, std::tuple{6, 0, 16}}) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    std::vector<const float*> starts;
+    for (int i = 0; i < n; ++i) starts.push_back(pool.data() + ((7 * (i + i0) + step) % P) * stride);
+    std::vector<float> want(static_cast<std::size_t>(n) * stride), got(want.size(), std::nanf(""));
+    advance_pool_rows(p, step, i0, starts, want.data());
+    mc.advance(p, step, i0, starts, got.data());
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0);
+    for (int i = 0; i < n; ++i)
+      EXPECT_NE(std::memcmp(got.data() + i * stride, starts[i], stride * sizeof(float)), 0) << "row " << i << " moved";
   }
 }
 

@@ -169,6 +169,7 @@ TEST(McEngine, InFlightCallsAreRefused) {
   refused("configurations", "in flight", [&] { engine->configurations(configs); });
   refused("recompute_energies", "in flight", [&] { engine->recompute_energies(); });
   refused("restore", "in flight", [&] { engine->restore(configs, energies, 0); });
+  refused("reset", "in flight", [&] { engine->reset(3, configs); });
   EXPECT_TRUE(engine->in_flight());
   EXPECT_EQ(engine->moves_done(), 0u);
   EXPECT_EQ(engine->finish(), ref->run(300, c.step));
@@ -180,6 +181,37 @@ TEST(McEngine, InFlightCallsAreRefused) {
   // and it goes on as usual
   EXPECT_EQ(engine->run(100, c.step), ref->run(100, c.step));
   EXPECT_EQ(engine->moves_done(), 400u);
+}
+
+// reset(first, configs) is the engine a new one with those walkers would be: the same chains from
+// there (walker ids first + w, RNG counters from 0), whatever the engine did before.
+TEST(McEngine, ResetIsAFreshEngine) {
+  constexpr std::uint64_t seed = 2718;
+  for (const EngineCase& c : cases()) {
+    SCOPED_TRACE(c.name);
+    const int W = 19, stride = c.s.n_particles * c.s.box.dimension;
+    const std::vector<float> start = test::to_float(test::jittered_lattice(c.s, 0.1, seed, 5));
+    auto engine = make_cpu_engine(c.s, seed, 0, W, start);
+    engine->run(250, c.step);  // a history that reset must forget
+    std::vector<float> configs;
+    for (int w = 0; w < W; ++w) {
+      const auto x = test::to_float(test::jittered_lattice(c.s, 0.15, seed, 100 + w));
+      configs.insert(configs.end(), x.begin(), x.end());
+    }
+    engine->reset(4000, configs);
+    EXPECT_EQ(engine->moves_done(), 0u);
+    EXPECT_EQ(engine->first_walker(), 4000u);
+    EXPECT_EQ(all_configs(*engine), configs);
+    WalkerSet ref(c.s, seed, 4000, W, std::span<const float>(configs.data(), stride));
+    for (int w = 0; w < W; ++w) ref.set_configuration(w, std::span<const float>(configs.data() + w * stride, stride));
+    const auto e = engine->energies();
+    EXPECT_EQ(std::vector<double>(e.begin(), e.end()), std::vector<double>(ref.energies().begin(), ref.energies().end()));
+    EXPECT_EQ(engine->run(300, c.step), ref.run(300, c.step));
+    std::vector<float> want(configs.size());
+    for (int w = 0; w < W; ++w) ref.configuration(w, std::span<float>(want.data() + w * stride, stride));
+    EXPECT_EQ(all_configs(*engine), want);
+    EXPECT_THROW(engine->reset(0, std::span<const float>(configs.data(), configs.size() - 1)), Error);
+  }
 }
 
 TEST(McEngine, CudaEngineRefusedWithoutAUsableGpu) {
