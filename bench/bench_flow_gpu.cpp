@@ -347,6 +347,12 @@ int main(int argc, char** argv) {
     std::printf("  \"host_clock_ms\": {\"training_step_as_the_trainer_runs_it\": %.4g, \"mapping_%d_with_weights\": %.4g, "
                 "\"cpu_mapping_%d_with_weights\": %.4g},\n  \"mapping_target_ms\": 10,\n",
                 full_step_ms, map_rows, map_ms, map_rows, cpu_map_ms);
+    // The mapping's matrix-product FLOPs: the flow's pass at map_rows, and the three PCA products
+    // (forward, inverse, the domain test's inverse: 2·rows·m² each); the pair energies (3·N(N−1)/2
+    // pair terms per configuration, in double) are not counted.
+    const double map_flops = gemm_flops * map_rows / batch + 3 * 2.0 * map_rows * D * D;
+    std::printf("  \"mapping_gemm_flops\": %.4g, \"mapping_fp32_peak_fraction\": %.4f,\n", map_flops,
+                map_ms > 0 ? frac(map_flops, map_ms) : 0.0);
     std::printf("  \"training_step_target_ms\": 5, \"paper_protocol_minutes_at_this_step\": %.3g,\n",
                 step_ms * 3000.0 * (9000.0 / batch) / 60000.0);
     std::printf("  \"graph\": \"%s\",\n", graph_note.c_str());
