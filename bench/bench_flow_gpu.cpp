@@ -230,9 +230,12 @@ int main(int argc, char** argv) {
         CudaTrainSteps steps(host_flow, host_adam, pre, ea, eb, nullptr);
         const RawBatch ra{xs[0].data(), choice[0].data(), choice[1].data(), batch};
         const RawBatch rb{xs[1].data(), choice[2].data(), choice[3].data(), batch};
-        bool finite = true;
+        bool finite = true, preprocessed = true;
         auto one = [&] {
-          steps.losses_and_gradient(ra, rb, 1.0, 1.0, batch, &finite);
+          bool f = true, p = true;
+          steps.losses_and_gradient(ra, rb, 1.0, 1.0, batch, &f, &p);
+          finite &= f;
+          preprocessed &= p;
           steps.step(1e-9);
         };
         for (int i = 0; i < warmup; ++i) one();
@@ -240,7 +243,8 @@ int main(int argc, char** argv) {
         for (int i = 0; i < reps; ++i) one();
         steps.download(host_flow, host_adam);  // waits for the last Adam step
         full_step_ms = seconds_since(t0) * 1e3 / reps;
-        if (!finite) throw Error(ExitCode::numerical, "bench_flow_gpu: a non-finite gradient in the timed steps");
+        if (!finite || !preprocessed)
+          throw Error(ExitCode::numerical, "bench_flow_gpu: a non-finite gradient or batch in the timed steps");
       }
 
       {

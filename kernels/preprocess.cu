@@ -1,6 +1,6 @@
 // See preprocess.cuh. Each kernel maps the row functions of src/transforms/preprocess_row.hpp (the
-// CPU's own) onto threads, a thread per configuration with its scratch in global memory (a few KB
-// per row: the relabelling's cost matrix and solver state). Built with --fmad=false, so a row's y
+// CPU's own) onto threads, a thread per configuration with its scratch in global memory (per row
+// the relabelling's cost matrix, (N − 1)² doubles, and the solver's state). Built with --fmad=false, so a row's y
 // is the CPU's bit for bit. A first version, correct before fast: a warp per row (lanes over the
 // cost matrix's columns) is the next step if the relabelling shows in a profile.
 // Tests: tests/gpu/test_preprocess_parity.cpp.
@@ -12,7 +12,7 @@
 namespace boltzmap::cuda {
 namespace {
 
-constexpr int kRowThreads = 128;
+constexpr int kRowThreads = 32;  // a batch of 2048 rows is 64 blocks: spread over the SMs
 constexpr int kElementThreads = 256;
 
 unsigned blocks_for(std::size_t items, int threads) {

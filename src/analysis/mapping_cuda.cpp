@@ -73,7 +73,15 @@ CudaMapper::CudaMapper(const Preprocessor& pre, const Flow<float>& flow, const S
   if (chunk_rows < 1) throw Error(ExitCode::failure, "CudaMapper: chunk_rows must be >= 1");
   if (flow.width() != pre.latent_dim())
     throw Error(ExitCode::failure, "CudaMapper: the flow does not fit the preprocessing");
-  impl_ = std::make_unique<Impl>(pre, as_realnvp(flow), a, b, chunk_rows);
+  // The device memory per row in a round: the configurations four times, the latent rows twice,
+  // the results, and the preprocessing's scratch, whose relabelling cost matrix grows as N².
+  const int n = pre.n_particles(), D = pre.dim(), m = pre.latent_dim();
+  const std::size_t per_row = 4 * sizeof(float) * static_cast<std::size_t>(n) * D + 3 * sizeof(float) * m +
+                              sizeof(float) + 1 + 7 * sizeof(double) + sizeof(float) * preprocess_row_floats(n, D) +
+                              sizeof(double) * preprocess_row_doubles(n) + sizeof(int) * preprocess_row_ints(n);
+  constexpr std::size_t kBudget = std::size_t{2} << 30;  // 2 GiB per round
+  const int rows = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(chunk_rows), std::max<std::size_t>(1, kBudget / per_row)));
+  impl_ = std::make_unique<Impl>(pre, as_realnvp(flow), a, b, rows);
 }
 
 CudaMapper::~CudaMapper() = default;

@@ -21,7 +21,8 @@ namespace boltzmap {
 class CudaMapper {
  public:
   // Copies the preprocessing and the flow to the device; a, b: the two systems (A's first).
-  // chunk_rows: configurations per device round (the buffers' size).
+  // chunk_rows: configurations per device round (the buffers' size), at most what fits in 2 GiB
+  // of device memory (the relabelling's scratch grows as N²: about 4000 rows at N = 256).
   CudaMapper(const Preprocessor& pre, const Flow<float>& flow, const System& a, const System& b,
              int chunk_rows = 16384);
   ~CudaMapper();

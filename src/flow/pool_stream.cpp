@@ -173,8 +173,9 @@ void PoolServer::prepare(Batch& b, std::int64_t step, int k) {
 
 bool PoolServer::advance_some(Batch& b) {
   // Runs of 64 rows (4 SIMD blocks; ≈ 3 ms of MC at pool_mc_steps = 500, N = 32) between looks
-  // at the control messages.
-  constexpr std::int64_t kRun = 64;
+  // at the control messages; on the GPU the whole share at once (a warp per walker: 64 walkers
+  // would leave it nearly idle).
+  const std::int64_t kRun = mc_.kind() == McEngineKind::cuda ? b.mine.count() : 64;
   if (b.step < 0 || b.done == b.mine.count()) return false;
   const std::int64_t i0 = b.mine.begin + b.done, n = std::min(kRun, b.mine.count() - b.done);
   starts_.resize(static_cast<std::size_t>(n));

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <climits>
 #include <vector>
 
 #include "cuda_check.cuh"
@@ -60,7 +61,7 @@ CudaTrainSteps::CudaTrainSteps(const Flow<float>& flow, const Adam& adam, const 
 CudaTrainSteps::~CudaTrainSteps() = default;
 
 LossValues CudaTrainSteps::losses_and_gradient(RawBatch a, RawBatch b, double lambda_dir, double lambda_inv,
-                                               std::int64_t batch_rows, bool* finite) {
+                                               std::int64_t batch_rows, bool* finite, bool* preprocessed) {
   Impl& s = *impl_;
   const int width = s.flow.width();
   const std::size_t row = static_cast<std::size_t>(s.pre.n_particles()) * s.pre.dim();
@@ -108,11 +109,13 @@ LossValues CudaTrainSteps::losses_and_gradient(RawBatch a, RawBatch b, double la
     }
   }
   cuda::all_finite(s.grad.data(), s.grad.size(), s.finite.data(), st);
-  int flag = 0;
+  int flag = 0, failed_row = INT_MAX;
   CUDA_CHECK(cudaMemcpyAsync(&flag, s.finite.data(), sizeof flag, cudaMemcpyDeviceToHost, st));
+  s.pre.copy_error_async(&failed_row);
   const CudaLossValues v = cuda_loss_values(s.flow, s.work);  // synchronises the stream
-  s.pre.check();  // a relabelling that met a non-finite coordinate (none: returns at once)
   *finite = flag == 1;
+  *preprocessed = failed_row == INT_MAX;
+  if (!*preprocessed) s.pre.clear_error();
   return {v.dir, v.inv};
 }
 

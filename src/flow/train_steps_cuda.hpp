@@ -47,10 +47,11 @@ class CudaTrainSteps {
 
   // This rank's share of a step (a may have no rows): the losses (this share's part, not yet
   // summed over the ranks) and the whole batch's gradient (summed over the trainer ranks) on the
-  // device; *finite: whether every gradient element is finite. A row whose relabelling meets a
-  // non-finite coordinate is numerical_error.
+  // device; *finite: whether every gradient element is finite; *preprocessed: false when a row's
+  // relabelling met a non-finite coordinate (the step is then not to be taken). Both flags come
+  // with the loss values, in the step's one wait.
   LossValues losses_and_gradient(RawBatch a, RawBatch b, double lambda_dir, double lambda_inv, std::int64_t batch_rows,
-                                 bool* finite);
+                                 bool* finite, bool* preprocessed);
   // Adam's step on the device with the gradient of the last losses_and_gradient.
   void step(double lr);
   // The device's parameters and moments into the host's flow and adam (synchronises).

@@ -169,13 +169,14 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
   // The whole batch's gradient and losses on every trainer rank, before anything can throw: the
   // checks below then fail (or pass) on every rank alike.
   LossValues L;
-  bool grad_finite = true;
+  bool grad_finite = true, preprocessed = true;
   if (cuda_) {
 #ifdef BOLTZMAP_HAVE_CUDA
     const auto raw = [](const PreprocessBuffers& p) {
       return RawBatch{p.x.data(), p.centre.data(), p.element.data(), static_cast<int>(p.centre.size())};
     };
-    L = cuda_->losses_and_gradient(raw(b.pre_a), raw(b.pre), P.lambda_dir, P.lambda_inv, k, &grad_finite);  // gradient reduced
+    L = cuda_->losses_and_gradient(raw(b.pre_a), raw(b.pre), P.lambda_dir, P.lambda_inv, k, &grad_finite,
+                                   &preprocessed);  // gradient reduced
 #endif
   } else {
     b.grad.assign(flow_->parameter_count(), 0.0f);
@@ -188,14 +189,20 @@ LossValues Trainer::train_step(const TrainingPhase& P, int phase, double lr, std
       }
   }
   if (group_size_ > 1) {
-    double v[2] = {L.dir, L.inv};
-    trainers_->allreduce_sum(std::span<double>(v, 2));
+    double v[3] = {L.dir, L.inv, preprocessed ? 0.0 : 1.0};  // every rank learns of any rank's failed batch
+    trainers_->allreduce_sum(std::span<double>(v, 3));
     L = {v[0], v[1]};
+    preprocessed = v[2] == 0.0;
   }
   [[maybe_unused]] const bool losses_finite = std::isfinite(L.dir) && std::isfinite(L.inv);
 #ifdef BOLTZMAP_HAVE_CUDA
-  if (cuda_ && (!losses_finite || !grad_finite)) cuda_->download(*flow_, adam);  // the host state before this step
+  if (cuda_ && (!losses_finite || !grad_finite || !preprocessed)) cuda_->download(*flow_, adam);  // the host state before this step
 #endif
+  if (!preprocessed)
+    throw numerical_error(fmt::format("epoch {} (phase {}, step {}): a configuration of the batch has a non-finite "
+                                      "coordinate (its relabelling on the GPU failed); the parameters are those before "
+                                      "this step",
+                                      next_epoch_ + 1, phase + 1, step_));
   for (const auto& [name, value] : {std::pair{"L_dir", L.dir}, std::pair{"L_inv", L.inv}})
     if (!std::isfinite(value))
       throw numerical_error(fmt::format("epoch {} (phase {}, step {}): {} = {}; the parameters are those before this step",

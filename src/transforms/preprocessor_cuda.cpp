@@ -24,6 +24,7 @@ struct CudaPreprocessor::Impl {
   cuda::DeviceBuffer<double> scratch_d;
   cuda::DeviceBuffer<int> scratch_i;
   cuda::DeviceBuffer<int> error{1};  // the first failing row of a forward(), INT_MAX when none
+  cuda::DeviceBuffer<int> none{1};   // INT_MAX, the flag's reset value (copied on the device)
   int capacity = 0;
   cublasHandle_t cublas = nullptr;
 
@@ -48,9 +49,7 @@ struct CudaPreprocessor::Impl {
     capacity = rows;
   }
   void reset_error() {
-    const int none = INT_MAX;
-    CUDA_CHECK(cudaMemcpyAsync(error.data(), &none, sizeof none, cudaMemcpyHostToDevice, stream));
-    CUDA_CHECK(cudaStreamSynchronize(stream));  // `none` is a local
+    CUDA_CHECK(cudaMemcpyAsync(error.data(), none.data(), sizeof(int), cudaMemcpyDeviceToDevice, stream));
   }
   // out [rows][m] = A · in, A column-major m×m, in and out row-major [rows][m] (as column-major
   // m×rows, their transposes: outᵀ = A inᵀ).
@@ -97,7 +96,10 @@ CudaPreprocessor::CudaPreprocessor(const Preprocessor& pre, cudaStream_t stream)
     CUBLAS_CHECK(cublasSetStream(s.cublas, stream));
     CUBLAS_CHECK(cublasSetPointerMode(s.cublas, CUBLAS_POINTER_MODE_HOST));
     CUBLAS_CHECK(cublasSetMathMode(s.cublas, CUBLAS_PEDANTIC_MATH));  // pure FP32, never TF32
-    s.reset_error();  // also waits for the copies above (their host arrays are pre's)
+    const int none = INT_MAX;
+    CUDA_CHECK(cudaMemcpyAsync(s.none.data(), &none, sizeof none, cudaMemcpyHostToDevice, stream));
+    s.reset_error();
+    CUDA_CHECK(cudaStreamSynchronize(stream));  // `none` is a local, the copies above read pre's arrays
   } catch (...) {
     cublasDestroy(s.cublas);
     throw;
@@ -156,6 +158,12 @@ void CudaPreprocessor::out_of_preprocessing_box(char label, float* x, std::size_
   if (label == 'B') cuda::scale_coordinates(x, count, impl_->L_b / impl_->L, impl_->L_b, impl_->stream);
 }
 
+void CudaPreprocessor::copy_error_async(int* first_row) const {
+  CUDA_CHECK(cudaMemcpyAsync(first_row, impl_->error.data(), sizeof(int), cudaMemcpyDeviceToHost, impl_->stream));
+}
+
+void CudaPreprocessor::clear_error() { impl_->reset_error(); }
+
 void CudaPreprocessor::check() {
   Impl& s = *impl_;
   int first = INT_MAX;
@@ -163,6 +171,7 @@ void CudaPreprocessor::check() {
   CUDA_CHECK(cudaStreamSynchronize(s.stream));
   if (first == INT_MAX) return;
   s.reset_error();
+  CUDA_CHECK(cudaStreamSynchronize(s.stream));
   throw numerical_error("relabelling configuration " + std::to_string(first) +
                         " on the GPU: a coordinate is NaN or infinite");
 }

@@ -50,6 +50,11 @@ class CudaPreprocessor {
   // the forward() call that met it) whose relabelling met a non-finite coordinate since the last
   // check, and clears the flag.
   void check();
+  // The same flag without a wait, for a caller that synchronises anyway: enqueues its copy into
+  // *first_row (host memory that must stay valid until the stream is synchronised): INT_MAX when
+  // no row failed. clear_error() resets it (enqueued).
+  void copy_error_async(int* first_row) const;
+  void clear_error();
 
  private:
   struct Impl;

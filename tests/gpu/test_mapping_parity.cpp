@@ -3,7 +3,7 @@
 // systems of different ε and density (so the box-scaling layer is in play), a fitted preprocessing
 // and a real-NVP with random parameters (a non-trivial map that sends part of the rows out of the
 // canonical domain), 3000 configurations in device rounds of 1024 (a remainder round included),
-// both directions, outputs poisoned on the device by the mapper's own buffers' first use.
+// both directions (every output is compared exactly or within a bound, so an unwritten one fails).
 //  * What must be bitwise: source_energy, identity_energy and identity_log_weight (the same x, the
 //    same float scaling, the CPU's energy function); mapped_energy against total_energy of the
 //    device's own mapped configuration; log_weight_unrestricted and log_weight from the device's

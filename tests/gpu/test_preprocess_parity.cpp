@@ -13,6 +13,8 @@
 //    coordinate at the other box edge), and the domain flags exactly in_domain_row's of the
 //    device's own y (so the kernel is held to the CPU function bit for bit, and only the GEMM's
 //    rounding separates the two ends).
+//  * CudaPreprocessor.TorusSpaceIsTheCpus: the equivariant flow's latent space (no relabelling,
+//    the identity PCA) bitwise, every row inside the domain.
 //  * CudaPreprocessor.BoxScalingIsTheCpus: the box-scaling layer bitwise.
 //  * CudaPreprocessor.NonFiniteInputIsAnError: a NaN coordinate makes check() throw.
 #include <gtest/gtest.h>
@@ -48,7 +50,7 @@ struct PreprocessCase {
   std::vector<int> centre, element;
 };
 
-PreprocessCase make_setup(const Case& c, int rows, std::uint64_t seed) {
+PreprocessCase make_setup(const Case& c, int rows, std::uint64_t seed, bool torus = false) {
   PreprocessCase s;
   const double L = box_length(c.n, c.density, c.dim);
   s.a = test::make_system(PotentialKind::lj, 1.0, std::min(2.5, L / 2), 0.8, c.dim, c.n, L);
@@ -59,6 +61,7 @@ PreprocessCase make_setup(const Case& c, int rows, std::uint64_t seed) {
   }
   PreprocessSettings settings;
   settings.reference_lattice = c.dim == 2 ? "centered-square" : "bcc";
+  settings.torus = torus;
   s.pre = std::make_unique<Preprocessor>(settings, c.n, c.dim, L, s.L_b);
   const int fit_rows = std::min(rows, 400);
   const BatchView views[1] = {{s.x.data(), fit_rows, c.n, c.dim}};
@@ -283,6 +286,40 @@ TEST(PreprocessParitySetup, HostSideIsSound) {
     EXPECT_GT(inside, rows / 8);
     EXPECT_LT(inside, rows * 7 / 8);
     std::printf("[ info ] %s on the CPU: %d of %d perturbed rows inside the domain\n", c.name, inside, rows);
+  }
+}
+
+// The equivariant flow's torus space (no relabelling, identity PCA about L/2): forward bit for bit
+// but for the product (an identity matrix: exact in any order), the inverse likewise, every row
+// inside the domain.
+TEST(CudaPreprocessor, TorusSpaceIsTheCpus) {
+  BOLTZMAP_GPU_OR_SKIP();
+  const std::uint64_t seed = test::fresh_seed();
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(std::string(c.name) + ", seed " + std::to_string(seed));
+    const int rows = 700;
+    PreprocessCase s = make_setup(c, rows, seed, true);
+    const int m = s.pre->latent_dim();
+    std::vector<float> z(static_cast<std::size_t>(rows) * m), x(s.x.size());
+    s.pre->forward(BatchView{s.x.data(), rows, c.n, c.dim}, s.centre, s.element, z.data());
+    s.pre->inverse(z.data(), BatchView{x.data(), rows, c.n, c.dim});
+    cuda::Stream stream;
+    CudaPreprocessor dev(*s.pre, stream.get());
+    auto d_x = to_device(s.x);
+    auto d_c = to_device(s.centre);
+    auto d_g = to_device(s.element);
+    cuda::DeviceBuffer<float> d_z(z.size()), d_back(x.size());
+    cuda::DeviceBuffer<std::uint8_t> d_in(rows);
+    d_z.fill_bytes(0xFF, stream.get());
+    d_back.fill_bytes(0xFF, stream.get());
+    d_in.fill_bytes(0, stream.get());
+    dev.forward(d_x.data(), d_c.data(), d_g.data(), rows, d_z.data());
+    dev.inverse(d_z.data(), rows, d_back.data());
+    dev.in_domain(d_z.data(), rows, d_in.data());
+    dev.check();
+    EXPECT_EQ(from_device(d_z), z);
+    EXPECT_EQ(from_device(d_back), x);
+    for (std::uint8_t f : from_device(d_in)) ASSERT_EQ(f, 1);
   }
 }
 
