@@ -18,6 +18,19 @@ namespace {
 // Buffers that the PCA's Eigen products read: aligned, so results do not depend on where malloc
 // put them (Eigen's vectorised reductions peel unaligned heads).
 using AlignedFloats = std::vector<float, Eigen::aligned_allocator<float>>;
+
+// One row's workspace of the row functions (preprocess_row.hpp) in host memory: one per thread.
+struct HostRowScratch {
+  std::vector<float> f;
+  std::vector<double> d;
+  std::vector<int> i;
+  PreprocessRowScratch s;
+  HostRowScratch(int n, int dim)
+      : f(preprocess_row_floats(n, dim)),
+        d(preprocess_row_doubles(n)),
+        i(preprocess_row_ints(n)),
+        s(preprocess_row_scratch(f.data(), d.data(), i.data(), n, dim)) {}
+};
 }  // namespace
 
 Preprocessor::Preprocessor(const PreprocessSettings& settings, int n_particles, int dim, double L, double L_b)
@@ -82,14 +95,10 @@ void Preprocessor::canonical(BatchView x, std::span<const int> centre, std::span
   std::string failure;  // an exception must not leave an OpenMP region: keep the first message
 #pragma omp parallel
   {
-    // One row's workspace per thread, allocated once per call.
-    std::vector<float> f(preprocess_row_floats(n_, dim_));
-    std::vector<double> d(preprocess_row_doubles(n_));
-    std::vector<int> i(preprocess_row_ints(n_));
-    const PreprocessRowScratch scratch = preprocess_row_scratch(f.data(), d.data(), i.data(), n_, dim_);
+    const HostRowScratch scratch(n_, dim_);  // per thread, allocated once per call
 #pragma omp for schedule(static)
     for (int r = 0; r < x.rows; ++r) {
-      const int bad = canonical_row(p, x.row(r), centre[r], element[r], y + static_cast<std::size_t>(r) * m, scratch);
+      const int bad = canonical_row(p, x.row(r), centre[r], element[r], y + static_cast<std::size_t>(r) * m, scratch.s);
       if (bad >= 0) {
 #pragma omp critical
         if (failure.empty())
@@ -163,12 +172,9 @@ void Preprocessor::in_domain(const float* z, int rows, std::span<std::uint8_t> i
   const PreprocessRowParams p = row_params(true);
 #pragma omp parallel
   {
-    std::vector<float> f(preprocess_row_floats(n_, dim_));
-    std::vector<double> d(preprocess_row_doubles(n_));
-    std::vector<int> i(preprocess_row_ints(n_));
-    const PreprocessRowScratch scratch = preprocess_row_scratch(f.data(), d.data(), i.data(), n_, dim_);
+    const HostRowScratch scratch(n_, dim_);
 #pragma omp for schedule(static)
-    for (int r = 0; r < rows; ++r) inside[r] = in_domain_row(p, y.data() + static_cast<size_t>(r) * m, scratch);
+    for (int r = 0; r < rows; ++r) inside[r] = in_domain_row(p, y.data() + static_cast<size_t>(r) * m, scratch.s);
   }
 }
 

@@ -53,6 +53,22 @@ std::vector<double> energies(McEngine& e) {
   return {s.begin(), s.end()};
 }
 
+// The near-ties of walker `walker`'s chain from `start` ([particle][dim]) over `moves` moves from
+// counter 0, by the scalar replay (tests/support/mc_replay.hpp): a walker whose GPU chain differs
+// from the CPU's is explained when this is > 0.
+std::uint64_t near_ties(const MoveParams& mp, const System& s, const float* start, std::uint32_t walker,
+                        std::uint64_t moves, float step) {
+  const int D = s.box.dimension, n = s.n_particles;
+  std::vector<float> x(static_cast<std::size_t>(n) * D);
+  for (int i = 0; i < n; ++i)
+    for (int d = 0; d < D; ++d) x[d * n + i] = start[i * D + d];
+  double e = 0;
+  test::ReplayCounts rc;
+  if (D == 2) test::replay_moves<2>(mp, x.data(), e, walker, 0, moves, step, rc);
+  else test::replay_moves<3>(mp, x.data(), e, walker, 0, moves, step, rc);
+  return rc.near_ties;
+}
+
 TEST(Parity, TrajectoriesIdentical) {
   BOLTZMAP_GPU_OR_SKIP();
   const std::uint64_t seed = test::fresh_seed();
@@ -86,17 +102,11 @@ TEST(Parity, TrajectoriesIdentical) {
     for (int w = 0; w < W; ++w) {
       const bool same = std::memcmp(&xc[static_cast<size_t>(w) * stride], &xg[static_cast<size_t>(w) * stride],
                                     sizeof(float) * stride) == 0 && ec[w] == eg[w];
-      std::vector<float> x(stride);
-      for (int i = 0; i < n; ++i)
-        for (int d = 0; d < D; ++d) x[d * n + i] = start[i * D + d];
-      double e = 0;
-      test::ReplayCounts rc;
-      if (D == 2) test::replay_moves<2>(mp, x.data(), e, first + w, 0, chunk * chunks, c.step, rc);
-      else test::replay_moves<3>(mp, x.data(), e, first + w, 0, chunk * chunks, c.step, rc);
-      ties_total += rc.near_ties;
+      const std::uint64_t ties = near_ties(mp, c.s, start.data(), first + w, chunk * chunks, c.step);
+      ties_total += ties;
       if (!same) {
         ++diverged;
-        if (rc.near_ties == 0) {
+        if (ties == 0) {
           ++unexplained;
           if (unexplained <= 5) ADD_FAILURE() << "walker " << first + w << " differs from the CPU with no near-tie";
         }
@@ -156,14 +166,7 @@ TEST(Parity, StartFinishIsRun) {
                                     sizeof(float) * stride) == 0 && ec[w] == es[w];
       if (same) continue;
       ++diverged;
-      std::vector<float> x(stride);
-      for (int i = 0; i < n; ++i)
-        for (int d = 0; d < D; ++d) x[d * n + i] = start[i * D + d];
-      double e = 0;
-      test::ReplayCounts rc;
-      if (D == 2) test::replay_moves<2>(mp, x.data(), e, first + w, 0, chunk * chunks, c.step, rc);
-      else test::replay_moves<3>(mp, x.data(), e, first + w, 0, chunk * chunks, c.step, rc);
-      if (rc.near_ties == 0) {
+      if (near_ties(mp, c.s, start.data(), first + w, chunk * chunks, c.step) == 0) {
         ++unexplained;
         if (unexplained <= 5) ADD_FAILURE() << "walker " << first + w << " (start/finish) differs from the CPU with no near-tie";
       }
@@ -206,15 +209,8 @@ TEST(Parity, PoolOnTheGpuIsTheCpusPool) {
         ++rows_done;
         if (std::memcmp(want.data() + w * stride, got.data() + w * stride, sizeof(float) * stride) == 0) continue;
         ++diverged;
-        std::vector<float> x(stride);
-        for (int i = 0; i < n; ++i)
-          for (int d = 0; d < D; ++d) x[d * n + i] = starts[w][i * D + d];
-        double e = 0;
-        test::ReplayCounts rc;
         const auto walker = static_cast<std::uint32_t>(step * p.batch_size + i0 + w);
-        if (D == 2) test::replay_moves<2>(mp, x.data(), e, walker, 0, p.mc_steps, c.step, rc);
-        else test::replay_moves<3>(mp, x.data(), e, walker, 0, p.mc_steps, c.step, rc);
-        if (rc.near_ties == 0 && ++unexplained <= 5)
+        if (near_ties(mp, c.s, starts[w], walker, static_cast<std::uint64_t>(p.mc_steps), c.step) == 0 && ++unexplained <= 5)
           ADD_FAILURE() << "step " << step << ", row " << i0 + w << ": the GPU pool differs from the CPU's with no near-tie";
       }
     }
