@@ -355,6 +355,13 @@ int main(int argc, char** argv) {
     // (forward, inverse, the domain test's inverse: 2·rows·m² each); the pair energies (3·N(N−1)/2
     // pair terms per configuration, in double) are not counted.
     const double map_flops = gemm_flops * map_rows / batch + 3 * 2.0 * map_rows * D * D;
+    // A training step's matrix-product FLOPs: both losses, each a pass and its backward pass
+    // (3× a pass), plus the two batches' PCA products in the device preprocessing; the energies and
+    // forces (double, per pair) are not counted.
+    const double step_flops = 2 * 3 * gemm_flops + 2 * 2.0 * batch * D * D;
+    std::printf("  \"training_step_gemm_flops\": %.4g, \"training_step_fp32_peak_fraction\": {\"both_losses\": %.4f, "
+                "\"as_the_trainer_runs_it\": %.4f},\n",
+                step_flops, step_ms > 0 ? frac(step_flops, step_ms) : 0.0, full_step_ms > 0 ? frac(step_flops, full_step_ms) : 0.0);
     std::printf("  \"mapping_gemm_flops\": %.4g, \"mapping_fp32_peak_fraction\": %.4f,\n", map_flops,
                 map_ms > 0 ? frac(map_flops, map_ms) : 0.0);
     std::printf("  \"training_step_target_ms\": 5, \"paper_protocol_minutes_at_this_step\": %.3g,\n",
