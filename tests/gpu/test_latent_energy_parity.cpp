@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cuda_check.cuh"
+#include "device_copies.hpp"
 #include "flow/latent_energy_cuda.hpp"
 #include "flow/loss.hpp"
 #include "gpu_test.hpp"
@@ -81,20 +82,10 @@ double median(Flow<double>::Vec v) {
 
 double ulp(double x) { return std::nextafter(std::abs(x), std::numeric_limits<double>::infinity()) - std::abs(x); }
 
-template <class T>
-std::vector<T> from_device(const cuda::DeviceBuffer<T>& d) {
-  std::vector<T> h(d.size());
-  cuda::copy_to_host(std::span<T>(h), d, nullptr);
-  CUDA_CHECK(cudaStreamSynchronize(nullptr));
-  return h;
-}
-
+using test::from_device;
 template <class T>
 cuda::DeviceBuffer<T> to_device(const T* p, std::size_t n) {
-  cuda::DeviceBuffer<T> d(n);
-  cuda::copy_to_device(d, std::span<const T>(p, n), nullptr);
-  CUDA_CHECK(cudaStreamSynchronize(nullptr));
-  return d;
+  return test::to_device(std::span<const T>(p, n));
 }
 
 const std::vector<Case> kCases = {{"2D LJ N=32", 2, 32, 0.735}, {"3D LJ N=16", 3, 16, 0.6}};

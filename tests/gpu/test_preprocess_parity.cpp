@@ -26,6 +26,7 @@
 
 #include "core/error.hpp"
 #include "cuda_check.cuh"
+#include "device_copies.hpp"
 #include "gpu_test.hpp"
 #include "preprocess.cuh"
 #include "support/configs.hpp"
@@ -72,21 +73,8 @@ PreprocessCase make_setup(const Case& c, int rows, std::uint64_t seed, bool toru
   return s;
 }
 
-template <class T>
-cuda::DeviceBuffer<T> to_device(const std::vector<T>& h) {
-  cuda::DeviceBuffer<T> d(h.size());
-  cuda::copy_to_device(d, std::span<const T>(h), nullptr);
-  CUDA_CHECK(cudaStreamSynchronize(nullptr));
-  return d;
-}
-
-template <class T>
-std::vector<T> from_device(const cuda::DeviceBuffer<T>& d) {
-  std::vector<T> h(d.size());
-  cuda::copy_to_host(std::span<T>(h), d, nullptr);
-  CUDA_CHECK(cudaStreamSynchronize(nullptr));
-  return h;
-}
+using test::from_device;
+using test::to_device;
 
 // Latent rows perturbed as a flow's output might be: some stay in the domain, many leave it.
 void perturb(std::vector<float>& z, int rows, int m, std::uint64_t seed) {
