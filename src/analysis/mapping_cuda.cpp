@@ -17,14 +17,6 @@ namespace boltzmap {
 
 namespace {
 
-const RealNvp<float>& as_realnvp(const Flow<float>& flow) {
-  const auto* r = dynamic_cast<const RealNvp<float>*>(&flow);
-  if (!r)
-    throw Error(ExitCode::backend, std::string("the map stage on CUDA needs the real-NVP; flow.kind = \"") +
-                                       flow.kind() + "\" has no CUDA implementation (use backend = \"cpu\" or \"auto\")");
-  return *r;
-}
-
 template <class T>
 void download(T* host, const cuda::DeviceBuffer<T>& d, std::size_t n, cudaStream_t stream) {
   if (n > 0) CUDA_CHECK(cudaMemcpyAsync(host, d.data(), n * sizeof(T), cudaMemcpyDeviceToHost, stream));
@@ -81,7 +73,7 @@ CudaMapper::CudaMapper(const Preprocessor& pre, const Flow<float>& flow, const S
                               sizeof(double) * preprocess_row_doubles(n) + sizeof(int) * preprocess_row_ints(n);
   constexpr std::size_t kBudget = std::size_t{2} << 30;  // 2 GiB per round
   const int rows = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(chunk_rows), std::max<std::size_t>(1, kBudget / per_row)));
-  impl_ = std::make_unique<Impl>(pre, as_realnvp(flow), a, b, rows);
+  impl_ = std::make_unique<Impl>(pre, realnvp_for_cuda(flow, "the map stage on CUDA needs"), a, b, rows);
 }
 
 CudaMapper::~CudaMapper() = default;

@@ -10,6 +10,15 @@
 
 namespace boltzmap {
 
+const RealNvp<float>& realnvp_for_cuda(const Flow<float>& flow, const std::string& who) {
+  const auto* r = dynamic_cast<const RealNvp<float>*>(&flow);
+  if (!r)
+    throw Error(ExitCode::backend, who + " the real-NVP; flow.kind = \"" + flow.kind() +
+                                       "\" has no CUDA implementation (use backend = \"cpu\" or \"auto\")");
+  return *r;
+}
+
+
 namespace {
 
 cublasOperation_t op(bool trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }

@@ -37,6 +37,11 @@ enum class GemmMath {
   fp32,      // CUBLAS_DEFAULT_MATH: FP32 with cuBLAS's own choice of kernels
 };
 
+// The real-NVP behind `flow`, for a CUDA path that exists for it alone; another flow kind is
+// Error(backend): "<who> the real-NVP; flow.kind = "…" has no CUDA implementation (…)", with who
+// e.g. "the map stage on CUDA needs".
+const RealNvp<float>& realnvp_for_cuda(const Flow<float>& flow, const std::string& who);
+
 class CudaRealNvp {
  public:
   // A pass's activations and the backward passes' scratch, on the device. Allocated by the first

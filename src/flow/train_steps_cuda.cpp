@@ -20,18 +20,6 @@
 
 namespace boltzmap {
 
-namespace {
-
-const RealNvp<float>& as_realnvp(const Flow<float>& flow) {
-  const auto* r = dynamic_cast<const RealNvp<float>*>(&flow);
-  if (!r)
-    throw Error(ExitCode::backend, std::string("the train stage's CUDA steps need the real-NVP; flow.kind = \"") +
-                                       flow.kind() + "\" has no CUDA implementation (use backend = \"cpu\" or \"auto\")");
-  return *r;
-}
-
-}  // namespace
-
 struct CudaTrainSteps::Impl {
   CudaRealNvp flow;
   CudaPreprocessor pre;
@@ -54,7 +42,7 @@ struct CudaTrainSteps::Impl {
 
 CudaTrainSteps::CudaTrainSteps(const Flow<float>& flow, const Adam& adam, const Preprocessor& pre,
                                const LatentEnergy& energy_a, const LatentEnergy& energy_b, const GradientReducer* reducer)
-    : impl_(std::make_unique<Impl>(as_realnvp(flow), pre, energy_a, energy_b, reducer)) {
+    : impl_(std::make_unique<Impl>(realnvp_for_cuda(flow, "the train stage's CUDA steps need"), pre, energy_a, energy_b, reducer)) {
   impl_->adam.load(adam);
 }
 
